@@ -1,0 +1,149 @@
+/**
+ * A framed connection over a native socket: 24-byte headers (cookie, type, length as
+ * little-endian int64) then the payload; fds passed after frames, one per message.
+ * Reads fill this object's header and payload buffers, so the hot path allocates nothing.
+ * @module
+ */
+import { handleFrom } from "./_buffers.ts";
+import { native } from "./library.ts";
+import { NativeError, Status, unwrap } from "./status.ts";
+
+const POLL_IN = 1;
+const POLL_OUT = 4;
+const PAYLOAD_BUFFER_BYTES_INITIAL = 64 * 1024;
+
+/** Options for a {@linkcode FrameConnection}. */
+export interface FrameConnectionOptions {
+  /** Largest payload accepted or sent (default 64 MiB). */
+  payloadBytesMax?: number;
+}
+
+/** One framed connection; owns its fd. */
+export class FrameConnection {
+  /** The socket fd. */
+  readonly fd: number;
+  /** Header of the last frame read, as u32 halves: [cookieLo, cookieHi, typeLo, typeHi, lenLo, lenHi]. */
+  readonly header: Uint32Array<ArrayBuffer> = new Uint32Array(6);
+  #handle: Deno.PointerObject | null;
+  #payload = new Uint8Array(PAYLOAD_BUFFER_BYTES_INITIAL);
+  readonly #fdOut = new Int32Array(1);
+  readonly #counters = new BigUint64Array(2);
+
+  private constructor(fd: number, handle: Deno.PointerObject) {
+    this.fd = fd;
+    this.#handle = handle;
+  }
+
+  /**
+   * Wraps a connected socket fd; the connection owns it from now on.
+   * @throws {NativeError} when the fd is not valid
+   */
+  static adopt(fd: number, options: FrameConnectionOptions = {}): FrameConnection {
+    const slot = new BigUint64Array(1);
+    const payloadBytesMax = options.payloadBytesMax ?? 64 * 1024 * 1024;
+    unwrap(native().plasma_connection_create(fd, BigInt(payloadBytesMax), slot), `Opening a connection on fd ${fd}`);
+    return new FrameConnection(fd, handleFrom(slot));
+  }
+
+  /** Type of the last frame read. */
+  get type(): number {
+    return this.header[2];
+  }
+
+  /** Payload length of the last frame read. */
+  get length(): number {
+    return this.header[4];
+  }
+
+  /** Whether the last frame's cookie equals the two 32-bit halves given. */
+  cookieIs(low: number, high: number): boolean {
+    return this.header[0] === low >>> 0 && this.header[1] === high >>> 0;
+  }
+
+  /** The payload of the last frame read: a view valid until the next read. */
+  payload(): Uint8Array<ArrayBuffer> {
+    return this.#payload.subarray(0, this.header[4]);
+  }
+
+  /**
+   * Reads the next whole frame. Returns a status: ok (frame in `header`/`payload()`),
+   * would_block / timed_out (no frame yet), or a failure such as peer_closed or frame_too_large.
+   * @param waitMs 0: never wait; -1: wait forever; otherwise wait up to that long (blocks the thread)
+   */
+  read(waitMs = 0): number {
+    const handle = this.#live();
+    let status = native().plasma_connection_read_frame(handle, this.header, this.#payload, this.#payload.length, waitMs);
+    if (status === Status.buffer_too_small) {
+      this.#payload = new Uint8Array(Math.max(this.header[4], this.#payload.length * 2));
+      status = native().plasma_connection_read_frame(handle, this.header, this.#payload, this.#payload.length, waitMs);
+    }
+    return status;
+  }
+
+  /**
+   * Writes one frame. Returns ok when sent, queued when it waits for the socket to drain
+   * (call {@linkcode flush} when writable), or a failure status.
+   * @param cookie the header's first word (protocol cookie or version)
+   */
+  write(cookie: bigint, type: number, payload: Uint8Array, waitMs = 0): number {
+    return native().plasma_connection_write_frame(this.#live(), cookie, type, payload, payload.length, waitMs);
+  }
+
+  /** Sends `fd` after everything written so far (the caller keeps its own copy). Returns a status. */
+  sendFd(fd: number, waitMs = 0): number {
+    return native().plasma_connection_send_fd(this.#live(), fd, waitMs);
+  }
+
+  /**
+   * Takes the fd that follows the frame just read.
+   * @throws {NativeError} `fd_missing` or `fd_count_invalid` when the peer broke the protocol
+   */
+  takeFd(waitMs = -1): number {
+    unwrap(native().plasma_connection_take_fd(this.#live(), waitMs, this.#fdOut), `Receiving an fd on fd ${this.fd}`);
+    return this.#fdOut[0];
+  }
+
+  /** Sends queued output: ok when all is sent, queued when the socket is still full. */
+  flush(waitMs = 0): number {
+    return native().plasma_connection_flush(this.#live(), waitMs);
+  }
+
+  /** Bytes received but not yet read as frames, and bytes queued but not yet sent. */
+  counters(): { bufferedBytes: number; queuedBytes: number } {
+    native().plasma_connection_counters(this.#live(), this.#counters);
+    return { bufferedBytes: Number(this.#counters[0]), queuedBytes: Number(this.#counters[1]) };
+  }
+
+  /** Waits on a native thread until the socket is readable; resolves to ok or timed_out. */
+  waitReadable(timeoutMs: number): Promise<number> {
+    this.#live();
+    return native().plasma_fd_wait_async(this.fd, POLL_IN, timeoutMs);
+  }
+
+  /** Waits on a native thread until the socket is writable; resolves to ok or timed_out. */
+  waitWritable(timeoutMs: number): Promise<number> {
+    this.#live();
+    return native().plasma_fd_wait_async(this.fd, POLL_OUT, timeoutMs);
+  }
+
+  /** Whether close() has run. */
+  get closed(): boolean {
+    return this.#handle === null;
+  }
+
+  /** Closes the socket and any fds received but not taken. Safe to call twice. */
+  close(): void {
+    if (this.#handle === null) return;
+    native().plasma_connection_destroy(this.#handle);
+    this.#handle = null;
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #live(): Deno.PointerObject {
+    if (this.#handle === null) throw new NativeError(Status.bad_fd, `Using closed connection fd ${this.fd}`);
+    return this.#handle;
+  }
+}

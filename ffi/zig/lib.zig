@@ -1,0 +1,214 @@
+//! The C ABI of the native library: every exported symbol, each a thin adapter that checks its
+//! arguments and forwards to one module. ffi/symbols.ts mirrors this list (a test compares them).
+const std = @import("std");
+const status_mod = @import("status.zig");
+const shm = @import("shm.zig");
+const socket = @import("socket.zig");
+const connection_mod = @import("connection.zig");
+const poller_mod = @import("poller.zig");
+const allocator_mod = @import("allocator.zig");
+
+const Status = status_mod.Status;
+const Connection = connection_mod.Connection;
+const Poller = poller_mod.Poller;
+const RegionAllocator = allocator_mod.Allocator;
+
+fn code(status: Status) c_int {
+    return status.code();
+}
+
+// ---------------------------------------------------------------- library
+
+export fn plasma_status_count() c_int {
+    return status_mod.status_count;
+}
+
+/// Does nothing: the FFI call-overhead benchmark measures its round trip.
+export fn plasma_noop(value: u32) u32 {
+    return value +% 1;
+}
+
+// ---------------------------------------------------------------- shared memory
+
+export fn plasma_chunk_create(kind: u32, dir: [*:0]const u8, size_bytes: u64, flags: u32, out: *shm.Mapping) c_int {
+    return code(shm.createChunk(kind, dir, size_bytes, flags, out));
+}
+
+export fn plasma_chunk_map(fd: i32, size_bytes: u64, flags: u32, out: *shm.Mapping) c_int {
+    return code(shm.mapFd(fd, size_bytes, flags, out));
+}
+
+export fn plasma_chunk_unmap(address: u64, size_bytes: u64) c_int {
+    return code(shm.unmap(address, size_bytes));
+}
+
+export fn plasma_chunk_lookup(address: u64, out: *[2]i64) c_int {
+    return code(shm.lookup(address, out));
+}
+
+export fn plasma_fd_close(fd: i32) c_int {
+    if (fd < 0) return code(.invalid_argument);
+    shm.closeFd(fd);
+    return code(.ok);
+}
+
+export fn plasma_filesystem_space(path: [*:0]const u8, out: *[2]u64) c_int {
+    return code(shm.filesystemSpace(path, out));
+}
+
+// ---------------------------------------------------------------- allocator
+
+export fn plasma_allocator_create(capacity_bytes: u64, blocks_max: u32, handle_out: *u64) c_int {
+    const self = std.heap.c_allocator.create(RegionAllocator) catch return code(.system_resources);
+    self.* = RegionAllocator.init(std.heap.c_allocator, capacity_bytes, blocks_max) catch |err| {
+        std.heap.c_allocator.destroy(self);
+        return code(allocatorStatus(err));
+    };
+    handle_out.* = @intFromPtr(self);
+    return code(.ok);
+}
+
+export fn plasma_allocator_destroy(self: *RegionAllocator) void {
+    self.deinit();
+    std.heap.c_allocator.destroy(self);
+}
+
+export fn plasma_allocator_alloc(self: *RegionAllocator, size_bytes: u64, offset_out: *u64) c_int {
+    offset_out.* = self.alloc(size_bytes) catch |err| return code(allocatorStatus(err));
+    return code(.ok);
+}
+
+export fn plasma_allocator_free(self: *RegionAllocator, offset: u64) c_int {
+    self.free(offset) catch |err| return code(allocatorStatus(err));
+    return code(.ok);
+}
+
+/// Writes capacity, allocated bytes, largest free block and live block count.
+export fn plasma_allocator_stats(self: *RegionAllocator, out: *[4]u64) void {
+    out.* = .{ self.capacityBytes(), self.allocatedBytes(), self.largestFreeBlock(), self.liveBlocks() };
+}
+
+fn allocatorStatus(err: anyerror) Status {
+    return switch (err) {
+        error.OutOfMemory => .out_of_memory,
+        error.OutOfBlocks => .out_of_blocks,
+        error.InvalidOffset => .invalid_offset,
+        error.InvalidSize => .invalid_argument,
+        else => .unexpected,
+    };
+}
+
+// ---------------------------------------------------------------- sockets
+
+export fn plasma_socket_listen(path: [*:0]const u8, mode: u32, backlog: u32, fd_out: *i32) c_int {
+    return code(socket.listen(path, mode, backlog, fd_out));
+}
+
+export fn plasma_socket_accept(listen_fd: i32, fd_out: *i32) c_int {
+    return code(socket.accept(listen_fd, fd_out));
+}
+
+export fn plasma_socket_connect(path: [*:0]const u8, non_blocking: u32, fd_out: *i32) c_int {
+    return code(socket.connect(path, non_blocking != 0, fd_out));
+}
+
+export fn plasma_socket_pair(fds_out: *[2]i32) c_int {
+    return code(socket.pair(fds_out));
+}
+
+export fn plasma_socket_peer_credentials(fd: i32, out: *[3]i32) c_int {
+    return code(socket.peerCredentials(fd, out));
+}
+
+export fn plasma_fd_wait(fd: i32, events: u32, timeout_ms: i32) c_int {
+    if (fd < 0 or events == 0 or events > 0xffff) return code(.invalid_argument);
+    return code(connection_mod.waitFor(fd, @intCast(events), timeout_ms));
+}
+
+// ---------------------------------------------------------------- connections
+
+export fn plasma_connection_create(fd: i32, payload_bytes_max: u64, handle_out: *u64) c_int {
+    var created: *Connection = undefined;
+    const status = Connection.create(fd, payload_bytes_max, &created);
+    if (status == .ok) handle_out.* = @intFromPtr(created);
+    return code(status);
+}
+
+export fn plasma_connection_destroy(self: *Connection) void {
+    self.destroy();
+}
+
+export fn plasma_connection_fd(self: *Connection) i32 {
+    return self.fd;
+}
+
+export fn plasma_connection_read_frame(self: *Connection, header_out: *connection_mod.HeaderOut, payload: [*]u8, capacity: u32, wait_ms: i32) c_int {
+    return code(self.readFrame(header_out, payload, capacity, wait_ms));
+}
+
+export fn plasma_connection_take_fd(self: *Connection, wait_ms: i32, fd_out: *i32) c_int {
+    return code(self.takeFd(wait_ms, fd_out));
+}
+
+export fn plasma_connection_write_frame(self: *Connection, cookie: u64, message_type: u32, payload: [*]const u8, length: u32, wait_ms: i32) c_int {
+    return code(self.writeFrame(cookie, message_type, payload, length, wait_ms));
+}
+
+export fn plasma_connection_send_fd(self: *Connection, fd: i32, wait_ms: i32) c_int {
+    return code(self.sendFd(fd, wait_ms));
+}
+
+export fn plasma_connection_flush(self: *Connection, wait_ms: i32) c_int {
+    return code(self.flush(wait_ms));
+}
+
+/// Writes bytes received but not handed out, and bytes queued but not sent.
+export fn plasma_connection_counters(self: *Connection, out: *[2]u64) void {
+    out.* = .{ self.bufferedBytes(), self.queuedBytes() };
+}
+
+// ---------------------------------------------------------------- event wait
+
+export fn plasma_poller_create(handle_out: *u64) c_int {
+    var created: *Poller = undefined;
+    const status = Poller.create(&created);
+    if (status == .ok) handle_out.* = @intFromPtr(created);
+    return code(status);
+}
+
+export fn plasma_poller_destroy(self: *Poller) void {
+    self.destroy();
+}
+
+export fn plasma_poller_add(self: *Poller, fd: i32, token: u32, writable: u32) c_int {
+    return code(self.add(fd, token, writable != 0));
+}
+
+export fn plasma_poller_modify(self: *Poller, fd: i32, token: u32, writable: u32) c_int {
+    return code(self.modify(fd, token, writable != 0));
+}
+
+export fn plasma_poller_remove(self: *Poller, fd: i32) c_int {
+    return code(self.remove(fd));
+}
+
+export fn plasma_poller_wait(self: *Poller, events_out: [*]u32, capacity: u32, timeout_ms: i32) c_int {
+    return self.wait(events_out, capacity, timeout_ms);
+}
+
+export fn plasma_poller_wake(self: *Poller) c_int {
+    return code(self.wake());
+}
+
+// Pull every module's tests into the one test binary (without adding a test of its own).
+comptime {
+    if (@import("builtin").is_test) {
+        std.testing.refAllDecls(@This());
+        _ = status_mod;
+    _ = shm;
+    _ = socket;
+    _ = connection_mod;
+    _ = poller_mod;
+        _ = allocator_mod;
+    }
+}
