@@ -35,4 +35,12 @@ fn addBenchmarks(b: *std.Build, target: std.Build.ResolvedTarget) void {
     allocator_bench.root_module.addImport("allocator", allocator_module);
     const install = b.addInstallArtifact(allocator_bench, .{ .dest_dir = .{ .override = .{ .custom = "bench" } } });
     bench_step.dependOn(&install.step);
+
+    // The raw socket round trip without the library: the ceiling for the TypeScript layer.
+    const pingpong_native = b.addExecutable(.{
+        .name = "pingpong_native",
+        .root_module = b.createModule(.{ .root_source_file = b.path("bench/pingpong_native.zig"), .target = target, .optimize = .ReleaseFast }),
+    });
+    const install_pingpong = b.addInstallArtifact(pingpong_native, .{ .dest_dir = .{ .override = .{ .custom = "bench" } } });
+    bench_step.dependOn(&install_pingpong.step);
 }

@@ -89,6 +89,14 @@ export class FrameConnection {
     return native().plasma_connection_write_frame(this.#live(), cookie, type, payload, payload.length, waitMs);
   }
 
+  /**
+   * Queues one frame without sending it; {@linkcode flush} sends everything queued in one go.
+   * Returns ok, or a failure status (frame_too_large, output_queue_full).
+   */
+  queue(cookie: bigint, type: number, payload: Uint8Array): number {
+    return native().plasma_connection_queue_frame(this.#live(), cookie, type, payload, payload.length);
+  }
+
   /** Sends `fd` after everything written so far (the caller keeps its own copy). Returns a status. */
   sendFd(fd: number, waitMs = 0): number {
     return native().plasma_connection_send_fd(this.#live(), fd, waitMs);

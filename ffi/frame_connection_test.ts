@@ -90,6 +90,18 @@ Deno.test("an fd sent after a reply maps the same memory on the other end", () =
   assert.deepEqual([...mapped.bytes().subarray(4000, 4003)], [1, 2, 3]);
 });
 
+Deno.test("queued frames wait for flush and then arrive in order", () => {
+  const [left, right] = pair();
+  using _l = left, _r = right;
+  for (let index = 0; index < 16; index++) assert.equal(left.queue(COOKIE, index, new Uint8Array([index])), Status.ok);
+  assert.equal(right.read(0), Status.would_block);
+  assert.equal(left.flush(-1), Status.ok);
+  for (let index = 0; index < 16; index++) {
+    assert.equal(right.read(0), Status.ok);
+    assert.deepEqual([right.type, right.payload()[0]], [index, index]);
+  }
+});
+
 Deno.test("closing a connection twice is safe and later use throws", () => {
   const [left, right] = pair();
   right.close();

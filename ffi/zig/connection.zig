@@ -227,9 +227,7 @@ pub const Connection = struct {
         if (self.write_failure != .ok) return self.write_failure;
         if (length > self.payload_bytes_max) return .frame_too_large;
         var header: [header_bytes]u8 = undefined;
-        std.mem.writeInt(u64, header[0..8], cookie, .little);
-        std.mem.writeInt(i64, header[8..16], message_type, .little);
-        std.mem.writeInt(i64, header[16..24], length, .little);
+        encodeHeader(&header, cookie, message_type, length);
         var sent: usize = 0;
         if (self.sendQueueEmpty()) {
             const direct = self.sendDirect(&header, payload[0..length], &sent);
@@ -239,6 +237,18 @@ pub const Connection = struct {
         const queued = self.enqueueRemainder(&header, payload[0..length], sent);
         if (queued != .ok) return self.failWrite(queued);
         return self.flush(wait_ms);
+    }
+
+    /// Appends one frame to the send queue without sending it: callers batch several frames
+    /// (pipelined requests, or replies to every request drained from a socket) into one flush.
+    pub fn queueFrame(self: *Connection, cookie: u64, message_type: u32, payload: [*]const u8, length: u32) Status {
+        if (self.write_failure != .ok) return self.write_failure;
+        if (length > self.payload_bytes_max) return .frame_too_large;
+        var header: [header_bytes]u8 = undefined;
+        encodeHeader(&header, cookie, message_type, length);
+        const queued = self.enqueueRemainder(&header, payload[0..length], 0);
+        if (queued != .ok) return self.failWrite(queued);
+        return .ok;
     }
 
     /// Sends `fd` after everything written so far. The fd is duplicated, so the caller keeps its own.
@@ -370,6 +380,12 @@ pub const Connection = struct {
     }
 };
 
+fn encodeHeader(header: *[header_bytes]u8, cookie: u64, message_type: u32, length: u32) void {
+    std.mem.writeInt(u64, header[0..8], cookie, .little);
+    std.mem.writeInt(i64, header[8..16], message_type, .little);
+    std.mem.writeInt(i64, header[16..24], length, .little);
+}
+
 const CmsgHeader = extern struct { len: usize, level: i32, type: i32 };
 const control_bytes = @sizeOf(CmsgHeader) + std.mem.alignForward(usize, constants.control_fds_max * 4, @alignOf(CmsgHeader));
 
@@ -499,6 +515,22 @@ test "large frames are queued when the socket is full and arrive in order after 
         if (frames == 2) try testing.expectEqualSlices(u8, "tail", got[0..4]);
     }
     try testing.expectEqual(@as(u64, 0), pair[0].queuedBytes());
+}
+
+test "queued frames go out in order with one flush" {
+    const pair = try testPair(1024);
+    defer for (pair) |c| c.destroy();
+    try testing.expectEqual(Status.ok, pair[0].queueFrame(1, 1, "one", 3));
+    try testing.expectEqual(Status.ok, pair[0].queueFrame(1, 2, "two", 3));
+    var header: HeaderOut = undefined;
+    var payload: [16]u8 = undefined;
+    try testing.expectEqual(Status.would_block, pair[1].readFrame(&header, &payload, payload.len, 0));
+    try testing.expectEqual(@as(u64, 2 * (header_bytes + 3)), pair[0].queuedBytes());
+    try testing.expectEqual(Status.ok, pair[0].flush(0));
+    try testing.expectEqual(Status.ok, pair[1].readFrame(&header, &payload, payload.len, 0));
+    try testing.expectEqualSlices(u8, "one", payload[0..3]);
+    try testing.expectEqual(Status.ok, pair[1].readFrame(&header, &payload, payload.len, 0));
+    try testing.expectEqual(@as(u32, 2), header[2]);
 }
 
 test "an fd sent after a frame is taken after that frame" {

@@ -1,0 +1,92 @@
+import assert from "node:assert/strict";
+import { FrameConnection } from "../../ffi/frame_connection.ts";
+import { Poller } from "../../ffi/poller.ts";
+import { Status } from "../../ffi/status.ts";
+import { socketPair } from "../../ffi/unix_socket.ts";
+import { EventLoop } from "./event_loop.ts";
+
+/** CPU seconds (user + system) this JS thread has used, from /proc (other test threads excluded). */
+function cpuSeconds(): number {
+  const fields = Deno.readTextFileSync("/proc/thread-self/stat").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+Deno.test("the loop answers frames, then idles without burning CPU while timers keep running", async () => {
+  const poller = new Poller();
+  const [a, b] = socketPair();
+  const client = FrameConnection.adopt(a);
+  const server = FrameConnection.adopt(b);
+  const loop = new EventLoop(poller, () => {
+    while (server.read(0) === Status.ok) server.write(1n, server.type + 1, server.payload());
+  });
+  poller.add(server.fd, 1);
+  const running = loop.start();
+  try {
+    // Requests from a Worker-free client on this same thread would deadlock a blocking read,
+    // so the client side polls with short waits while the loop runs between them.
+    for (let round = 0; round < 20; round++) {
+      assert.equal(client.write(1n, round, new Uint8Array([round])), Status.ok);
+      let status = client.read(0);
+      while (status === Status.would_block) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        status = client.read(0);
+      }
+      assert.equal(status, Status.ok);
+      assert.equal(client.type, round + 1);
+    }
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 10);
+    const cpuBefore = cpuSeconds();
+    const wallBefore = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const cpuShare = (cpuSeconds() - cpuBefore) / ((performance.now() - wallBefore) / 1000);
+    clearInterval(timer);
+    assert.ok(ticks >= 20, `timers kept running while idle (${ticks} ticks)`);
+    // A loop that kept spinning would use a whole core (~1.0) here.
+    assert.ok(cpuShare < 0.3, `idle loop used ${(cpuShare * 100).toFixed(0)}% of a core`);
+    assert.ok(loop.counters.blockingWaits > 0);
+  } finally {
+    await loop.stop();
+    await running;
+    await poller.close();
+    client.close();
+    server.close();
+  }
+});
+
+Deno.test("stop() ends a loop that is blocked in its wait", async () => {
+  const poller = new Poller();
+  const loop = new EventLoop(poller, () => {});
+  const running = loop.start();
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  await loop.stop();
+  await running;
+  await poller.close();
+  assert.ok(loop.counters.blockingWaits >= 1);
+});
+
+Deno.test("Worker messages reach a thread whose loop is blocked waiting", async () => {
+  const poller = new Poller();
+  const loop = new EventLoop(poller, () => {});
+  const running = loop.start();
+  const source = `let n = 0; const t = setInterval(() => { postMessage(n++); if (n === 5) clearInterval(t); }, 5);`;
+  const url = URL.createObjectURL(new Blob([source], { type: "application/javascript" }));
+  const worker = new Worker(url, { type: "module" });
+  try {
+    const received: number[] = [];
+    await new Promise<void>((resolve) => {
+      worker.onmessage = (event) => {
+        received.push(event.data);
+        if (received.length === 5) resolve();
+      };
+    });
+    assert.deepEqual(received, [0, 1, 2, 3, 4]);
+    assert.ok(loop.counters.blockingWaits >= 1, "the loop was blocked in its native wait meanwhile");
+  } finally {
+    worker.terminate();
+    URL.revokeObjectURL(url);
+    await loop.stop();
+    await running;
+    await poller.close();
+  }
+});
