@@ -72,7 +72,13 @@ export class FrameConnection {
    */
   read(waitMs = 0): number {
     const handle = this.#live();
-    let status = native().plasma_connection_read_frame(handle, this.header, this.#payload, this.#payload.length, waitMs);
+    let status = native().plasma_connection_read_frame(
+      handle,
+      this.header,
+      this.#payload,
+      this.#payload.length,
+      waitMs,
+    );
     if (status === Status.buffer_too_small) {
       this.#payload = new Uint8Array(Math.max(this.header[4], this.#payload.length * 2));
       status = native().plasma_connection_read_frame(handle, this.header, this.#payload, this.#payload.length, waitMs);

@@ -27,7 +27,10 @@ export class RegionAllocator {
    */
   constructor(capacityBytes: number, blocksMax: number) {
     const slot = new BigUint64Array(1);
-    unwrap(native().plasma_allocator_create(BigInt(capacityBytes), blocksMax, slot), `Creating a ${capacityBytes}-byte allocator`);
+    unwrap(
+      native().plasma_allocator_create(BigInt(capacityBytes), blocksMax, slot),
+      `Creating a ${capacityBytes}-byte allocator`,
+    );
     this.#handle = handleFrom(slot);
   }
 

@@ -54,7 +54,8 @@ Deno.test("a file chunk larger than its filesystem fails at creation with no_spa
   assert.ok(space.totalBytes > 0 && space.freeBytes <= space.totalBytes);
   assert.throws(
     () => SharedMemoryChunk.create(space.totalBytes + (1 << 30), { kind: "file", directory: "/tmp", fallocate: true }),
-    (error: unknown) => error instanceof NativeError && (error.status === "no_space" || error.status === "file_too_big"),
+    (error: unknown) =>
+      error instanceof NativeError && (error.status === "no_space" || error.status === "file_too_big"),
   );
 });
 

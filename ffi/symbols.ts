@@ -85,7 +85,12 @@ export const SYMBOLS = {
   // int plasma_poller_wait(Poller *self, uint32_t *events_out, uint32_t capacity, int32_t timeout_ms)
   plasma_poller_wait: { parameters: ["pointer", "buffer", "u32", "i32"], result: "i32" },
   // The same wait on a worker thread, used when the loop has been idle.
-  plasma_poller_wait_async: { name: "plasma_poller_wait", parameters: ["pointer", "buffer", "u32", "i32"], result: "i32", nonblocking: true },
+  plasma_poller_wait_async: {
+    name: "plasma_poller_wait",
+    parameters: ["pointer", "buffer", "u32", "i32"],
+    result: "i32",
+    nonblocking: true,
+  },
   // int plasma_poller_wake(Poller *self)
   plasma_poller_wake: { parameters: ["pointer"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;

@@ -94,7 +94,10 @@ Deno.test("a process that dies mid-frame is reported as disconnected", async () 
 Deno.test("two fds in one message from another process fail cleanly", async () => {
   await withPeer("sendTwoFds", async (connection) => {
     if (connection.counters().bufferedBytes === 0) await connection.waitReadable(20_000);
-    assert.throws(() => connection.takeFd(0), (error: unknown) => error instanceof Error && /fd count invalid/.test(error.message));
+    assert.throws(
+      () => connection.takeFd(0),
+      (error: unknown) => error instanceof Error && /fd count invalid/.test(error.message),
+    );
     assert.equal(connection.read(0), Status.fd_count_invalid, "the stream stays failed");
   });
 });

@@ -648,4 +648,3 @@ test "good-fit bound: a free block of goodFitBytes(S) always satisfies S" {
     }
     a.checkInvariants();
 }
-

@@ -209,10 +209,10 @@ comptime {
     if (@import("builtin").is_test) {
         std.testing.refAllDecls(@This());
         _ = status_mod;
-    _ = shm;
-    _ = socket;
-    _ = connection_mod;
-    _ = poller_mod;
+        _ = shm;
+        _ = socket;
+        _ = connection_mod;
+        _ = poller_mod;
         _ = allocator_mod;
     }
 }
