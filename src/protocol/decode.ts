@@ -1,0 +1,210 @@
+/**
+ * Decoders for every message: each verifies the FlatBuffer first (peer input), then copies the
+ * fields into a plain object. Id byte views point into the frame buffer: copy to keep them.
+ * @module
+ */
+import * as flatbuffers from "flatbuffers";
+import * as fb from "./generated/mod.ts";
+import { STATS_FIELDS } from "./encode.ts";
+import type * as m from "./messages.ts";
+import { verifyRoot } from "./verifier.ts";
+
+const BYTES = flatbuffers.Encoding.UTF8_BYTES;
+const EMPTY = new Uint8Array(0);
+
+function buffer(payload: Uint8Array, table: string): flatbuffers.ByteBuffer {
+  verifyRoot(payload, table);
+  return new flatbuffers.ByteBuffer(payload);
+}
+
+function bytesOf(value: string | Uint8Array | null): Uint8Array {
+  return value === null ? EMPTY : value as Uint8Array;
+}
+
+function ids(length: number, at: (index: number) => string | Uint8Array | null): Uint8Array[] {
+  const result = new Array<Uint8Array>(length);
+  for (let index = 0; index < length; index++) result[index] = bytesOf(at(index));
+  return result;
+}
+
+function spec(table: fb.ObjectSpec): m.ObjectSpec {
+  return {
+    storeFd: table.storeFd(),
+    uniqueFdId: Number(table.uniqueFdId()),
+    mmapSize: Number(table.mmapSize()),
+    dataOffset: Number(table.dataOffset()),
+    dataSize: Number(table.dataSize()),
+    metadataOffset: Number(table.metadataOffset()),
+    metadataSize: Number(table.metadataSize()),
+    allocatedSize: Number(table.allocatedSize()),
+    fallbackAllocated: table.fallbackAllocated(),
+    deviceNum: table.deviceNum(),
+  };
+}
+
+function chunk(table: fb.ChunkRef): m.ChunkRef {
+  return {
+    storeFd: table.storeFd(),
+    uniqueFdId: Number(table.uniqueFdId()),
+    mmapSize: Number(table.mmapSize()),
+    fdFollows: table.fdFollows(),
+  };
+}
+
+export function decodeConnectReply(payload: Uint8Array): m.ConnectReply {
+  const table = fb.ConnectReply.getRootAsConnectReply(buffer(payload, "ConnectReply"));
+  return {
+    memoryCapacity: Number(table.memoryCapacity()),
+    requestBytesMax: Number(table.requestBytesMax()),
+    idsPerRequestMax: table.idsPerRequestMax(),
+  };
+}
+
+export function decodeCreateRequest(payload: Uint8Array): m.CreateRequest {
+  const table = fb.CreateRequest.getRootAsCreateRequest(buffer(payload, "CreateRequest"));
+  return {
+    objectId: bytesOf(table.objectId(BYTES)),
+    dataSize: Number(table.dataSize()),
+    metadataSize: Number(table.metadataSize()),
+    source: table.source(),
+    deviceNum: table.deviceNum(),
+    tryImmediately: table.tryImmediately(),
+    ownerRayletId: bytesOf(table.ownerRayletId(BYTES)),
+    ownerIpAddress: bytesOf(table.ownerIpAddress(BYTES)),
+    ownerPort: table.ownerPort(),
+    ownerWorkerId: bytesOf(table.ownerWorkerId(BYTES)),
+  };
+}
+
+export function decodeCreateRetryRequest(payload: Uint8Array): m.CreateRetryRequest {
+  const table = fb.CreateRetryRequest.getRootAsCreateRetryRequest(buffer(payload, "CreateRetryRequest"));
+  return { objectId: bytesOf(table.objectId(BYTES)), requestId: Number(table.requestId()) };
+}
+
+export function decodeCreateReply(payload: Uint8Array): m.CreateReply {
+  const table = fb.CreateReply.getRootAsCreateReply(buffer(payload, "CreateReply"));
+  const specTable = table.spec();
+  const chunkTable = table.chunk();
+  return {
+    objectId: bytesOf(table.objectId(BYTES)),
+    retryWithRequestId: Number(table.retryWithRequestId()),
+    spec: specTable ? spec(specTable) : null,
+    chunk: chunkTable ? chunk(chunkTable) : null,
+    error: table.error(),
+    message: table.message() ?? "",
+  };
+}
+
+/** Abort and Contains requests (one id in field 0). */
+export function decodeIdRequest(payload: Uint8Array, table: "AbortRequest" | "ContainsRequest"): m.IdRequest {
+  const root = fb.AbortRequest.getRootAsAbortRequest(buffer(payload, table));
+  return { objectId: bytesOf(root.objectId(BYTES)) };
+}
+
+export function decodeIdsRequest(payload: Uint8Array): m.IdsRequest {
+  const table = fb.DeleteRequest.getRootAsDeleteRequest(buffer(payload, "DeleteRequest"));
+  return { objectIds: ids(table.objectIdsLength(), (index) => table.objectIds(index, BYTES)) };
+}
+
+export function decodeSealRequest(payload: Uint8Array): m.SealRequest {
+  const table = fb.SealRequest.getRootAsSealRequest(buffer(payload, "SealRequest"));
+  return {
+    objectIds: ids(table.objectIdsLength(), (index) => table.objectIds(index, BYTES)),
+    release: table.release(),
+  };
+}
+
+export function decodeGetRequest(payload: Uint8Array): m.GetRequest {
+  const table = fb.GetRequest.getRootAsGetRequest(buffer(payload, "GetRequest"));
+  return {
+    objectIds: ids(table.objectIdsLength(), (index) => table.objectIds(index, BYTES)),
+    timeoutMs: Number(table.timeoutMs()),
+  };
+}
+
+export function decodeReleaseRequest(payload: Uint8Array): m.ReleaseRequest {
+  const table = fb.ReleaseRequest.getRootAsReleaseRequest(buffer(payload, "ReleaseRequest"));
+  return { objectId: bytesOf(table.objectId(BYTES)), mayUnmap: table.mayUnmap() };
+}
+
+/** Abort and Release replies (one id and an error). */
+export function decodeIdReply(payload: Uint8Array): m.IdReply {
+  const table = fb.AbortReply.getRootAsAbortReply(buffer(payload, "AbortReply"));
+  return { objectId: bytesOf(table.objectId(BYTES)), error: table.error() };
+}
+
+/** Seal, Delete and CreateAndSeal replies (ids with per-id errors). */
+export function decodeIdsReply(payload: Uint8Array): m.IdsReply {
+  const table = fb.SealReply.getRootAsSealReply(buffer(payload, "SealReply"));
+  const errors: number[] = [];
+  for (let index = 0; index < table.errorsLength(); index++) errors.push(table.errors(index) ?? 0);
+  return { objectIds: ids(table.objectIdsLength(), (index) => table.objectIds(index, BYTES)), errors };
+}
+
+export function decodeGetReply(payload: Uint8Array): m.GetReply {
+  const table = fb.GetReply.getRootAsGetReply(buffer(payload, "GetReply"));
+  const specs: m.ObjectSpec[] = [];
+  const reusable = new fb.ObjectSpec();
+  for (let index = 0; index < table.specsLength(); index++) specs.push(spec(table.specs(index, reusable)!));
+  const chunks: m.ChunkRef[] = [];
+  for (let index = 0; index < table.chunksLength(); index++) chunks.push(chunk(table.chunks(index)!));
+  return { objectIds: ids(table.objectIdsLength(), (index) => table.objectIds(index, BYTES)), specs, chunks };
+}
+
+export function decodeContainsReply(payload: Uint8Array): m.ContainsReply {
+  const table = fb.ContainsReply.getRootAsContainsReply(buffer(payload, "ContainsReply"));
+  return { objectId: bytesOf(table.objectId(BYTES)), hasObject: table.hasObject() };
+}
+
+export function decodeDebugStringReply(payload: Uint8Array): string {
+  const table = fb.GetDebugStringReply.getRootAsGetDebugStringReply(buffer(payload, "GetDebugStringReply"));
+  return table.debugString() ?? "";
+}
+
+export function decodeListReply(payload: Uint8Array): m.ObjectInfo[] {
+  const table = fb.ListReply.getRootAsListReply(buffer(payload, "ListReply"));
+  const objects: m.ObjectInfo[] = [];
+  for (let index = 0; index < table.objectsLength(); index++) {
+    const info = table.objects(index)!;
+    objects.push({
+      objectId: bytesOf(info.objectId(BYTES)).slice(),
+      dataSize: Number(info.dataSize()),
+      metadataSize: Number(info.metadataSize()),
+      refCount: info.refCount(),
+      state: info.state(),
+      source: info.source(),
+      createTimeMs: Number(info.createTimeMs()),
+      constructDurationMs: Number(info.constructDurationMs()),
+    });
+  }
+  return objects;
+}
+
+export function decodeStatsReply(payload: Uint8Array): m.StoreStats {
+  const table = fb.StatsReply.getRootAsStatsReply(buffer(payload, "StatsReply")) as unknown as Record<
+    string,
+    () => bigint | number
+  >;
+  const stats = {} as Record<string, number>;
+  for (const name of STATS_FIELDS) stats[name] = Number(table[name]());
+  return stats as unknown as m.StoreStats;
+}
+
+export function decodeCreateAndSealRequest(payload: Uint8Array): m.CreateAndSealRequest {
+  const table = fb.CreateAndSealRequest.getRootAsCreateAndSealRequest(buffer(payload, "CreateAndSealRequest"));
+  const objects: m.ObjectToWrite[] = [];
+  for (let index = 0; index < table.objectsLength(); index++) {
+    const object = table.objects(index)!;
+    objects.push({
+      objectId: bytesOf(object.objectId(BYTES)),
+      data: object.dataArray() ?? EMPTY,
+      metadata: object.metadataArray() ?? EMPTY,
+    });
+  }
+  return { objects };
+}
+
+export function decodeErrorReply(payload: Uint8Array): m.ErrorReply {
+  const table = fb.ErrorReply.getRootAsErrorReply(buffer(payload, "ErrorReply"));
+  return { requestType: table.requestType(), error: table.error(), message: table.message() ?? "" };
+}

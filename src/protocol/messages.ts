@@ -1,0 +1,166 @@
+/**
+ * Decoded protocol messages as plain objects: what encoders take and decoders return.
+ * Ids are byte views; a decoder's views point into the frame buffer and are valid only until
+ * the next frame is read (copy them to keep them).
+ * @module
+ */
+export { ErrorCode } from "./generated/error-code.ts";
+export { MessageType } from "./generated/message-type.ts";
+export { ObjectSource } from "./generated/object-source.ts";
+export { ObjectState } from "./generated/object-state.ts";
+import type { ErrorCode } from "./generated/error-code.ts";
+import type { ObjectSource } from "./generated/object-source.ts";
+import type { ObjectState } from "./generated/object-state.ts";
+
+/** Where an object's bytes live inside a chunk. */
+export interface ObjectSpec {
+  storeFd: number;
+  uniqueFdId: number;
+  mmapSize: number;
+  dataOffset: number;
+  /** -1 for an object that was not found. */
+  dataSize: number;
+  metadataOffset: number;
+  metadataSize: number;
+  allocatedSize: number;
+  fallbackAllocated: boolean;
+  deviceNum: number;
+}
+
+/** A chunk a reply refers to; `fdFollows` when its fd is sent after the reply. */
+export interface ChunkRef {
+  storeFd: number;
+  uniqueFdId: number;
+  mmapSize: number;
+  fdFollows: boolean;
+}
+
+export interface ConnectReply {
+  memoryCapacity: number;
+  requestBytesMax: number;
+  idsPerRequestMax: number;
+}
+
+export interface CreateRequest {
+  objectId: Uint8Array;
+  dataSize: number;
+  metadataSize: number;
+  source: ObjectSource;
+  deviceNum: number;
+  tryImmediately: boolean;
+  ownerRayletId?: Uint8Array;
+  ownerIpAddress?: Uint8Array;
+  ownerPort?: number;
+  ownerWorkerId?: Uint8Array;
+}
+
+export interface CreateRetryRequest {
+  objectId: Uint8Array;
+  requestId: number;
+}
+
+export interface CreateReply {
+  objectId: Uint8Array;
+  retryWithRequestId: number;
+  spec: ObjectSpec | null;
+  chunk: ChunkRef | null;
+  error: ErrorCode;
+  message: string;
+}
+
+export interface IdRequest {
+  objectId: Uint8Array;
+}
+
+export interface IdsRequest {
+  objectIds: Uint8Array[];
+}
+
+export interface SealRequest extends IdsRequest {
+  release: boolean;
+}
+
+export interface GetRequest extends IdsRequest {
+  timeoutMs: number;
+}
+
+export interface ReleaseRequest extends IdRequest {
+  mayUnmap: boolean;
+}
+
+/** Per-id results (seal, delete, create-and-seal). */
+export interface IdsReply {
+  objectIds: Uint8Array[];
+  errors: ErrorCode[];
+}
+
+export interface IdReply {
+  objectId: Uint8Array;
+  error: ErrorCode;
+}
+
+export interface GetReply {
+  objectIds: Uint8Array[];
+  specs: ObjectSpec[];
+  chunks: ChunkRef[];
+}
+
+export interface ContainsReply {
+  objectId: Uint8Array;
+  hasObject: boolean;
+}
+
+export interface ObjectInfo {
+  objectId: Uint8Array;
+  dataSize: number;
+  metadataSize: number;
+  refCount: number;
+  state: ObjectState;
+  source: ObjectSource;
+  createTimeMs: number;
+  constructDurationMs: number;
+}
+
+/** The store's counters (Ray's names in camelCase) plus memory figures. */
+export interface StoreStats {
+  numObjectsInUse: number;
+  numBytesInUse: number;
+  numObjectsEvictable: number;
+  numBytesEvictable: number;
+  numObjectsSpillable: number;
+  numBytesSpillable: number;
+  numObjectsUnsealed: number;
+  numBytesUnsealed: number;
+  numObjectsCreatedByWorker: number;
+  numBytesCreatedByWorker: number;
+  numObjectsRestored: number;
+  numBytesRestored: number;
+  numObjectsReceived: number;
+  numBytesReceived: number;
+  numObjectsErrored: number;
+  numBytesErrored: number;
+  numBytesCreatedTotal: number;
+  numObjects: number;
+  capacityBytes: number;
+  allocatedBytes: number;
+  largestFreeBlockBytes: number;
+  numClients: number;
+  numPendingGets: number;
+  numQueuedCreates: number;
+}
+
+export interface ObjectToWrite {
+  objectId: Uint8Array;
+  data: Uint8Array;
+  metadata: Uint8Array;
+}
+
+export interface CreateAndSealRequest {
+  objects: ObjectToWrite[];
+}
+
+export interface ErrorReply {
+  requestType: number;
+  error: ErrorCode;
+  message: string;
+}

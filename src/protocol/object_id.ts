@@ -1,0 +1,99 @@
+/**
+ * Object ids: opaque byte strings of 1 to 64 bytes. `ObjectId.random()` makes Ray-sized (20-byte) ids.
+ * @module
+ */
+
+/** Shortest and longest id, in bytes. */
+export const OBJECT_ID_BYTES_MIN = 1;
+/** Longest id, in bytes. */
+export const OBJECT_ID_BYTES_MAX = 64;
+/** Length of ids made by {@linkcode ObjectId.random} (Ray's ObjectID size). */
+export const OBJECT_ID_BYTES_RANDOM = 20;
+
+/** A map key for id bytes: one char per byte, so equal ids give equal strings. */
+export function idKey(bytes: Uint8Array): string {
+  return String.fromCharCode.apply(null, bytes as unknown as number[]);
+}
+
+/** Whether `bytes` has a valid id length. */
+export function isValidIdLength(bytes: Uint8Array): boolean {
+  return bytes.length >= OBJECT_ID_BYTES_MIN && bytes.length <= OBJECT_ID_BYTES_MAX;
+}
+
+/** An object's id. Immutable: the bytes are copied in and never handed out for writing. */
+export class ObjectId {
+  readonly #bytes: Uint8Array<ArrayBuffer>;
+  #key: string | undefined;
+
+  private constructor(bytes: Uint8Array<ArrayBuffer>) {
+    this.#bytes = bytes;
+  }
+
+  /**
+   * A random 20-byte id.
+   * @example
+   * ```ts
+   * const id = ObjectId.random();
+   * console.log(id.toHex());
+   * ```
+   */
+  static random(): ObjectId {
+    return new ObjectId(crypto.getRandomValues(new Uint8Array(OBJECT_ID_BYTES_RANDOM)));
+  }
+
+  /**
+   * An id with these bytes (copied).
+   * @throws {RangeError} unless 1 to 64 bytes long
+   */
+  static fromBytes(bytes: Uint8Array): ObjectId {
+    if (!isValidIdLength(bytes)) {
+      throw new RangeError(
+        `An object id has ${OBJECT_ID_BYTES_MIN} to ${OBJECT_ID_BYTES_MAX} bytes, got ${bytes.length}`,
+      );
+    }
+    return new ObjectId(bytes.slice());
+  }
+
+  /**
+   * An id from its hex form.
+   * @throws {RangeError} for odd lengths, non-hex characters or a bad length
+   */
+  static fromHex(hex: string): ObjectId {
+    if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) throw new RangeError(`Not a hex object id: ${hex}`);
+    const bytes = new Uint8Array(hex.length / 2);
+    for (let index = 0; index < bytes.length; index++) bytes[index] = parseInt(hex.slice(index * 2, index * 2 + 2), 16);
+    return ObjectId.fromBytes(bytes);
+  }
+
+  /** A copy of the id's bytes. */
+  toBytes(): Uint8Array<ArrayBuffer> {
+    return this.#bytes.slice();
+  }
+
+  /** The bytes without copying, for encoders inside this package: never write to them. */
+  get rawBytes(): Uint8Array<ArrayBuffer> {
+    return this.#bytes;
+  }
+
+  /** Lower-case hex. */
+  toHex(): string {
+    let hex = "";
+    for (const byte of this.#bytes) hex += byte.toString(16).padStart(2, "0");
+    return hex;
+  }
+
+  /** A string usable as a Map key (one char per byte). */
+  get key(): string {
+    return this.#key ??= idKey(this.#bytes);
+  }
+
+  /** Whether both ids have the same bytes. */
+  equals(other: ObjectId): boolean {
+    return this.key === other.key;
+  }
+
+  /** The hex form. */
+  toString(): string {
+    return this.toHex();
+  }
+}
