@@ -1,6 +1,8 @@
 /**
- * The store's command-line entry point. The store itself arrives with the next issue; until then
- * this says so and exits with status 1.
+ * The store's entry point:
+ * `deno run -A store.ts --socket PATH --memory SIZE [--plasma-directory DIR] [--populate] [--hugepages] [--help]`
+ * @module
  */
-console.error("plasma store: the store is not built yet (the native foundation is); see README.md");
-Deno.exit(1);
+import { storeMain } from "./src/cli/store_main.ts";
+
+if (import.meta.main) Deno.exit(await storeMain(Deno.args));

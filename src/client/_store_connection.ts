@@ -1,0 +1,140 @@
+/**
+ * The client's side of one connection: a request goes out with one blocking write; its reply is
+ * read synchronously when the store answers at once, or awaited on a native thread when it may
+ * wait (gets with a timeout, create retries). Chunks are mapped once per fd, populated.
+ * Invariant: one request is in flight at a time, and an fd is read exactly when a reply says one follows.
+ * @module
+ */
+import { FrameConnection } from "../../ffi/frame_connection.ts";
+import { SharedMemoryChunk } from "../../ffi/shared_memory.ts";
+import { Status, statusName } from "../../ffi/status.ts";
+import { connectUnix } from "../../ffi/unix_socket.ts";
+import { decodeErrorReply } from "../protocol/decode.ts";
+import { COOKIE, COOKIE_HIGH, COOKIE_LOW } from "../protocol/frame.ts";
+import { MessageType } from "../protocol/messages.ts";
+import type { ChunkRef } from "../protocol/messages.ts";
+import { ConnectionClosedError, errorFromCode, StoreError } from "./errors.ts";
+
+const REPLY_BYTES_MAX = 256 * 1024 * 1024;
+/** How long a reply that may wait is polled for synchronously before the wait moves off-thread. */
+const SPIN_BEFORE_AWAIT_MS = 0.2;
+
+export class StoreConnection {
+  readonly #connection: FrameConnection;
+  readonly #chunks = new Map<number, SharedMemoryChunk>();
+  #lock: Promise<void> | null = null;
+  #closed = false;
+
+  private constructor(connection: FrameConnection) {
+    this.#connection = connection;
+  }
+
+  /** Connects, retrying while the socket is missing or refusing (a store still starting). */
+  static async open(socketPath: string, retries: number, retryDelayMs: number): Promise<StoreConnection> {
+    for (let attempt = 0;; attempt++) {
+      try {
+        const fd = connectUnix(socketPath);
+        return new StoreConnection(FrameConnection.adopt(fd, { payloadBytesMax: REPLY_BYTES_MAX }));
+      } catch (error) {
+        if (attempt >= retries) {
+          throw new ConnectionClosedError(`Cannot connect to the store at ${socketPath}: ${(error as Error).message}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, retryDelayMs));
+      }
+    }
+  }
+
+  /** Runs `work` with the connection to itself (requests never interleave). */
+  async exclusive<T>(work: () => T | Promise<T>): Promise<T> {
+    while (this.#lock) await this.#lock;
+    let unlock!: () => void;
+    this.#lock = new Promise((resolve) => (unlock = resolve));
+    try {
+      return await work();
+    } finally {
+      this.#lock = null;
+      unlock();
+    }
+  }
+
+  /** Sends a request that expects no reply (fire-and-forget release). */
+  send(type: MessageType, payload: Uint8Array): void {
+    this.#check(this.#connection.write(COOKIE, type, payload, -1), "send a request");
+  }
+
+  /** Sends a request and reads its reply synchronously: for requests the store answers at once. */
+  call(type: MessageType, payload: Uint8Array, replyType: MessageType): Uint8Array {
+    this.send(type, payload);
+    this.#check(this.#connection.read(-1), "read a reply");
+    return this.#replyPayload(replyType);
+  }
+
+  /** Sends a request whose reply may take a while, without blocking the event loop meanwhile. */
+  async callWaiting(type: MessageType, payload: Uint8Array, replyType: MessageType): Promise<Uint8Array> {
+    this.send(type, payload);
+    const spinUntil = performance.now() + SPIN_BEFORE_AWAIT_MS;
+    let status = this.#connection.read(0);
+    while (status === Status.would_block && performance.now() < spinUntil) status = this.#connection.read(0);
+    while (status === Status.would_block) {
+      await this.#connection.waitReadable(-1);
+      if (this.#closed) throw new ConnectionClosedError("The client was closed while waiting for the store");
+      status = this.#connection.read(0);
+    }
+    this.#check(status, "read a reply");
+    return this.#replyPayload(replyType);
+  }
+
+  /** Receives the fds a reply announced and maps their chunks (once per chunk). */
+  receiveChunks(refs: ChunkRef[]): void {
+    for (const ref of refs) {
+      if (!ref.fdFollows) {
+        if (!this.#chunks.has(ref.uniqueFdId)) {
+          throw new StoreError("ProtocolError", `chunk ${ref.uniqueFdId} was never sent`);
+        }
+        continue;
+      }
+      const fd = this.#connection.takeFd(-1);
+      const chunk = SharedMemoryChunk.map(fd, ref.mmapSize, { populate: true, adopt: true });
+      this.#chunks.get(ref.uniqueFdId)?.close();
+      this.#chunks.set(ref.uniqueFdId, chunk);
+    }
+  }
+
+  /** The mapped chunk with this unique id. */
+  chunk(uniqueFdId: number): SharedMemoryChunk {
+    const chunk = this.#chunks.get(uniqueFdId);
+    if (chunk === undefined) throw new StoreError("ProtocolError", `chunk ${uniqueFdId} is not mapped`);
+    return chunk;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#connection.close();
+    for (const chunk of this.#chunks.values()) chunk.close();
+    this.#chunks.clear();
+  }
+
+  #replyPayload(replyType: MessageType): Uint8Array {
+    const connection = this.#connection;
+    if (!connection.cookieIs(COOKIE_LOW, COOKIE_HIGH)) throw new StoreError("ProtocolError", "reply with a bad cookie");
+    if (connection.type === MessageType.ErrorReply) {
+      const reply = decodeErrorReply(connection.payload());
+      throw errorFromCode(reply.error, `The store refused the request: ${reply.message}`);
+    }
+    if (connection.type !== replyType) {
+      throw new StoreError("ProtocolError", `expected reply type ${MessageType[replyType]}, got ${connection.type}`);
+    }
+    return connection.payload();
+  }
+
+  #check(status: number, what: string): void {
+    if (status === Status.ok) return;
+    if (this.#closed) throw new ConnectionClosedError(`Cannot ${what}: the client is closed`);
+    throw new ConnectionClosedError(`Cannot ${what}: the connection to the store failed (${statusName(status)})`);
+  }
+}

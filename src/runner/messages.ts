@@ -1,0 +1,16 @@
+/**
+ * Messages between the runner (main thread) and the store's Worker.
+ * @module
+ */
+import type { StoreEvent } from "../store/store_events.ts";
+import type { StoreServerOptions } from "../store/store_server.ts";
+
+export type ToWorker =
+  | { type: "start"; options: StoreServerOptions }
+  | { type: "stop" };
+
+export type FromWorker =
+  | { type: "started"; capacityBytes: number }
+  | { type: "failed"; message: string }
+  | { type: "events"; events: StoreEvent[] }
+  | { type: "stopped" };

@@ -1,0 +1,61 @@
+/**
+ * The Worker that runs the store: all of the store's state lives on this thread. It reports
+ * events to the main thread in batches (one postMessage per batch, not per object).
+ * @module
+ */
+/// <reference lib="deno.worker" />
+import type { StoreEvent } from "../store/store_events.ts";
+import { StoreServer } from "../store/store_server.ts";
+import type { FromWorker, ToWorker } from "./messages.ts";
+
+const EVENTS_PER_BATCH_MAX = 1024;
+
+let server: StoreServer | undefined;
+let pending: StoreEvent[] = [];
+let flushScheduled = false;
+
+function post(message: FromWorker): void {
+  self.postMessage(message);
+}
+
+function flushEvents(): void {
+  flushScheduled = false;
+  if (pending.length === 0) return;
+  post({ type: "events", events: pending });
+  pending = [];
+}
+
+function emit(event: StoreEvent): void {
+  pending.push(event);
+  if (pending.length >= EVENTS_PER_BATCH_MAX) return flushEvents();
+  if (!flushScheduled) {
+    flushScheduled = true;
+    queueMicrotask(flushEvents);
+  }
+}
+
+async function start(message: Extract<ToWorker, { type: "start" }>): Promise<void> {
+  try {
+    server = new StoreServer(message.options, emit);
+  } catch (error) {
+    return post({ type: "failed", message: (error as Error).message });
+  }
+  post({ type: "started", capacityBytes: server.store.memory.capacityBytes });
+  try {
+    await server.start();
+  } catch (error) {
+    // A bug in the store: report it loudly and let the main thread decide (it exits non-zero).
+    post({ type: "failed", message: `store loop failed: ${(error as Error).stack ?? error}` });
+  }
+}
+
+async function stop(): Promise<void> {
+  await server?.stop();
+  flushEvents();
+  post({ type: "stopped" });
+}
+
+self.onmessage = (event: MessageEvent<ToWorker>) => {
+  if (event.data.type === "start") void start(event.data);
+  else if (event.data.type === "stop") void stop();
+};

@@ -1,0 +1,68 @@
+/**
+ * One connected client: its framed connection, the objects it references, the chunks whose fds
+ * it has been sent, and its counts against the per-client limits.
+ * Invariant: a chunk's fd is sent to a client at most once per connection.
+ * @module
+ */
+import type { FrameConnection } from "../../ffi/frame_connection.ts";
+import { Status } from "../../ffi/status.ts";
+import { COOKIE } from "../protocol/frame.ts";
+import type { ChunkRef } from "../protocol/messages.ts";
+import type { ChunkInfo } from "./local_object.ts";
+
+export class ClientSession {
+  readonly id: number;
+  readonly connection: FrameConnection;
+  readonly pid: number;
+  /** Keys of the objects this client holds a reference to (created-unsealed or got). */
+  readonly objects = new Set<string>();
+  readonly #chunksSent = new Set<number>();
+  pendingGets = 0;
+  queuedCreates = 0;
+  /** Set when a send failed: the server closes the session after the current dispatch. */
+  broken = false;
+  /** Set while the output queue waits for the socket to drain. */
+  waitingWritable = false;
+
+  readonly #dirty: Set<ClientSession>;
+
+  /** @param dirty the server's set of sessions with output to flush after the current dispatch */
+  constructor(id: number, connection: FrameConnection, pid: number, dirty: Set<ClientSession>) {
+    this.id = id;
+    this.connection = connection;
+    this.pid = pid;
+    this.#dirty = dirty;
+  }
+
+  /** Queues one reply; the server flushes every session it touched at the end of the dispatch. */
+  send(type: number, payload: Uint8Array): void {
+    this.#dirty.add(this);
+    if (this.broken) return;
+    if (this.connection.queue(COOKIE, type, payload) !== Status.ok) this.broken = true;
+  }
+
+  /** Chunk references for a reply, marking which fds will follow it (first time only). */
+  chunkRefs(chunks: Iterable<ChunkInfo>): ChunkRef[] {
+    const refs: ChunkRef[] = [];
+    for (const chunk of chunks) {
+      const fdFollows = !this.#chunksSent.has(chunk.id);
+      refs.push({ storeFd: chunk.fd, uniqueFdId: chunk.id, mmapSize: chunk.sizeBytes, fdFollows });
+    }
+    return refs;
+  }
+
+  /** Queues the fds of chunks marked `fdFollows`, in order, after the reply just queued. */
+  sendFds(refs: ChunkRef[]): void {
+    for (const ref of refs) {
+      if (!ref.fdFollows || this.broken) continue;
+      this.#chunksSent.add(ref.uniqueFdId);
+      const status = this.connection.sendFd(ref.storeFd, 0);
+      if (status !== Status.ok && status !== Status.queued) this.broken = true;
+    }
+  }
+
+  /** Sends what is queued: ok, queued (socket full), or a failure. */
+  flush(): number {
+    return this.connection.flush(0);
+  }
+}

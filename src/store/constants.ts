@@ -1,0 +1,29 @@
+/**
+ * The store's named limits. A client that exceeds one gets an error reply naming it.
+ * @module
+ */
+
+/** Largest request payload accepted; larger frames are refused from their header alone. */
+export const REQUEST_BYTES_MAX = 16 * 1024 * 1024;
+/** Largest reply payload the store sends (a List of many objects is the big one). */
+export const REPLY_BYTES_MAX = 256 * 1024 * 1024;
+/** Ids in one Get, Seal, Delete or CreateAndSeal request. */
+export const IDS_PER_REQUEST_MAX = 10_000;
+/** Gets waiting at once for one client. */
+export const PENDING_GETS_PER_CLIENT_MAX = 1_000;
+/** Creates queued at once for one client, and for the whole store. */
+export const QUEUED_CREATES_PER_CLIENT_MAX = 1_000;
+/** Creates queued at once for the whole store. */
+export const QUEUED_CREATES_MAX = 100_000;
+/** Connected clients at once; more are accepted, told why, and closed. */
+export const CONNECTIONS_MAX = 4_000;
+/** Blocks (allocated and free) the allocator tracks: bounds the object count. */
+export const ALLOCATOR_BLOCKS_MAX = 4_000_000;
+/** How long a CreateRetry waits for its request to finish before answering "not yet". */
+export const CREATE_RETRY_LONG_POLL_MS = 100;
+/** Default retry interval of the create queue's head while the store is full. */
+export const FULL_DELAY_MS_DEFAULT = 10;
+/** Default time the head of the create queue may wait for memory before failing. */
+export const OOM_GRACE_MS_DEFAULT = 2_000;
+/** Unique id of the store's main chunk (fallback chunks get higher ids). */
+export const MAIN_CHUNK_ID = 1;

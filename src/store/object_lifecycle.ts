@@ -1,0 +1,122 @@
+/**
+ * The object table and every state change of an object: create, seal, reference, release,
+ * abort and delete (eager deletion of objects deleted while unsealed or referenced).
+ * Invariants: an object's refCount equals the number of clients holding it; memory is freed
+ * exactly when an object leaves the table; stats see every transition.
+ * @module
+ */
+import { ErrorCode, ObjectSource, ObjectState } from "../protocol/messages.ts";
+import { LocalObject } from "./local_object.ts";
+import type { StatsCollector } from "./stats_collector.ts";
+import type { StoreMemory } from "./store_memory.ts";
+
+/** Who is told about lifecycle changes. */
+export interface LifecycleListener {
+  objectSealed(object: LocalObject): void;
+  objectDeleted(object: LocalObject): void;
+  memoryFreed(): void;
+}
+
+/** What a create needs to know. */
+export interface NewObject {
+  id: Uint8Array;
+  key: string;
+  dataSize: number;
+  metadataSize: number;
+  source: ObjectSource;
+  creatorId: number;
+}
+
+export class ObjectLifecycle {
+  readonly objects = new Map<string, LocalObject>();
+  readonly #memory: StoreMemory;
+  readonly #stats: StatsCollector;
+  readonly #listener: LifecycleListener;
+
+  constructor(memory: StoreMemory, stats: StatsCollector, listener: LifecycleListener) {
+    this.#memory = memory;
+    this.#stats = stats;
+    this.#listener = listener;
+  }
+
+  get(key: string): LocalObject | undefined {
+    return this.objects.get(key);
+  }
+
+  /** Allocates and registers an unsealed object, or says why not (exists / no memory now). */
+  create(spec: NewObject): LocalObject | ErrorCode.ObjectExists | ErrorCode.OutOfMemory {
+    if (this.objects.has(spec.key)) return ErrorCode.ObjectExists;
+    const allocation = this.#memory.allocate(spec.dataSize + spec.metadataSize);
+    if (allocation === null) return ErrorCode.OutOfMemory;
+    const object = new LocalObject(spec.id.slice(), spec.key, spec, allocation, this.#memory.mainChunk);
+    this.objects.set(spec.key, object);
+    this.#stats.added(object);
+    return object;
+  }
+
+  /** Makes an unsealed object immutable and visible. */
+  seal(object: LocalObject): void {
+    if (object.sealed) throw new Error("sealing a sealed object");
+    this.#stats.track(object, () => {
+      object.state = ObjectState.Sealed;
+      object.constructDurationMs = Date.now() - object.createTimeMs;
+    });
+    this.#listener.objectSealed(object);
+    this.#deleteIfPending(object);
+  }
+
+  /** Adds `holder`'s reference (one per holder); false when it already had one. */
+  addReference(object: LocalObject, holder: Set<string>): boolean {
+    if (holder.has(object.key)) return false;
+    holder.add(object.key);
+    this.#stats.track(object, () => object.refCount++);
+    return true;
+  }
+
+  /** Drops `holder`'s reference; false when it had none. */
+  removeReference(object: LocalObject, holder: Set<string>): boolean {
+    if (!holder.delete(object.key)) return false;
+    if (object.refCount <= 0) throw new Error("reference count would go negative");
+    this.#stats.track(object, () => object.refCount--);
+    this.#deleteIfPending(object);
+    return true;
+  }
+
+  /** Discards an unsealed object (its creator's reference goes with it). */
+  abort(object: LocalObject, creator: Set<string>): void {
+    if (object.sealed) throw new Error("aborting a sealed object");
+    if (creator.delete(object.key)) this.#stats.track(object, () => object.refCount--);
+    this.#remove(object);
+  }
+
+  /**
+   * Deletes an object now if it is sealed and unreferenced; otherwise marks it to go as soon as
+   * it is (and says why it could not go now).
+   */
+  delete(object: LocalObject): ErrorCode {
+    if (!object.sealed) {
+      object.deletePending = true;
+      return ErrorCode.ObjectNotSealed;
+    }
+    if (object.refCount > 0) {
+      object.deletePending = true;
+      return ErrorCode.ObjectInUse;
+    }
+    this.#remove(object);
+    return ErrorCode.OK;
+  }
+
+  #deleteIfPending(object: LocalObject): void {
+    if (object.deletePending && object.sealed && object.refCount === 0) this.#remove(object);
+  }
+
+  #remove(object: LocalObject): void {
+    if (this.objects.get(object.key) !== object) throw new Error("removing an object that is not in the table");
+    if (object.refCount > 0 && object.sealed) throw new Error("removing a referenced object");
+    this.objects.delete(object.key);
+    this.#stats.removed(object);
+    this.#memory.free(object.allocation);
+    if (object.sealed) this.#listener.objectDeleted(object);
+    this.#listener.memoryFreed();
+  }
+}

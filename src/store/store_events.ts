@@ -1,0 +1,34 @@
+/**
+ * Events the store reports to the thread that runs it (the runner's main thread), and through it
+ * to the object manager.
+ * @module
+ */
+
+/** A sealed object appeared (created by a client, restored, or received). */
+export interface ObjectAddedEvent {
+  type: "objectAdded";
+  objectIdHex: string;
+  dataSize: number;
+  metadataSize: number;
+  /** ObjectSource name: CreatedByWorker, RestoredFromStorage, ReceivedFromRemoteRaylet, ErrorStoredByRaylet. */
+  source: string;
+}
+
+/** A sealed object left the store (deleted or evicted). */
+export interface ObjectDeletedEvent {
+  type: "objectDeleted";
+  objectIdHex: string;
+}
+
+/** A create could not be served for lack of memory. */
+export interface StoreFullEvent {
+  type: "storeFull";
+  requestedBytes: number;
+  capacityBytes: number;
+  allocatedBytes: number;
+}
+
+export type StoreEvent = ObjectAddedEvent | ObjectDeletedEvent | StoreFullEvent;
+
+/** Where the store sends its events. */
+export type StoreEventSink = (event: StoreEvent) => void;

@@ -1,0 +1,194 @@
+/**
+ * The store's network side: listens on the Unix socket, accepts clients, drains their frames
+ * through the handler table and flushes replies, all on one thread driven by the EventLoop.
+ * Invariant: a failure of one client's stream closes that client only; a bug in the store
+ * (any error that is not a RequestError or a verification failure) is not swallowed.
+ * @module
+ */
+import { FrameConnection } from "../../ffi/frame_connection.ts";
+import { EVENT_WRITABLE, Poller } from "../../ffi/poller.ts";
+import { closeFd } from "../../ffi/shared_memory.ts";
+import { Status, statusName } from "../../ffi/status.ts";
+import { acceptUnix, listenUnix, peerCredentials } from "../../ffi/unix_socket.ts";
+import { EventLoop } from "../net/event_loop.ts";
+import { encodeErrorReply } from "../protocol/encode.ts";
+import { COOKIE_HIGH, COOKIE_LOW } from "../protocol/frame.ts";
+import { ErrorCode, MessageType } from "../protocol/messages.ts";
+import { VerificationError } from "../protocol/verifier.ts";
+import { ClientSession } from "./client_session.ts";
+import { CONNECTIONS_MAX, REPLY_BYTES_MAX, REQUEST_BYTES_MAX } from "./constants.ts";
+import { HANDLERS, RequestError } from "./handlers.ts";
+import { PlasmaStore, type PlasmaStoreOptions } from "./plasma_store.ts";
+import type { StoreEventSink } from "./store_events.ts";
+
+const LISTEN_TOKEN = 0;
+
+/** Where and how the server listens, plus the store's own options. */
+export interface StoreServerOptions extends PlasmaStoreOptions {
+  socketPath: string;
+  /** Permission bits of the socket file (default 0o600). */
+  socketMode?: number;
+}
+
+export class StoreServer {
+  readonly store: PlasmaStore;
+  readonly socketPath: string;
+  readonly #poller = new Poller();
+  readonly #listenFd: number;
+  readonly #loop: EventLoop;
+  readonly #sessions = new Map<number, ClientSession>();
+  readonly #dirty = new Set<ClientSession>();
+  #nextToken = 1;
+  #running: Promise<void> | undefined;
+  #stopped = false;
+
+  constructor(options: StoreServerOptions, events: StoreEventSink) {
+    this.socketPath = options.socketPath;
+    const enter = (work: () => void) => this.#enter(work);
+    this.store = new PlasmaStore(options, events, enter);
+    try {
+      this.#listenFd = listenUnix(options.socketPath, { mode: options.socketMode ?? 0o600 });
+    } catch (error) {
+      this.store.close();
+      throw error;
+    }
+    this.#poller.add(this.#listenFd, LISTEN_TOKEN);
+    this.#loop = new EventLoop(this.#poller, (token, flags) => this.#enter(() => this.#onEvent(token, flags)));
+  }
+
+  /** Starts serving; the promise settles when the server stops (or a store bug throws). */
+  start(): Promise<void> {
+    this.#running ??= this.#loop.start();
+    return this.#running;
+  }
+
+  /** Number of connected clients. */
+  get clientCount(): number {
+    return this.#sessions.size;
+  }
+
+  /** Stops accepting, closes every client, removes the socket file and frees the memory. Safe twice. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    await this.#loop.stop();
+    for (const session of [...this.#sessions.values()]) this.#close(session);
+    closeFd(this.#listenFd);
+    await Deno.remove(this.socketPath).catch(() => {});
+    this.store.close();
+    await this.#poller.close();
+  }
+
+  /** Runs work, then flushes every client it queued replies for. */
+  #enter(work: () => void): void {
+    if (this.#stopped) return;
+    try {
+      work();
+    } finally {
+      for (const session of this.#dirty) this.#flush(session);
+      this.#dirty.clear();
+    }
+  }
+
+  #onEvent(token: number, flags: number): void {
+    if (token === LISTEN_TOKEN) return this.#acceptAll();
+    const session = this.#sessions.get(token);
+    if (session === undefined) return;
+    if (flags & EVENT_WRITABLE) this.#flush(session);
+    this.#drain(session);
+  }
+
+  #acceptAll(): void {
+    for (let fd = acceptUnix(this.#listenFd); fd !== null; fd = acceptUnix(this.#listenFd)) {
+      const connection = FrameConnection.adopt(fd, { payloadBytesMax: REPLY_BYTES_MAX });
+      const session = new ClientSession(this.#nextToken++, connection, peerCredentials(fd).pid, this.#dirty);
+      if (this.#sessions.size >= CONNECTIONS_MAX) {
+        this.#refuse(session, -1, ErrorCode.InvalidRequest, `the store has ${CONNECTIONS_MAX} clients, its limit`);
+        session.flush();
+        connection.close();
+        continue;
+      }
+      this.#sessions.set(session.id, session);
+      this.store.clientCount = this.#sessions.size;
+      this.#poller.add(fd, session.id);
+    }
+  }
+
+  #drain(session: ClientSession): void {
+    while (!session.broken) {
+      const status = session.connection.read(0);
+      if (status === Status.would_block) return;
+      if (status !== Status.ok) return this.#readFailed(session, status);
+      const { connection } = session;
+      if (!connection.cookieIs(COOKIE_LOW, COOKIE_HIGH)) {
+        this.#refuse(session, connection.type, ErrorCode.InvalidRequest, "bad frame cookie: not this store's protocol");
+        session.broken = true;
+        return;
+      }
+      if (connection.type === MessageType.Disconnect && connection.header[3] === 0) return this.#close(session);
+      if (connection.length > REQUEST_BYTES_MAX) {
+        this.#refuse(
+          session,
+          connection.type,
+          ErrorCode.InvalidRequest,
+          `request of ${connection.length} bytes; the limit is ${REQUEST_BYTES_MAX}`,
+        );
+        session.broken = true;
+        return;
+      }
+      this.#dispatch(session, connection.header[3] === 0 ? connection.type : -1, connection.payload());
+    }
+  }
+
+  #dispatch(session: ClientSession, type: number, payload: Uint8Array): void {
+    const handler = HANDLERS.get(type);
+    if (handler === undefined) {
+      return this.#refuse(session, type, ErrorCode.InvalidRequest, `message type ${type} is not a request`);
+    }
+    try {
+      handler(this.store, session, payload);
+    } catch (error) {
+      if (error instanceof RequestError) return this.#refuse(session, type, error.code, error.message);
+      if (error instanceof VerificationError) {
+        return this.#refuse(session, type, ErrorCode.InvalidRequest, `malformed request: ${error.message}`);
+      }
+      throw error;
+    }
+  }
+
+  #readFailed(session: ClientSession, status: number): void {
+    if (status === Status.frame_too_large) {
+      this.#refuse(session, -1, ErrorCode.InvalidRequest, `frame larger than the ${REPLY_BYTES_MAX}-byte limit`);
+      session.flush();
+    } else if (status !== Status.peer_closed) {
+      this.#refuse(session, -1, ErrorCode.InvalidRequest, `unreadable stream: ${statusName(status)}`);
+      session.flush();
+    }
+    this.#close(session);
+  }
+
+  #refuse(session: ClientSession, requestType: number, error: ErrorCode, message: string): void {
+    session.send(MessageType.ErrorReply, encodeErrorReply({ requestType, error, message }));
+  }
+
+  #flush(session: ClientSession): void {
+    if (!this.#sessions.has(session.id)) return;
+    if (session.broken) return this.#close(session);
+    const status = session.flush();
+    if (status === Status.ok || status === Status.queued) {
+      const waiting = status === Status.queued;
+      if (waiting !== session.waitingWritable) this.#poller.modify(session.connection.fd, session.id, waiting);
+      session.waitingWritable = waiting;
+      return;
+    }
+    this.#close(session);
+  }
+
+  #close(session: ClientSession): void {
+    if (!this.#sessions.delete(session.id)) return;
+    this.store.clientCount = this.#sessions.size;
+    this.store.disconnect(session);
+    this.#poller.remove(session.connection.fd);
+    session.connection.close();
+  }
+}
