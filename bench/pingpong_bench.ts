@@ -11,6 +11,7 @@ import { FrameConnection } from "../ffi/frame_connection.ts";
 import { Status, statusName } from "../ffi/status.ts";
 import { connectUnix } from "../ffi/unix_socket.ts";
 import { median, printTable, type ResultRow } from "./_measure.ts";
+import { Children, kill, LineReader, parseKeyValues } from "./_processes.ts";
 import { STATS_REQUEST_TYPE, STATS_SLOTS, TICK_INTERVAL_MS } from "./pingpong_server.ts";
 
 type Side = "native" | "ts";
@@ -66,56 +67,10 @@ const CONFIGS: Config[] = [
 ];
 
 /** Every child still running, so the finally block can kill what an error left behind. */
-const children = new Set<Deno.ChildProcess>();
+const children = new Children();
 
 function spawn(command: string, args: string[], stdin: "piped" | "null"): Deno.ChildProcess {
-  const child = new Deno.Command(command, { args, stdin, stdout: "piped", stderr: "inherit" }).spawn();
-  children.add(child);
-  child.status.finally(() => children.delete(child));
-  return child;
-}
-
-function kill(child: Deno.ChildProcess): void {
-  try {
-    child.kill("SIGKILL");
-  } catch {
-    // Already exited.
-  }
-}
-
-/** Reads a child's stdout line by line. */
-class LineReader {
-  readonly #reader: ReadableStreamDefaultReader<string>;
-  #buffer = "";
-
-  constructor(stream: ReadableStream<Uint8Array>) {
-    this.#reader = stream.pipeThrough(new TextDecoderStream()).getReader();
-  }
-
-  /** The next line, or an error after `timeoutMs` or at end of output. */
-  async next(timeoutMs: number, what: string): Promise<string> {
-    const deadline = performance.now() + timeoutMs;
-    while (!this.#buffer.includes("\n")) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`Timed out waiting for ${what}`)),
-          Math.max(0, deadline - performance.now()),
-        );
-      });
-      try {
-        const chunk = await Promise.race([this.#reader.read(), timeout]);
-        if (chunk.done) throw new Error(`Output ended while waiting for ${what}`);
-        this.#buffer += chunk.value;
-      } finally {
-        clearTimeout(timer);
-      }
-    }
-    const end = this.#buffer.indexOf("\n");
-    const line = this.#buffer.slice(0, end);
-    this.#buffer = this.#buffer.slice(end + 1);
-    return line;
-  }
+  return children.spawn(command, args, stdin);
 }
 
 interface Server {
@@ -140,15 +95,7 @@ function clientArgs(side: Side, path: string, requests: number, depth: number): 
 }
 
 function parseResult(line: string): Record<string, number> {
-  const fields: Record<string, number> = {};
-  for (const pair of line.trim().split(/\s+/)) {
-    const [key, value] = pair.split("=");
-    fields[key] = Number(value);
-  }
-  if (!Number.isFinite(fields.rate) || !Number.isFinite(fields.start_ms)) {
-    throw new Error(`Unexpected client output: ${line}`);
-  }
-  return fields;
+  return parseKeyValues(line, ["rate", "start_ms", "end_ms"]);
 }
 
 /**
@@ -366,7 +313,7 @@ async function main(): Promise<void> {
       kill(server.child);
       await server.child.status;
     }
-    for (const child of children) kill(child);
+    await children.killAll();
     Deno.removeSync(dir, { recursive: true });
   }
 }

@@ -16,6 +16,8 @@ const PAYLOAD_BUFFER_BYTES_INITIAL = 64 * 1024;
 export interface FrameConnectionOptions {
   /** Largest payload accepted or sent (default 64 MiB). */
   payloadBytesMax?: number;
+  /** Largest payload sent, when it differs from what is accepted (default: payloadBytesMax). */
+  sendPayloadBytesMax?: number;
 }
 
 /** One framed connection; owns its fd. */
@@ -41,7 +43,9 @@ export class FrameConnection {
   static adopt(fd: number, options: FrameConnectionOptions = {}): FrameConnection {
     const slot = new BigUint64Array(1);
     const payloadBytesMax = options.payloadBytesMax ?? 64 * 1024 * 1024;
-    unwrap(native().plasma_connection_create(fd, BigInt(payloadBytesMax), slot), `Opening a connection on fd ${fd}`);
+    const sendBytesMax = options.sendPayloadBytesMax ?? payloadBytesMax;
+    const status = native().plasma_connection_create(fd, BigInt(payloadBytesMax), BigInt(sendBytesMax), slot);
+    unwrap(status, `Opening a connection on fd ${fd}`);
     return new FrameConnection(fd, handleFrom(slot));
   }
 

@@ -3,18 +3,9 @@ import { FrameConnection } from "./frame_connection.ts";
 import { SharedMemoryChunk } from "./shared_memory.ts";
 import { Status } from "./status.ts";
 import { socketPair } from "./unix_socket.ts";
+import { writeRaw } from "../tests/fixtures/raw_write.ts";
 
 const COOKIE = 0x5241590000000000n;
-
-/** Writes bytes on a socket fd without framing (libc write), to forge broken streams. */
-function writeRaw(fd: number, bytes: Uint8Array<ArrayBuffer>): void {
-  const libc = Deno.dlopen("libc.so.6", { write: { parameters: ["i32", "buffer", "usize"], result: "isize" } });
-  try {
-    assert.equal(libc.symbols.write(fd, bytes, BigInt(bytes.length)), BigInt(bytes.length));
-  } finally {
-    libc.close();
-  }
-}
 
 function pair(payloadBytesMax = 1024): [FrameConnection, FrameConnection] {
   const [a, b] = socketPair();

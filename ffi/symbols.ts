@@ -51,8 +51,8 @@ export const SYMBOLS = {
   // The same function run on a worker thread: waiting without blocking the event loop.
   plasma_fd_wait_async: { name: "plasma_fd_wait", parameters: ["i32", "u32", "i32"], result: "i32", nonblocking: true },
 
-  // int plasma_connection_create(int32_t fd, uint64_t payload_max, uint64_t *handle_out)
-  plasma_connection_create: { parameters: ["i32", "u64", "buffer"], result: "i32" },
+  // int plasma_connection_create(int32_t fd, uint64_t receive_payload_max, uint64_t send_payload_max, uint64_t *handle_out)
+  plasma_connection_create: { parameters: ["i32", "u64", "u64", "buffer"], result: "i32" },
   // void plasma_connection_destroy(Connection *self)
   plasma_connection_destroy: { parameters: ["pointer"], result: "void" },
   // int32_t plasma_connection_fd(Connection *self)

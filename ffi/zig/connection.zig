@@ -24,7 +24,10 @@ pub const HeaderOut = [6]u32;
 pub const Connection = struct {
     fd: i32,
     blocking: bool,
+    /// Largest payload accepted from the peer (checked from the header alone).
     payload_bytes_max: u64,
+    /// Largest payload this side may send.
+    send_payload_bytes_max: u64,
     /// A broken stream stays broken: every later read reports the first failure.
     read_failure: Status = .ok,
     write_failure: Status = .ok,
@@ -43,8 +46,10 @@ pub const Connection = struct {
     send_fd_head: usize = 0,
 
     /// Takes ownership of `fd`; it is closed by destroy().
-    pub fn create(fd: i32, payload_bytes_max: u64, out: **Connection) Status {
+    pub fn create(fd: i32, payload_bytes_max: u64, send_payload_bytes_max: u64, out: **Connection) Status {
         if (fd < 0 or payload_bytes_max == 0 or payload_bytes_max > constants.frame_payload_bytes_max)
+            return .invalid_argument;
+        if (send_payload_bytes_max == 0 or send_payload_bytes_max > constants.frame_payload_bytes_max)
             return .invalid_argument;
         const rc = linux.fcntl(fd, linux.F.GETFL, 0);
         if (syscallError(rc)) |err| return status_mod.fromErrno(err);
@@ -54,7 +59,7 @@ pub const Connection = struct {
             return .system_resources;
         };
         const nonblock: usize = 1 << @bitOffsetOf(linux.O, "NONBLOCK");
-        self.* = .{ .fd = fd, .blocking = rc & nonblock == 0, .payload_bytes_max = payload_bytes_max, .receive_buffer = buffer };
+        self.* = .{ .fd = fd, .blocking = rc & nonblock == 0, .payload_bytes_max = payload_bytes_max, .send_payload_bytes_max = send_payload_bytes_max, .receive_buffer = buffer };
         out.* = self;
         return .ok;
     }
@@ -225,7 +230,7 @@ pub const Connection = struct {
     /// is sent, queued when bytes wait for the socket to drain (call flush on writability).
     pub fn writeFrame(self: *Connection, cookie: u64, message_type: u32, payload: [*]const u8, length: u32, wait_ms: i32) Status {
         if (self.write_failure != .ok) return self.write_failure;
-        if (length > self.payload_bytes_max) return .frame_too_large;
+        if (length > self.send_payload_bytes_max) return .frame_too_large;
         var header: [header_bytes]u8 = undefined;
         encodeHeader(&header, cookie, message_type, length);
         var sent: usize = 0;
@@ -243,7 +248,7 @@ pub const Connection = struct {
     /// (pipelined requests, or replies to every request drained from a socket) into one flush.
     pub fn queueFrame(self: *Connection, cookie: u64, message_type: u32, payload: [*]const u8, length: u32) Status {
         if (self.write_failure != .ok) return self.write_failure;
-        if (length > self.payload_bytes_max) return .frame_too_large;
+        if (length > self.send_payload_bytes_max) return .frame_too_large;
         var header: [header_bytes]u8 = undefined;
         encodeHeader(&header, cookie, message_type, length);
         const queued = self.enqueueRemainder(&header, payload[0..length], 0);
@@ -435,8 +440,8 @@ fn testPair(payload_bytes_max: u64) ![2]*Connection {
     var fds: [2]i32 = undefined;
     try testing.expectEqual(@as(usize, 0), linux.socketpair(linux.AF.UNIX, linux.SOCK.STREAM | linux.SOCK.NONBLOCK, 0, &fds));
     var pair: [2]*Connection = undefined;
-    try testing.expectEqual(Status.ok, Connection.create(fds[0], payload_bytes_max, &pair[0]));
-    try testing.expectEqual(Status.ok, Connection.create(fds[1], payload_bytes_max, &pair[1]));
+    try testing.expectEqual(Status.ok, Connection.create(fds[0], payload_bytes_max, payload_bytes_max, &pair[0]));
+    try testing.expectEqual(Status.ok, Connection.create(fds[1], payload_bytes_max, payload_bytes_max, &pair[1]));
     return pair;
 }
 
@@ -459,7 +464,7 @@ test "a frame over the limit is refused and the stream stays failed" {
     const pair = try testPair(8);
     defer for (pair) |c| c.destroy();
     try testing.expectEqual(Status.frame_too_large, pair[0].writeFrame(1, 1, "123456789", 9, 0));
-    pair[0].payload_bytes_max = 64;
+    pair[0].send_payload_bytes_max = 64;
     try testing.expectEqual(Status.ok, pair[0].writeFrame(1, 1, "123456789", 9, 0));
     var header: HeaderOut = undefined;
     var payload: [16]u8 = undefined;

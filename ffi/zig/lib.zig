@@ -127,9 +127,9 @@ export fn plasma_fd_wait(fd: i32, events: u32, timeout_ms: i32) c_int {
 
 // ---------------------------------------------------------------- connections
 
-export fn plasma_connection_create(fd: i32, payload_bytes_max: u64, handle_out: *u64) c_int {
+export fn plasma_connection_create(fd: i32, payload_bytes_max: u64, send_payload_bytes_max: u64, handle_out: *u64) c_int {
     var created: *Connection = undefined;
-    const status = Connection.create(fd, payload_bytes_max, &created);
+    const status = Connection.create(fd, payload_bytes_max, send_payload_bytes_max, &created);
     if (status == .ok) handle_out.* = @intFromPtr(created);
     return code(status);
 }

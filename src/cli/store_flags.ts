@@ -186,7 +186,7 @@ export function parseFlags(args: string[], flags: readonly FlagSpec[]): StoreFla
       throw new FlagError(`unexpected argument ${JSON.stringify(token.value)}: every setting is a --flag`);
     }
     const spec = specs.get(token.name);
-    if (spec === undefined) throw new FlagError(`unknown flag ${token.rawName} (see --help)`);
+    if (spec === undefined) throw new FlagError(`unknown flag ${token.rawName}`);
     if (given.has(spec.name)) throw new FlagError(`--${spec.name} is given more than once`);
     given.set(spec.name, tokenValue(spec, token.value, token.inlineValue));
   }
@@ -214,7 +214,7 @@ function flagValue(spec: FlagSpec, given: string | true | undefined): unknown {
   if (spec.type === "boolean") return given === true;
   const text = given === undefined ? spec.default : given;
   if (typeof text !== "string") {
-    throw new FlagError(`missing required --${spec.name} ${spec.valueName} (see --help)`);
+    throw new FlagError(`missing required --${spec.name} ${spec.valueName}`);
   }
   return spec.type === "size" ? sizeValue(spec, text) : stringValue(spec, text);
 }

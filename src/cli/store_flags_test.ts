@@ -80,7 +80,7 @@ Deno.test("parseStoreFlags() returns help for --help or -h, even beside bad flag
 });
 
 Deno.test("parseStoreFlags() refuses unknown flags, naming them", () => {
-  assertRefused([...REQUIRED, "--bogus"], /^unknown flag --bogus \(see --help\)$/);
+  assertRefused([...REQUIRED, "--bogus"], /^unknown flag --bogus$/);
   assertRefused([...REQUIRED, "-x"], /^unknown flag -x/);
   assertRefused([...REQUIRED, "--spill-directory", "/tmp"], /^unknown flag --spill-directory/);
   assertRefused([...REQUIRED, "--Socket", "/x"], /^unknown flag --Socket/);
@@ -116,8 +116,8 @@ Deno.test("parseStoreFlags() refuses positional arguments, also after --", () =>
 
 Deno.test("parseStoreFlags() refuses a command line without --socket or --memory", () => {
   assertRefused([], /^missing required --socket PATH/);
-  assertRefused(["--memory", "1G"], /^missing required --socket PATH \(see --help\)$/);
-  assertRefused(["--socket", "/tmp/s"], /^missing required --memory SIZE \(see --help\)$/);
+  assertRefused(["--memory", "1G"], /^missing required --socket PATH$/);
+  assertRefused(["--socket", "/tmp/s"], /^missing required --memory SIZE$/);
   assertRefused(["--populate", "--hugepages"], /^missing required --socket/);
 });
 

@@ -29,6 +29,8 @@ export async function storeMain(args: string[]): Promise<number> {
     return 0;
   }
   const config = parsed.config;
+  // Listen for signals before anything starts, so a signal during start-up is never fatal.
+  const signalled = listenForStopSignals();
   let runner: ObjectStoreRunner;
   try {
     const capacity = checkCapacity(config);
@@ -46,6 +48,7 @@ export async function storeMain(args: string[]): Promise<number> {
       oomGraceMs: OOM_GRACE_MS_DEFAULT,
     });
   } catch (error) {
+    signalled.dispose();
     const message = error instanceof StartupError ? error.message : `cannot start: ${(error as Error).message}`;
     console.error(`plasma store: ${message}`);
     return EXIT_FAILED;
@@ -55,22 +58,26 @@ export async function storeMain(args: string[]): Promise<number> {
       formatSize(runner.capacityBytes)
     }, directory ${config.plasmaDirectory}`,
   );
-  return await waitForStop(runner);
-}
-
-function waitForStop(runner: ObjectStoreRunner): Promise<number> {
-  return new Promise((resolve) => {
-    const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
-    const stop = async (code: number) => {
-      for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
-      await runner.stop();
-      resolve(code);
-    };
-    const onSignal = () => void stop(0);
-    for (const signal of signals) Deno.addSignalListener(signal, onSignal);
+  const failed = new Promise<number>((resolve) =>
     runner.onFailure((message) => {
       console.error(`plasma store: ${message}`);
-      void stop(EXIT_FAILED);
-    });
-  });
+      resolve(EXIT_FAILED);
+    })
+  );
+  const code = await Promise.race([signalled.promise.then(() => 0), failed]);
+  signalled.dispose();
+  await runner.stop();
+  return code;
+}
+
+/** Resolves on the first SIGINT or SIGTERM; `dispose` removes the listeners. */
+function listenForStopSignals(): { promise: Promise<void>; dispose(): void } {
+  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  let onSignal!: () => void;
+  const promise = new Promise<void>((resolve) => (onSignal = resolve));
+  for (const signal of signals) Deno.addSignalListener(signal, onSignal);
+  return {
+    promise,
+    dispose: () => signals.forEach((signal) => Deno.removeSignalListener(signal, onSignal)),
+  };
 }

@@ -5,7 +5,7 @@
  * exactly when an object leaves the table; stats see every transition.
  * @module
  */
-import { ErrorCode, ObjectSource, ObjectState } from "../protocol/messages.ts";
+import { ErrorCode, type ObjectSource, ObjectState } from "../protocol/messages.ts";
 import { LocalObject } from "./local_object.ts";
 import type { StatsCollector } from "./stats_collector.ts";
 import type { StoreMemory } from "./store_memory.ts";

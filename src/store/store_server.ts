@@ -100,7 +100,10 @@ export class StoreServer {
 
   #acceptAll(): void {
     for (let fd = acceptUnix(this.#listenFd); fd !== null; fd = acceptUnix(this.#listenFd)) {
-      const connection = FrameConnection.adopt(fd, { payloadBytesMax: REPLY_BYTES_MAX });
+      const connection = FrameConnection.adopt(fd, {
+        payloadBytesMax: REQUEST_BYTES_MAX,
+        sendPayloadBytesMax: REPLY_BYTES_MAX,
+      });
       const session = new ClientSession(this.#nextToken++, connection, peerCredentials(fd).pid, this.#dirty);
       if (this.#sessions.size >= CONNECTIONS_MAX) {
         this.#refuse(session, -1, ErrorCode.InvalidRequest, `the store has ${CONNECTIONS_MAX} clients, its limit`);
@@ -158,7 +161,12 @@ export class StoreServer {
 
   #readFailed(session: ClientSession, status: number): void {
     if (status === Status.frame_too_large) {
-      this.#refuse(session, -1, ErrorCode.InvalidRequest, `frame larger than the ${REPLY_BYTES_MAX}-byte limit`);
+      this.#refuse(
+        session,
+        -1,
+        ErrorCode.InvalidRequest,
+        `request larger than the limit of ${REQUEST_BYTES_MAX} bytes`,
+      );
       session.flush();
     } else if (status !== Status.peer_closed) {
       this.#refuse(session, -1, ErrorCode.InvalidRequest, `unreadable stream: ${statusName(status)}`);
@@ -173,8 +181,9 @@ export class StoreServer {
 
   #flush(session: ClientSession): void {
     if (!this.#sessions.has(session.id)) return;
-    if (session.broken) return this.#close(session);
     const status = session.flush();
+    // A stream the client broke gets its error reply (best effort) before it is closed.
+    if (session.broken) return this.#close(session);
     if (status === Status.ok || status === Status.queued) {
       const waiting = status === Status.queued;
       if (waiting !== session.waitingWritable) this.#poller.modify(session.connection.fd, session.id, waiting);

@@ -1,0 +1,83 @@
+/**
+ * Child processes of the benchmark drivers: spawn with piped stdout, read it line by line with a
+ * deadline, parse `key=value` result lines, and kill by pid. Private to bench/.
+ * Invariant: every child spawned through a `Children` set is killed by `killAll` (call it in a finally).
+ * @module
+ */
+
+/** The children a driver started, so a finally block can kill whatever an error left running. */
+export class Children {
+  readonly #running = new Set<Deno.ChildProcess>();
+
+  /** Starts `command` with stdout piped and stderr inherited. */
+  spawn(command: string, args: string[], stdin: "piped" | "null"): Deno.ChildProcess {
+    const child = new Deno.Command(command, { args, stdin, stdout: "piped", stderr: "inherit" }).spawn();
+    this.#running.add(child);
+    child.status.finally(() => this.#running.delete(child));
+    return child;
+  }
+
+  /** SIGKILLs every child still running (by its pid) and waits for each to exit. */
+  async killAll(): Promise<void> {
+    const running = [...this.#running];
+    for (const child of running) kill(child);
+    await Promise.all(running.map((child) => child.status));
+  }
+}
+
+/** Sends SIGKILL unless the child has exited already. */
+export function kill(child: Deno.ChildProcess, signal: Deno.Signal = "SIGKILL"): void {
+  try {
+    child.kill(signal);
+  } catch {
+    // Already exited.
+  }
+}
+
+/** Reads a child's stdout line by line. */
+export class LineReader {
+  readonly #reader: ReadableStreamDefaultReader<string>;
+  #buffer = "";
+
+  constructor(stream: ReadableStream<Uint8Array>) {
+    this.#reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+  }
+
+  /** The next line, or an error after `timeoutMs` or at end of output. */
+  async next(timeoutMs: number, what: string): Promise<string> {
+    const deadline = performance.now() + timeoutMs;
+    while (!this.#buffer.includes("\n")) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`Timed out waiting for ${what}`)),
+          Math.max(0, deadline - performance.now()),
+        );
+      });
+      try {
+        const chunk = await Promise.race([this.#reader.read(), timeout]);
+        if (chunk.done) throw new Error(`Output ended while waiting for ${what}`);
+        this.#buffer += chunk.value;
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    const end = this.#buffer.indexOf("\n");
+    const line = this.#buffer.slice(0, end);
+    this.#buffer = this.#buffer.slice(end + 1);
+    return line;
+  }
+}
+
+/** Parses a line of `key=value` pairs with numeric values; throws when one of `required` is missing. */
+export function parseKeyValues(line: string, required: readonly string[]): Record<string, number> {
+  const fields: Record<string, number> = {};
+  for (const pair of line.trim().split(/\s+/)) {
+    const [key, value] = pair.split("=");
+    fields[key] = Number(value);
+  }
+  for (const key of required) {
+    if (!Number.isFinite(fields[key])) throw new Error(`Unexpected output (no ${key}): ${line}`);
+  }
+  return fields;
+}
