@@ -31,7 +31,7 @@ export function native(): NativeSymbols {
   if (loaded) return loaded;
   const path = nativeLibraryPath();
   try {
-    loaded = Deno.dlopen(path, SYMBOLS).symbols;
+    loaded = openLibrary(path);
   } catch (cause) {
     throw new Error(
       `Cannot load the native library at ${path}: run \`zig build\` in the repository (or scripts/build.sh), ` +
@@ -40,4 +40,24 @@ export function native(): NativeSymbols {
     );
   }
   return loaded;
+}
+
+/**
+ * dlopen needs a real file. In a `deno compile` binary the library is embedded in a virtual
+ * filesystem that Deno can read but the dynamic loader cannot, so it is copied out first.
+ */
+function openLibrary(path: string): NativeSymbols {
+  try {
+    return Deno.dlopen(path, SYMBOLS).symbols;
+  } catch (error) {
+    let bytes: Uint8Array;
+    try {
+      bytes = Deno.readFileSync(path);
+    } catch {
+      throw error;
+    }
+    const copy = Deno.makeTempFileSync({ prefix: "libplasma-", suffix: ".so" });
+    Deno.writeFileSync(copy, bytes);
+    return Deno.dlopen(copy, SYMBOLS).symbols;
+  }
 }
