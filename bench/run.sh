@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the library and the native benchmarks, then runs every benchmark and prints its table.
 # Each benchmark reports ratios against a reference measured in the same run (medians of several
-# runs), so the numbers compare across machines only as ratios. Takes about a minute.
+# runs), so the numbers compare across machines only as ratios. Takes about two minutes.
 # Usage: bash bench/run.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/_env.sh"
 cd "$PLASMA_ROOT"
@@ -17,6 +17,7 @@ echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 deno run -A bench/ffi_overhead.ts
 deno run -A bench/allocator_ffi.ts zig-out/bench/allocator_bench
 deno run -A bench/pingpong_bench.ts
+deno run -A bench/store_bench.ts
 
 echo
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -24,6 +24,7 @@ export class StoreConnection {
   readonly #chunks = new Map<number, SharedMemoryChunk>();
   #lock: Promise<void> | null = null;
   #closed = false;
+  #flushTimer: ReturnType<typeof setTimeout> | undefined;
 
   private constructor(connection: FrameConnection) {
     this.#connection = connection;
@@ -44,22 +45,48 @@ export class StoreConnection {
     }
   }
 
-  /** Runs `work` with the connection to itself (requests never interleave). */
-  async exclusive<T>(work: () => T | Promise<T>): Promise<T> {
-    while (this.#lock) await this.#lock;
-    let unlock!: () => void;
-    this.#lock = new Promise((resolve) => (unlock = resolve));
+  /**
+   * Runs `work` with the connection to itself (requests never interleave). Work that finishes
+   * synchronously (a request the store answers at once) takes no lock and makes no extra Promise.
+   */
+  exclusive<T>(work: () => T | Promise<T>): Promise<T> {
+    if (this.#lock) return this.#afterLock(work);
+    let result: T | Promise<T>;
     try {
-      return await work();
-    } finally {
-      this.#lock = null;
-      unlock();
+      result = work();
+    } catch (error) {
+      return Promise.reject(error);
     }
+    if (!(result instanceof Promise)) return Promise.resolve(result);
+    const settled = result.then(() => {}, () => {});
+    this.#lock = settled;
+    void settled.then(() => {
+      if (this.#lock === settled) this.#lock = null;
+    });
+    return result;
   }
 
-  /** Sends a request that expects no reply (fire-and-forget release). */
+  async #afterLock<T>(work: () => T | Promise<T>): Promise<T> {
+    while (this.#lock) await this.#lock;
+    return await this.exclusive(work);
+  }
+
+  /** Sends a request that expects no reply; queued requests go out with it in one write. */
   send(type: MessageType, payload: Uint8Array): void {
     this.#check(this.#connection.write(COOKIE, type, payload, -1), "send a request");
+  }
+
+  /**
+   * Queues a request that expects no reply (release): it goes out with the next request, or on
+   * the next turn of the event loop, whichever is first — many releases then cost one write.
+   */
+  sendLater(type: MessageType, payload: Uint8Array): void {
+    this.#check(this.#connection.queue(COOKIE, type, payload), "queue a request");
+    if (this.#flushTimer !== undefined) return;
+    this.#flushTimer = setTimeout(() => {
+      this.#flushTimer = undefined;
+      if (!this.#closed) this.#connection.flush(-1);
+    }, 0);
   }
 
   /** Sends a request and reads its reply synchronously: for requests the store answers at once. */
@@ -114,6 +141,9 @@ export class StoreConnection {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#flushTimer !== undefined) clearTimeout(this.#flushTimer);
+    // Queued releases still reach the store (it would drop them on disconnect anyway).
+    this.#connection.flush(0);
     this.#connection.close();
     for (const chunk of this.#chunks.values()) chunk.close();
     this.#chunks.clear();

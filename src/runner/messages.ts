@@ -7,6 +7,7 @@ import type { StoreServerOptions } from "../store/store_server.ts";
 
 export type ToWorker =
   | { type: "start"; options: StoreServerOptions }
+  | { type: "subscribe" }
   | { type: "stop" };
 
 export type FromWorker =

@@ -59,8 +59,12 @@ export class ObjectStoreRunner {
     });
   }
 
-  /** Adds a listener for the store's events (object added, deleted, store full). */
+  /**
+   * Adds a listener for the store's events (object added, deleted, store full). The store only
+   * produces events once someone listens.
+   */
   onEvent(listener: StoreEventListener): () => void {
+    if (this.#listeners.size === 0) this.#worker.postMessage({ type: "subscribe" } satisfies ToWorker);
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }

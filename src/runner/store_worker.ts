@@ -36,7 +36,7 @@ function emit(event: StoreEvent): void {
 
 async function start(message: Extract<ToWorker, { type: "start" }>): Promise<void> {
   try {
-    server = new StoreServer(message.options, emit);
+    server = new StoreServer(message.options);
   } catch (error) {
     return post({ type: "failed", message: (error as Error).message });
   }
@@ -57,5 +57,6 @@ async function stop(): Promise<void> {
 
 self.onmessage = (event: MessageEvent<ToWorker>) => {
   if (event.data.type === "start") void start(event.data);
+  else if (event.data.type === "subscribe") server?.store.subscribe(emit);
   else if (event.data.type === "stop") void stop();
 };

@@ -28,21 +28,22 @@ export class PlasmaStore {
   readonly lifecycle: ObjectLifecycle;
   readonly gets: GetRequestQueue;
   readonly creates: CreateRequestQueue;
-  readonly #events: StoreEventSink;
+  /** Null until someone listens: events cost nothing when nobody wants them. */
+  #events: StoreEventSink | null;
   readonly #enter: (work: () => void) => void;
   clientCount = 0;
 
   /**
    * @param enter runs work from timers inside the server's dispatch, so replies get flushed
    */
-  constructor(options: PlasmaStoreOptions, events: StoreEventSink, enter: (work: () => void) => void) {
+  constructor(options: PlasmaStoreOptions, events: StoreEventSink | null, enter: (work: () => void) => void) {
     this.memory = new StoreMemory(options);
     this.stats = new StatsCollector({ spillingEnabled: false });
     this.#events = events;
     this.#enter = enter;
     this.lifecycle = new ObjectLifecycle(this.memory, this.stats, {
       objectSealed: (object) => this.#objectSealed(object),
-      objectDeleted: (object) => this.#events({ type: "objectDeleted", objectIdHex: hex(object.id) }),
+      objectDeleted: (object) => this.#events?.({ type: "objectDeleted", objectIdHex: hex(object.id) }),
       memoryFreed: () => this.creates.size > 0 && this.creates.process(),
     });
     this.gets = new GetRequestQueue(this.lifecycle, (get) => this.#answerGet(get), enter);
@@ -52,6 +53,11 @@ export class PlasmaStore {
       enter,
       options,
     );
+  }
+
+  /** Starts sending events to `sink` (object added / deleted, store full). */
+  subscribe(sink: StoreEventSink): void {
+    this.#events = sink;
   }
 
   /** Creates now or fails now (try_immediately, and CreateAndSeal). */
@@ -198,7 +204,7 @@ export class PlasmaStore {
     if (result === ErrorCode.ObjectExists) return { error: result, message: "" };
     if (result === ErrorCode.OutOfMemory) {
       const stats = this.memory.stats();
-      this.#events({
+      this.#events?.({
         type: "storeFull",
         requestedBytes: total,
         capacityBytes: this.memory.capacityBytes,
@@ -252,7 +258,7 @@ export class PlasmaStore {
 
   #objectSealed(object: LocalObject): void {
     this.gets.objectSealed(object);
-    this.#events({
+    this.#events?.({
       type: "objectAdded",
       objectIdHex: hex(object.id),
       dataSize: object.dataSize,

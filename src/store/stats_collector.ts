@@ -1,6 +1,7 @@
 /**
  * Ray's object counters, kept by observing every lifecycle transition: each object is classified
- * before and after a change and the difference is applied, so no counter is kept twice.
+ * (as a bit set) before and after a change and only the categories that changed are updated, so
+ * no counter is kept twice and no transition allocates.
  * Invariant: every counter is >= 0 and returns to its baseline when all objects are gone.
  * @module
  */
@@ -29,21 +30,25 @@ export interface ObjectCounters {
   numObjects: number;
 }
 
-type Category =
-  | "InUse"
-  | "Evictable"
-  | "Spillable"
-  | "Unsealed"
-  | "CreatedByWorker"
-  | "Restored"
-  | "Received"
-  | "Errored";
-const SOURCE_CATEGORY: Record<ObjectSource, Category> = {
-  [ObjectSource.CreatedByWorker]: "CreatedByWorker",
-  [ObjectSource.RestoredFromStorage]: "Restored",
-  [ObjectSource.ReceivedFromRemoteRaylet]: "Received",
-  [ObjectSource.ErrorStoredByRaylet]: "Errored",
-};
+/** Category bits, in the order of CATEGORY_COUNTERS. */
+const IN_USE = 1 << 0;
+const EVICTABLE = 1 << 1;
+const SPILLABLE = 1 << 2;
+const UNSEALED = 1 << 3;
+/** Source bits start here: bit (SOURCE_SHIFT + source). */
+const SOURCE_SHIFT = 4;
+
+/** [objects counter, bytes counter] per category bit. */
+const CATEGORY_COUNTERS: [keyof ObjectCounters, keyof ObjectCounters][] = [
+  ["numObjectsInUse", "numBytesInUse"],
+  ["numObjectsEvictable", "numBytesEvictable"],
+  ["numObjectsSpillable", "numBytesSpillable"],
+  ["numObjectsUnsealed", "numBytesUnsealed"],
+  ["numObjectsCreatedByWorker", "numBytesCreatedByWorker"], // SOURCE_SHIFT + CreatedByWorker
+  ["numObjectsRestored", "numBytesRestored"], // SOURCE_SHIFT + RestoredFromStorage
+  ["numObjectsReceived", "numBytesReceived"], // SOURCE_SHIFT + ReceivedFromRemoteRaylet
+  ["numObjectsErrored", "numBytesErrored"], // SOURCE_SHIFT + ErrorStoredByRaylet
+];
 
 /** Which objects may be evicted: with spilling on, primary copies are kept (spilled instead). */
 export interface EvictionRule {
@@ -95,8 +100,8 @@ export class StatsCollector {
     const before = this.#categories(object);
     change();
     const after = this.#categories(object);
-    this.#apply(before.filter((category) => !after.includes(category)), object.sizeBytes, -1);
-    this.#apply(after.filter((category) => !before.includes(category)), object.sizeBytes, 1);
+    this.#apply(before & ~after, object.sizeBytes, -1);
+    this.#apply(after & ~before, object.sizeBytes, 1);
   }
 
   /** Uncounts an object that leaves the store. */
@@ -104,25 +109,25 @@ export class StatsCollector {
     this.counters.numObjects--;
     this.#apply(this.#categories(object), object.sizeBytes, -1);
     if (this.counters.numObjects < 0 || this.counters.numBytesInUse < 0) {
-      throw new Error(`stats went negative after removing ${object.key.length}-byte id`);
+      throw new Error("stats went negative: an object was removed twice");
     }
   }
 
-  #categories(object: LocalObject): Category[] {
-    const categories: Category[] = [SOURCE_CATEGORY[object.source]];
-    if (object.refCount > 0) categories.push("InUse");
-    if (!object.sealed) categories.push("Unsealed");
-    if (this.isEvictable(object)) categories.push("Evictable");
-    const primary = object.source === ObjectSource.CreatedByWorker;
-    if (object.sealed && primary && object.refCount === 0) categories.push("Spillable");
-    return categories;
+  #categories(object: LocalObject): number {
+    let bits = 1 << (SOURCE_SHIFT + object.source);
+    if (object.refCount > 0) bits |= IN_USE;
+    if (!object.sealed) bits |= UNSEALED;
+    if (this.isEvictable(object)) bits |= EVICTABLE;
+    if (object.sealed && object.refCount === 0 && object.source === ObjectSource.CreatedByWorker) bits |= SPILLABLE;
+    return bits;
   }
 
-  #apply(categories: Category[], bytes: number, sign: 1 | -1): void {
-    const counters = this.counters as unknown as Record<string, number>;
-    for (const category of categories) {
-      counters[`numObjects${category}`] += sign;
-      counters[`numBytes${category}`] += sign * bytes;
+  #apply(bits: number, bytes: number, sign: 1 | -1): void {
+    for (let bit = 0; bits !== 0; bit++, bits >>>= 1) {
+      if ((bits & 1) === 0) continue;
+      const [objects, total] = CATEGORY_COUNTERS[bit];
+      this.counters[objects] += sign;
+      this.counters[total] += sign * bytes;
     }
   }
 }

@@ -42,7 +42,7 @@ export class StoreServer {
   #running: Promise<void> | undefined;
   #stopped = false;
 
-  constructor(options: StoreServerOptions, events: StoreEventSink) {
+  constructor(options: StoreServerOptions, events: StoreEventSink | null = null) {
     this.socketPath = options.socketPath;
     const enter = (work: () => void) => this.#enter(work);
     this.store = new PlasmaStore(options, events, enter);
