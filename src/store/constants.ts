@@ -27,3 +27,5 @@ export const FULL_DELAY_MS_DEFAULT = 10;
 export const OOM_GRACE_MS_DEFAULT = 2_000;
 /** Unique id of the store's main chunk (fallback chunks get higher ids). */
 export const MAIN_CHUNK_ID = 1;
+/** How long the store's loop keeps polling after its last event before it sleeps (measured best here). */
+export const LOOP_SPIN_MICROS_DEFAULT = 50;

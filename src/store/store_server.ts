@@ -16,7 +16,7 @@ import { COOKIE_HIGH, COOKIE_LOW } from "../protocol/frame.ts";
 import { ErrorCode, MessageType } from "../protocol/messages.ts";
 import { VerificationError } from "../protocol/verifier.ts";
 import { ClientSession } from "./client_session.ts";
-import { CONNECTIONS_MAX, REPLY_BYTES_MAX, REQUEST_BYTES_MAX } from "./constants.ts";
+import { CONNECTIONS_MAX, LOOP_SPIN_MICROS_DEFAULT, REPLY_BYTES_MAX, REQUEST_BYTES_MAX } from "./constants.ts";
 import { HANDLERS, RequestError } from "./handlers.ts";
 import { PlasmaStore, type PlasmaStoreOptions } from "./plasma_store.ts";
 import type { StoreEventSink } from "./store_events.ts";
@@ -28,6 +28,8 @@ export interface StoreServerOptions extends PlasmaStoreOptions {
   socketPath: string;
   /** Permission bits of the socket file (default 0o600). */
   socketMode?: number;
+  /** How long the loop keeps polling after the last event before it sleeps (see EventLoop). */
+  spinMicros?: number;
 }
 
 export class StoreServer {
@@ -53,7 +55,9 @@ export class StoreServer {
       throw error;
     }
     this.#poller.add(this.#listenFd, LISTEN_TOKEN);
-    this.#loop = new EventLoop(this.#poller, (token, flags) => this.#enter(() => this.#onEvent(token, flags)));
+    this.#loop = new EventLoop(this.#poller, (token, flags) => this.#enter(() => this.#onEvent(token, flags)), {
+      spinMicros: options.spinMicros ?? LOOP_SPIN_MICROS_DEFAULT,
+    });
   }
 
   /** Starts serving; the promise settles when the server stops (or a store bug throws). */
