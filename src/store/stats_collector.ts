@@ -6,29 +6,14 @@
  * @module
  */
 import { ObjectSource } from "../protocol/messages.ts";
+import type { StoreStats } from "../protocol/messages.ts";
 import type { LocalObject } from "./local_object.ts";
 
-/** The counters the store reports (Ray's names in camelCase). */
-export interface ObjectCounters {
-  numObjectsInUse: number;
-  numBytesInUse: number;
-  numObjectsEvictable: number;
-  numBytesEvictable: number;
-  numObjectsSpillable: number;
-  numBytesSpillable: number;
-  numObjectsUnsealed: number;
-  numBytesUnsealed: number;
-  numObjectsCreatedByWorker: number;
-  numBytesCreatedByWorker: number;
-  numObjectsRestored: number;
-  numBytesRestored: number;
-  numObjectsReceived: number;
-  numBytesReceived: number;
-  numObjectsErrored: number;
-  numBytesErrored: number;
-  numBytesCreatedTotal: number;
-  numObjects: number;
-}
+/** The object counters the store reports (Ray's names in camelCase): StoreStats minus memory and queue figures. */
+export type ObjectCounters = Omit<
+  StoreStats,
+  "capacityBytes" | "allocatedBytes" | "largestFreeBlockBytes" | "numClients" | "numPendingGets" | "numQueuedCreates"
+>;
 
 /** Category bits, in the order of CATEGORY_COUNTERS. */
 const IN_USE = 1 << 0;
