@@ -14,6 +14,8 @@ const FL_COUNT: u32 = 64 - @as(u32, ALIGN_LOG2) - SL_LOG2 + 1;
 const FALLBACK_SCAN_LIMIT: u32 = 32;
 /// Node indices are u32 and NIL is reserved as the "no node" marker.
 const NIL: u32 = std.math.maxInt(u32);
+/// Nodes allocated at init; the pool doubles from here on demand.
+const INITIAL_BLOCKS: u32 = 1024;
 pub const MAX_BLOCKS: u32 = NIL - 1;
 
 const SlBitmap = std.meta.Int(.unsigned, SL_COUNT);
@@ -131,6 +133,8 @@ pub const Allocator = struct {
     allocated_bytes: u64,
     live_blocks: u32,
     nodes: []Node,
+    /// The pool grows (doubling) up to this many nodes, so a big store costs no metadata until used.
+    max_blocks: u32,
     unused_head: u32,
     index: OffsetIndex,
     fl_bitmap: u64,
@@ -140,9 +144,10 @@ pub const Allocator = struct {
     pub fn init(gpa: std.mem.Allocator, capacity_bytes: u64, max_blocks: u32) (Error || std.mem.Allocator.Error)!Allocator {
         const usable_bytes = capacity_bytes & ~(ALIGNMENT - 1);
         if (usable_bytes < ALIGNMENT or max_blocks < 2 or max_blocks > MAX_BLOCKS) return error.InvalidSize;
-        const nodes = try gpa.alloc(Node, max_blocks);
+        const initial_blocks = @min(max_blocks, INITIAL_BLOCKS);
+        const nodes = try gpa.alloc(Node, initial_blocks);
         errdefer gpa.free(nodes);
-        const index = try OffsetIndex.init(gpa, max_blocks);
+        const index = try OffsetIndex.init(gpa, initial_blocks);
 
         var self = Allocator{
             .gpa = gpa,
@@ -150,6 +155,7 @@ pub const Allocator = struct {
             .allocated_bytes = 0,
             .live_blocks = 0,
             .nodes = nodes,
+            .max_blocks = max_blocks,
             .unused_head = NIL,
             .index = index,
             .fl_bitmap = 0,
@@ -157,7 +163,7 @@ pub const Allocator = struct {
             .heads = [_][SL_COUNT]u32{[_]u32{NIL} ** SL_COUNT} ** FL_COUNT,
         };
         // Node 0 is the whole region; it stays the physical head forever (merges keep the lower node).
-        var i: u32 = max_blocks - 1;
+        var i: u32 = initial_blocks - 1;
         while (i > 0) : (i -= 1) self.releaseNode(i);
         nodes[0] = .{
             .offset_bytes = 0,
@@ -185,7 +191,7 @@ pub const Allocator = struct {
         const idx = self.findFreeBlock(need_bytes) orelse return error.OutOfMemory;
         const must_split = self.nodes[idx].size_bytes > need_bytes;
         // Fail before mutating anything so an error leaves the state untouched.
-        if (must_split and self.unused_head == NIL) return error.OutOfBlocks;
+        if (must_split and self.unused_head == NIL) try self.growPool();
 
         self.removeFree(idx);
         if (must_split) self.splitTail(idx, need_bytes);
@@ -350,6 +356,27 @@ pub const Allocator = struct {
         if (node.free_next != NIL) return;
         self.sl_bitmaps[c.fl] &= ~(@as(SlBitmap, 1) << @intCast(c.sl));
         if (self.sl_bitmaps[c.fl] == 0) self.fl_bitmap &= ~(@as(u64, 1) << @intCast(c.fl));
+    }
+
+    /// Doubles the node pool (indices stay valid) and rebuilds the offset index to match.
+    /// Nothing changes when it fails, so alloc can still fail cleanly with OutOfBlocks.
+    fn growPool(self: *Allocator) Error!void {
+        const old_len: u32 = @intCast(self.nodes.len);
+        if (old_len >= self.max_blocks) return error.OutOfBlocks;
+        const new_len: u32 = @intCast(@min(@as(u64, self.max_blocks), @as(u64, old_len) * 2));
+        var index = OffsetIndex.init(self.gpa, new_len) catch return error.OutOfBlocks;
+        const nodes = self.gpa.realloc(self.nodes, new_len) catch {
+            self.gpa.free(index.slots);
+            return error.OutOfBlocks;
+        };
+        self.nodes = nodes;
+        for (self.index.slots) |slot| {
+            if (slot != NIL) index.insert(self.nodes, slot);
+        }
+        self.gpa.free(self.index.slots);
+        self.index = index;
+        var i: u32 = new_len - 1;
+        while (i >= old_len) : (i -= 1) self.releaseNode(i);
     }
 
     fn takeNode(self: *Allocator) u32 {
@@ -646,5 +673,17 @@ test "good-fit bound: a free block of goodFitBytes(S) always satisfies S" {
             try a.free(o);
         } else |err| try testing.expectEqual(error.OutOfMemory, err);
     }
+    a.checkInvariants();
+}
+
+test "the node pool starts small and grows on demand up to max_blocks" {
+    var a = try Allocator.init(testing.allocator, 1 << 30, INITIAL_BLOCKS * 4);
+    defer a.deinit();
+    try testing.expectEqual(@as(usize, INITIAL_BLOCKS), a.nodes.len);
+    var count: u32 = 0;
+    while (count < INITIAL_BLOCKS * 4 - 1) : (count += 1) _ = try a.alloc(64);
+    try testing.expectEqual(@as(usize, INITIAL_BLOCKS * 4), a.nodes.len);
+    a.checkInvariants();
+    try testing.expectError(error.OutOfBlocks, a.alloc(64));
     a.checkInvariants();
 }

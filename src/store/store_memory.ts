@@ -5,6 +5,7 @@
  */
 import { RegionAllocator } from "../../ffi/region_allocator.ts";
 import { SharedMemoryChunk } from "../../ffi/shared_memory.ts";
+import { NativeError } from "../../ffi/status.ts";
 import { ALLOCATOR_BLOCKS_MAX, MAIN_CHUNK_ID } from "./constants.ts";
 import type { Allocation, ChunkInfo } from "./local_object.ts";
 
@@ -47,7 +48,14 @@ export class StoreMemory {
   allocate(sizeBytes: number): Allocation | null {
     const request = Math.max(1, sizeBytes);
     if (request > this.capacityBytes) return null;
-    const offset = this.#allocator.alloc(request);
+    let offset: number | null;
+    try {
+      offset = this.#allocator.alloc(request);
+    } catch (error) {
+      // More blocks than the allocator may track: as full as running out of bytes.
+      if (error instanceof NativeError && error.status === "out_of_blocks") return null;
+      throw error;
+    }
     if (offset === null) return null;
     return { chunkId: MAIN_CHUNK_ID, offset, allocatedBytes: roundUp64(request) };
   }
