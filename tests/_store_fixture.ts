@@ -17,7 +17,7 @@ export interface TestStore {
 /** Runs `body` against a fresh store in a temp dir; stops it and removes the dir even on failure. */
 export async function withStore(
   body: (store: TestStore) => Promise<void>,
-  options: { memoryBytes?: number; oomGraceMs?: number } = {},
+  options: { memoryBytes?: number; oomGraceMs?: number; fallbackDirectory?: string } = {},
 ): Promise<void> {
   const directory = await Deno.makeTempDir({ prefix: "plasma-test-" });
   const socketPath = `${directory}/store.sock`;
@@ -29,6 +29,7 @@ export async function withStore(
     hugepages: false,
     fullDelayMs: 10,
     oomGraceMs: options.oomGraceMs ?? 300,
+    fallbackDirectory: options.fallbackDirectory ?? "",
   });
   const events: StoreEvent[] = [];
   runner.onEvent((event) => events.push(event));
@@ -117,5 +118,24 @@ export async function eventually(condition: () => Promise<boolean> | boolean, ti
   while (!(await condition())) {
     if (performance.now() > deadline) throw new Error("condition did not hold in time");
     await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** A tmpfs of `sizeBytes` mounted on a fresh directory (a disk that fills up), for `body`. */
+export async function withSmallDisk(sizeBytes: number, body: (directory: string) => Promise<void>): Promise<void> {
+  const directory = await Deno.makeTempDir({ prefix: "plasma-disk-" });
+  const mount = await new Deno.Command("mount", {
+    args: ["-t", "tmpfs", "-o", `size=${sizeBytes}`, "tmpfs", directory],
+  })
+    .output();
+  if (!mount.success) {
+    await Deno.remove(directory);
+    throw new Error(`cannot mount a small tmpfs: ${new TextDecoder().decode(mount.stderr)}`);
+  }
+  try {
+    await body(directory);
+  } finally {
+    await new Deno.Command("umount", { args: [directory] }).output();
+    await Deno.remove(directory, { recursive: true });
   }
 }

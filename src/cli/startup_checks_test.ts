@@ -15,6 +15,11 @@ function storeConfig(overrides: Partial<StoreConfig>): StoreConfig {
     plasmaDirectory: "/dev/shm",
     populate: false,
     hugepages: false,
+    spillDirectory: "",
+    fallbackDirectory: "",
+    noFallback: false,
+    fullDelayMs: 10,
+    oomGraceMs: 2000,
     ...overrides,
   };
 }

@@ -27,6 +27,16 @@ export interface StoreConfig {
   populate: boolean;
   /** Back the store with huge pages. */
   hugepages: boolean;
+  /** Where sealed primary copies are spilled when memory runs short ("" = spilling off). */
+  spillDirectory: string;
+  /** Where fallback allocations go ("" = the spill directory, else /tmp). */
+  fallbackDirectory: string;
+  /** Never allocate objects in files: a create that cannot fit fails with OutOfMemory/OutOfDisk. */
+  noFallback: boolean;
+  /** How often the head of the create queue is retried while memory is short. */
+  fullDelayMs: number;
+  /** How long the head of the create queue may wait for memory before the fallback (or failure). */
+  oomGraceMs: number;
 }
 
 /** What {@linkcode parseStoreFlags} found: a request for help, or a complete configuration. */
@@ -73,6 +83,16 @@ export type FlagSpec =
   }
   | {
     name: string;
+    type: "integer";
+    key: KeysOf<number>;
+    valueName: string;
+    default: string;
+    min: number;
+    max: number;
+    description: string;
+  }
+  | {
+    name: string;
     type: "boolean";
     key: KeysOf<boolean>;
     /** Booleans are off unless given. */
@@ -110,6 +130,45 @@ export const STORE_FLAGS: readonly FlagSpec[] = [
   },
   { name: "populate", type: "boolean", key: "populate", description: "pre-fault all memory at start-up" },
   { name: "hugepages", type: "boolean", key: "hugepages", description: "back the store with huge pages" },
+  {
+    name: "spill-directory",
+    type: "string",
+    key: "spillDirectory",
+    valueName: "DIR",
+    default: "",
+    description:
+      "spill sealed objects to files here when memory runs short (unset: no spilling; the store evicts like a cache)",
+  },
+  {
+    name: "fallback-directory",
+    type: "string",
+    key: "fallbackDirectory",
+    valueName: "DIR",
+    default: "",
+    description:
+      "where objects that do not fit in memory are allocated as files (unset: the spill directory, else /tmp)",
+  },
+  { name: "no-fallback", type: "boolean", key: "noFallback", description: "never allocate objects in files" },
+  {
+    name: "full-delay-ms",
+    type: "integer",
+    key: "fullDelayMs",
+    valueName: "MS",
+    default: "10",
+    min: 1,
+    max: 60_000,
+    description: "retry interval of a create waiting for memory",
+  },
+  {
+    name: "oom-grace-ms",
+    type: "integer",
+    key: "oomGraceMs",
+    valueName: "MS",
+    default: "2000",
+    min: 0,
+    max: 3_600_000,
+    description: "how long a create may wait for memory before the fallback allocation",
+  },
 ];
 
 /** `--help` (or `-h`) is handled before the table: it prints help instead of filling the config. */
@@ -216,7 +275,20 @@ function flagValue(spec: FlagSpec, given: string | true | undefined): unknown {
   if (typeof text !== "string") {
     throw new FlagError(`missing required --${spec.name} ${spec.valueName}`);
   }
-  return spec.type === "size" ? sizeValue(spec, text) : stringValue(spec, text);
+  if (spec.type === "size") return sizeValue(spec, text);
+  if (spec.type === "integer") return integerValue(spec, text);
+  // An optional string flag's default is "" (unset); a value given explicitly must not be empty.
+  return given === undefined ? text : stringValue(spec, text);
+}
+
+function integerValue(spec: Extract<FlagSpec, { type: "integer" }>, text: string): number {
+  const value = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(value) || value < spec.min || value > spec.max) {
+    throw new FlagError(
+      `--${spec.name} takes a whole number from ${spec.min} to ${spec.max}, got ${JSON.stringify(text)}`,
+    );
+  }
+  return value;
 }
 
 function sizeValue(spec: Extract<FlagSpec, { type: "size" }>, text: string): number {
@@ -254,5 +326,6 @@ function flagSyntax(flag: FlagSpec): string {
 
 function defaultNote(flag: FlagSpec): string {
   if (flag.type === "boolean") return "(default: off)";
-  return flag.default === undefined ? "(required)" : `(default: ${flag.default})`;
+  if (flag.default === undefined) return "(required)";
+  return flag.default === "" ? "(default: unset)" : `(default: ${flag.default})`;
 }

@@ -42,6 +42,11 @@ Deno.test("parseStoreFlags() fills defaults when only the required flags are giv
     plasmaDirectory: "/dev/shm",
     populate: false,
     hugepages: false,
+    spillDirectory: "",
+    fallbackDirectory: "",
+    noFallback: false,
+    fullDelayMs: 10,
+    oomGraceMs: 2000,
   });
 });
 
@@ -54,6 +59,13 @@ Deno.test("parseStoreFlags() reads every flag, in any order, with spaces or =", 
       "/mnt/huge",
       "--populate",
       "--socket=/run/plasma/store.sock",
+      "--spill-directory=/var/spill",
+      "--fallback-directory",
+      "/var/fallback",
+      "--no-fallback",
+      "--full-delay-ms",
+      "5",
+      "--oom-grace-ms=0",
     ]),
     {
       socketPath: "/run/plasma/store.sock",
@@ -61,6 +73,11 @@ Deno.test("parseStoreFlags() reads every flag, in any order, with spaces or =", 
       plasmaDirectory: "/mnt/huge",
       populate: true,
       hugepages: true,
+      spillDirectory: "/var/spill",
+      fallbackDirectory: "/var/fallback",
+      noFallback: true,
+      fullDelayMs: 5,
+      oomGraceMs: 0,
     },
   );
 });
@@ -82,7 +99,10 @@ Deno.test("parseStoreFlags() returns help for --help or -h, even beside bad flag
 Deno.test("parseStoreFlags() refuses unknown flags, naming them", () => {
   assertRefused([...REQUIRED, "--bogus"], /^unknown flag --bogus$/);
   assertRefused([...REQUIRED, "-x"], /^unknown flag -x/);
-  assertRefused([...REQUIRED, "--spill-directory", "/tmp"], /^unknown flag --spill-directory/);
+  assertRefused([...REQUIRED, "--spill-dir", "/tmp"], /^unknown flag --spill-dir/);
+  assertRefused([...REQUIRED, "--full-delay-ms", "0"], /--full-delay-ms takes a whole number from 1 to 60000/);
+  assertRefused([...REQUIRED, "--oom-grace-ms", "2s"], /--oom-grace-ms takes a whole number/);
+  assertRefused([...REQUIRED, "--spill-directory="], /--spill-directory must not be empty/);
   assertRefused([...REQUIRED, "--Socket", "/x"], /^unknown flag --Socket/);
   assertRefused([...REQUIRED, "--no-populate"], /^unknown flag --no-populate/);
 });

@@ -4,7 +4,6 @@
  * @module
  */
 import { ObjectStoreRunner } from "../runner/object_store_runner.ts";
-import { FULL_DELAY_MS_DEFAULT, OOM_GRACE_MS_DEFAULT } from "../store/constants.ts";
 import { formatSize } from "./sizes.ts";
 import { checkCapacity, checkSocketPath, StartupError } from "./startup_checks.ts";
 import { FlagError, parseStoreFlags } from "./store_flags.ts";
@@ -44,8 +43,9 @@ export async function storeMain(args: string[]): Promise<number> {
       directory: config.plasmaDirectory,
       populate: config.populate,
       hugepages: config.hugepages,
-      fullDelayMs: FULL_DELAY_MS_DEFAULT,
-      oomGraceMs: OOM_GRACE_MS_DEFAULT,
+      fullDelayMs: config.fullDelayMs,
+      oomGraceMs: config.oomGraceMs,
+      fallbackDirectory: config.noFallback ? "" : config.fallbackDirectory || config.spillDirectory || "/tmp",
     });
   } catch (error) {
     signalled.dispose();

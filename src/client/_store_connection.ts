@@ -6,7 +6,7 @@
  * @module
  */
 import { FrameConnection } from "../../ffi/frame_connection.ts";
-import { SharedMemoryChunk } from "../../ffi/shared_memory.ts";
+import { closeFd, SharedMemoryChunk } from "../../ffi/shared_memory.ts";
 import { Status, statusName } from "../../ffi/status.ts";
 import { connectUnix } from "../../ffi/unix_socket.ts";
 import { decodeErrorReply } from "../protocol/decode.ts";
@@ -150,10 +150,19 @@ export class StoreConnection {
         continue;
       }
       const fd = this.#connection.takeFd(-1);
-      const chunk = SharedMemoryChunk.map(fd, ref.mmapSize, { populate: true, adopt: true });
-      this.#chunks.get(ref.uniqueFdId)?.close();
-      this.#chunks.set(ref.uniqueFdId, chunk);
+      // Fallback chunks come with every reply; keep the mapping already in use.
+      if (this.#chunks.has(ref.uniqueFdId)) {
+        closeFd(fd);
+        continue;
+      }
+      this.#chunks.set(ref.uniqueFdId, SharedMemoryChunk.map(fd, ref.mmapSize, { populate: true, adopt: true }));
     }
+  }
+
+  /** Unmaps a chunk this client no longer needs (a fallback object's file, once released). */
+  dropChunk(uniqueFdId: number): void {
+    this.#chunks.get(uniqueFdId)?.close();
+    this.#chunks.delete(uniqueFdId);
   }
 
   /** The mapped chunk with this unique id. */

@@ -48,6 +48,14 @@ interface HeldObject {
   count: number;
   buffer: ArrayBuffer | null;
   object: PlasmaObject;
+  /** The chunk to unmap when the object is let go: a fallback object's own file, else null. */
+  ownChunk: number | null;
+}
+
+/** A create not yet sealed: its writable view, and its own chunk if it is a fallback object. */
+interface CreatingObject {
+  buffer: ArrayBuffer | null;
+  ownChunk: number | null;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -58,7 +66,7 @@ export class PlasmaClient {
   readonly capacityBytes: number;
   readonly #connection: StoreConnection;
   readonly #held = new Map<string, HeldObject>();
-  readonly #creating = new Map<string, ArrayBuffer | null>();
+  readonly #creating = new Map<string, CreatingObject>();
 
   private constructor(connection: StoreConnection, capacityBytes: number) {
     this.#connection = connection;
@@ -119,7 +127,7 @@ export class PlasmaClient {
       this.#connection.receiveChunks(reply.chunk ? [reply.chunk] : []);
       const { buffer, data, metadata: metadataView } = this.#views(reply.spec!);
       metadataView.set(metadata);
-      this.#creating.set(id.key, buffer);
+      this.#creating.set(id.key, { buffer, ownChunk: ownChunkOf(reply.spec!) });
       return data;
     });
   }
@@ -176,7 +184,7 @@ export class PlasmaClient {
       }
       if (--held.count > 0) return;
       this.#held.delete(id.key);
-      held.buffer?.transfer();
+      this.#letGo(held);
       this.#connection.send(
         MessageType.ReleaseRequest,
         encode.encodeReleaseRequest({ objectId: id.rawBytes, mayUnmap: false }),
@@ -228,8 +236,7 @@ export class PlasmaClient {
       if (reply.error !== ErrorCode.OK) {
         throw errorFromCode(reply.error, `Cannot abort object ${id}: ${describe(reply.error, "")}`);
       }
-      this.#creating.get(id.key)?.transfer();
-      this.#creating.delete(id.key);
+      this.#finishCreating(id);
     });
   }
 
@@ -308,7 +315,7 @@ export class PlasmaClient {
   close(): void {
     if (this.#connection.closed) return;
     for (const held of this.#held.values()) held.buffer?.transfer();
-    for (const buffer of this.#creating.values()) buffer?.transfer();
+    for (const creating of this.#creating.values()) creating.buffer?.transfer();
     this.#held.clear();
     this.#creating.clear();
     this.#connection.close();
@@ -331,9 +338,7 @@ export class PlasmaClient {
         MessageType.SealReply,
       ));
       ids.forEach((id, index) => {
-        if (reply.errors[index] !== ErrorCode.OK) return;
-        this.#creating.get(id.key)?.transfer();
-        this.#creating.delete(id.key);
+        if (reply.errors[index] === ErrorCode.OK) this.#finishCreating(id);
       });
       return reply.errors;
     });
@@ -348,8 +353,22 @@ export class PlasmaClient {
     }
     const { buffer, data, metadata } = this.#views(spec);
     const object = { id, data, metadata };
-    this.#held.set(id.key, { count: 1, buffer, object });
+    this.#held.set(id.key, { count: 1, buffer, object, ownChunk: ownChunkOf(spec) });
     return object;
+  }
+
+  /** Detaches an object's views and unmaps its own chunk, if it has one. */
+  #letGo(held: { buffer: ArrayBuffer | null; ownChunk: number | null }): void {
+    held.buffer?.transfer();
+    if (held.ownChunk !== null) this.#connection.dropChunk(held.ownChunk);
+  }
+
+  #finishCreating(id: ObjectId): void {
+    const creating = this.#creating.get(id.key);
+    if (creating === undefined) return;
+    this.#creating.delete(id.key);
+    // A get of this object by this client may still need its own chunk mapped.
+    this.#letGo(this.#held.has(id.key) ? { buffer: creating.buffer, ownChunk: null } : creating);
   }
 
   /** One ArrayBuffer over an object's data and metadata, so both can be detached together. */
@@ -373,6 +392,11 @@ export class PlasmaClient {
       metadata: new Uint8Array(buffer, spec.dataSize, spec.metadataSize),
     };
   }
+}
+
+/** A fallback object lives alone in its chunk: unmap it once the object is let go. */
+function ownChunkOf(spec: ObjectSpec): number | null {
+  return spec.fallbackAllocated ? spec.uniqueFdId : null;
 }
 
 function checkSize(sizeBytes: number): void {

@@ -247,6 +247,17 @@ export const STATS_FIELDS: (keyof m.StoreStats)[] = [
   "numClients",
   "numPendingGets",
   "numQueuedCreates",
+  "numObjectsEvicted",
+  "numBytesEvicted",
+  "numObjectsFallback",
+  "numBytesFallback",
+  "numObjectsSpilled",
+  "numBytesSpilled",
+  "numObjectsRestoredFromDisk",
+  "numBytesRestoredFromDisk",
+  "numObjectsOnDisk",
+  "numBytesOnDisk",
+  "numSpillFiles",
 ];
 const STATS_INT32_FIELDS = new Set<keyof m.StoreStats>(["numClients", "numPendingGets", "numQueuedCreates"]);
 

@@ -147,6 +147,17 @@ export interface StoreStats {
   numClients: number;
   numPendingGets: number;
   numQueuedCreates: number;
+  numObjectsEvicted: number;
+  numBytesEvicted: number;
+  numObjectsFallback: number;
+  numBytesFallback: number;
+  numObjectsSpilled: number;
+  numBytesSpilled: number;
+  numObjectsRestoredFromDisk: number;
+  numBytesRestoredFromDisk: number;
+  numObjectsOnDisk: number;
+  numBytesOnDisk: number;
+  numSpillFiles: number;
 }
 
 export interface ObjectToWrite {

@@ -1,7 +1,7 @@
 /**
  * One connected client: its framed connection, the objects it references, the chunks whose fds
  * it has been sent, and its counts against the per-client limits.
- * Invariant: a chunk's fd is sent to a client at most once per connection.
+ * Invariant: the main chunk's fd is sent to a client at most once per connection.
  * @module
  */
 import type { FrameConnection } from "../../ffi/frame_connection.ts";
@@ -9,6 +9,7 @@ import { Status } from "../../ffi/status.ts";
 import { COOKIE } from "../protocol/frame.ts";
 import type { ChunkRef } from "../protocol/messages.ts";
 import type { ChunkInfo } from "./local_object.ts";
+import { MAIN_CHUNK_ID } from "./constants.ts";
 
 export class ClientSession {
   readonly id: number;
@@ -45,7 +46,9 @@ export class ClientSession {
   chunkRefs(chunks: Iterable<ChunkInfo>): ChunkRef[] {
     const refs: ChunkRef[] = [];
     for (const chunk of chunks) {
-      const fdFollows = !this.#chunksSent.has(chunk.id);
+      // A fallback chunk holds one object, and clients unmap it when they let that object go,
+      // so its fd is sent with every reply that refers to it.
+      const fdFollows = !this.#chunksSent.has(chunk.id) || chunk.id !== MAIN_CHUNK_ID;
       refs.push({ storeFd: chunk.fd, uniqueFdId: chunk.id, mmapSize: chunk.sizeBytes, fdFollows });
     }
     return refs;

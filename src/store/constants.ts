@@ -29,3 +29,9 @@ export const OOM_GRACE_MS_DEFAULT = 2_000;
 export const MAIN_CHUNK_ID = 1;
 /** How long the store's loop keeps polling after its last event before it sleeps (measured best here). */
 export const LOOP_SPIN_MICROS_DEFAULT = 50;
+/** Fallback allocations alive at once (each holds an fd: Ray once hit the 65,535-fd limit). */
+export const FALLBACK_OBJECTS_MAX = 1_000;
+/** Fallback bytes alive at once, as a multiple of the store's capacity. */
+export const FALLBACK_BYTES_MAX_FACTOR = 4;
+/** A disk fuller than this takes no fallback allocation (Ray: 95%). */
+export const DISK_FULL_FRACTION = 0.95;

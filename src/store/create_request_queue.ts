@@ -37,7 +37,7 @@ export interface CreateQueueOptions {
 export class CreateRequestQueue {
   readonly #queue: QueuedCreate[] = [];
   readonly #byId = new Map<number, QueuedCreate>();
-  readonly #attempt: (create: QueuedCreate) => CreateAttempt;
+  readonly #attempt: (create: QueuedCreate, mode: "queued" | "fallback") => CreateAttempt;
   readonly #finished: (create: QueuedCreate) => void;
   readonly #enter: (work: () => void) => void;
   readonly #options: CreateQueueOptions;
@@ -45,12 +45,12 @@ export class CreateRequestQueue {
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
 
   /**
-   * @param attempt tries to create the head's object now
+   * @param attempt tries to create the head's object now ("fallback" once its grace period is over)
    * @param finished told when a request gets its result
    * @param enter runs timer work inside the store's dispatch
    */
   constructor(
-    attempt: (create: QueuedCreate) => CreateAttempt,
+    attempt: (create: QueuedCreate, mode: "queued" | "fallback") => CreateAttempt,
     finished: (create: QueuedCreate) => void,
     enter: (work: () => void) => void,
     options: CreateQueueOptions,
@@ -92,9 +92,10 @@ export class CreateRequestQueue {
   process(): void {
     while (this.#queue.length > 0) {
       const head = this.#queue[0];
-      const attempt = this.#attempt(head);
+      const graceOver = performance.now() - head.queuedAtMs >= this.#options.oomGraceMs;
+      const attempt = this.#attempt(head, graceOver ? "fallback" : "queued");
       if (attempt === "retry") {
-        if (performance.now() - head.queuedAtMs < this.#options.oomGraceMs) return this.#scheduleRetry();
+        if (!graceOver) return this.#scheduleRetry();
         this.#finish(head, { error: ErrorCode.OutOfMemory, message: "" });
         continue;
       }

@@ -4,6 +4,7 @@
  */
 import { type ObjectSource, ObjectState } from "../protocol/messages.ts";
 import type { ObjectSpec } from "../protocol/messages.ts";
+import { MAIN_CHUNK_ID } from "./constants.ts";
 
 /** A block of store memory: which chunk, where, and how much was reserved. */
 export interface Allocation {
@@ -54,6 +55,11 @@ export class LocalObject {
     this.createTimeMs = Date.now();
   }
 
+  /** Allocated in its own fallback file rather than in the store's memory. */
+  get fallback(): boolean {
+    return this.allocation.chunkId !== MAIN_CHUNK_ID;
+  }
+
   get sealed(): boolean {
     return this.state === ObjectState.Sealed;
   }
@@ -73,7 +79,7 @@ export class LocalObject {
       metadataOffset: this.allocation.offset + this.dataSize,
       metadataSize: this.metadataSize,
       allocatedSize: this.allocation.allocatedBytes,
-      fallbackAllocated: false,
+      fallbackAllocated: this.fallback,
       deviceNum: 0,
     };
   }

@@ -6,7 +6,7 @@
  * @module
  */
 import { ErrorCode, type ObjectSource, ObjectState } from "../protocol/messages.ts";
-import { LocalObject } from "./local_object.ts";
+import { type Allocation, LocalObject } from "./local_object.ts";
 import type { StatsCollector } from "./stats_collector.ts";
 import type { StoreMemory } from "./store_memory.ts";
 
@@ -43,12 +43,18 @@ export class ObjectLifecycle {
     return this.objects.get(key);
   }
 
-  /** Allocates and registers an unsealed object, or says why not (exists / no memory now). */
-  create(spec: NewObject): LocalObject | ErrorCode.ObjectExists | ErrorCode.OutOfMemory {
+  /**
+   * Allocates (in memory, or with `allocate` when given: a fallback file) and registers an
+   * unsealed object, or says why not (exists / no room now).
+   */
+  create(
+    spec: NewObject,
+    allocate: (sizeBytes: number) => Allocation | null = (sizeBytes) => this.#memory.allocate(sizeBytes),
+  ): LocalObject | ErrorCode.ObjectExists | ErrorCode.OutOfMemory {
     if (this.objects.has(spec.key)) return ErrorCode.ObjectExists;
-    const allocation = this.#memory.allocate(spec.dataSize + spec.metadataSize);
+    const allocation = allocate(spec.dataSize + spec.metadataSize);
     if (allocation === null) return ErrorCode.OutOfMemory;
-    const object = new LocalObject(spec.id.slice(), spec.key, spec, allocation, this.#memory.mainChunk);
+    const object = new LocalObject(spec.id.slice(), spec.key, spec, allocation, this.#memory.chunkOf(allocation));
     this.objects.set(spec.key, object);
     this.#stats.added(object);
     return object;
@@ -104,6 +110,13 @@ export class ObjectLifecycle {
     }
     this.#remove(object);
     return ErrorCode.OK;
+  }
+
+  /** Drops an evictable object to make room (the caller chose it from the LRU). */
+  evict(object: LocalObject): void {
+    if (!this.#stats.isEvictable(object)) throw new Error("evicting an object that is not evictable");
+    this.#stats.evicted(object);
+    this.#remove(object);
   }
 
   #deleteIfPending(object: LocalObject): void {

@@ -11,7 +11,8 @@ import type { ClientSession } from "./client_session.ts";
 import { CreateRequestQueue, type QueuedCreate } from "./create_request_queue.ts";
 import { GetRequestQueue, type PendingGet } from "./get_request_queue.ts";
 import { type ChunkInfo, type LocalObject, MISSING_SPEC } from "./local_object.ts";
-import { ObjectLifecycle } from "./object_lifecycle.ts";
+import { type NewObject, ObjectLifecycle } from "./object_lifecycle.ts";
+import { LruEvictionPolicy } from "./eviction_policy.ts";
 import { StatsCollector } from "./stats_collector.ts";
 import type { StoreEventSink } from "./store_events.ts";
 import { StoreMemory, type StoreMemoryOptions } from "./store_memory.ts";
@@ -20,11 +21,20 @@ import { StoreMemory, type StoreMemoryOptions } from "./store_memory.ts";
 export interface PlasmaStoreOptions extends StoreMemoryOptions {
   fullDelayMs: number;
   oomGraceMs: number;
+  /** Where objects go when memory stays full; "" (default) = no fallback allocation. */
+  fallbackDirectory?: string;
 }
+
+/** How hard a create may try: queued creates wait for the grace period before the fallback. */
+export type CreateMode = "queued" | "now" | "fallback";
 
 export class PlasmaStore {
   readonly memory: StoreMemory;
   readonly stats: StatsCollector;
+  readonly eviction: LruEvictionPolicy;
+  readonly #fallbackDirectory: string;
+  /** Set while a create evicts: the memory it frees must not re-enter the create queue. */
+  #attempting = false;
   readonly lifecycle: ObjectLifecycle;
   readonly gets: GetRequestQueue;
   readonly creates: CreateRequestQueue;
@@ -38,17 +48,22 @@ export class PlasmaStore {
    */
   constructor(options: PlasmaStoreOptions, events: StoreEventSink | null, enter: (work: () => void) => void) {
     this.memory = new StoreMemory(options);
-    this.stats = new StatsCollector({ spillingEnabled: false });
+    this.#fallbackDirectory = options.fallbackDirectory ?? "";
+    this.eviction = new LruEvictionPolicy();
+    this.stats = new StatsCollector(
+      { spillingEnabled: false },
+      (object, evictable) => this.eviction.evictableChanged(object, evictable),
+    );
     this.#events = events;
     this.#enter = enter;
     this.lifecycle = new ObjectLifecycle(this.memory, this.stats, {
       objectSealed: (object) => this.#objectSealed(object),
       objectDeleted: (object) => this.#events?.({ type: "objectDeleted", objectIdHex: hex(object.id) }),
-      memoryFreed: () => this.creates.size > 0 && this.creates.process(),
+      memoryFreed: () => !this.#attempting && this.creates.size > 0 && this.creates.process(),
     });
     this.gets = new GetRequestQueue(this.lifecycle, (get) => this.#answerGet(get), enter);
     this.creates = new CreateRequestQueue(
-      (create) => this.#attemptCreate(create.session, create.request),
+      (create, mode) => this.#attemptCreate(create.session, create.request, mode),
       (create) => this.#createFinished(create),
       enter,
       options,
@@ -62,7 +77,7 @@ export class PlasmaStore {
 
   /** Creates now or fails now (try_immediately, and CreateAndSeal). */
   createNow(session: ClientSession, request: CreateRequest): LocalObject | { error: ErrorCode; message: string } {
-    const attempt = this.#attemptCreate(session, request);
+    const attempt = this.#attemptCreate(session, request, "now");
     if (attempt !== "retry") return attempt;
     return { error: ErrorCode.OutOfMemory, message: this.#fullMessage(request) };
   }
@@ -187,33 +202,89 @@ export class PlasmaStore {
     this.memory.close();
   }
 
+  /**
+   * One try at a create: memory; then evict LRU objects and try again; then (after the queue's
+   * grace period, or at once for try_immediately) a fallback file. "retry": wait and ask again.
+   */
   #attemptCreate(
     session: ClientSession,
     request: CreateRequest,
+    mode: CreateMode,
   ): LocalObject | { error: ErrorCode; message: string } | "retry" {
     const total = request.dataSize + request.metadataSize;
-    const key = idKey(request.objectId);
-    const result = this.lifecycle.create({
+    const spec: NewObject = {
       id: request.objectId,
-      key,
+      key: idKey(request.objectId),
       dataSize: request.dataSize,
       metadataSize: request.metadataSize,
       source: request.source,
       creatorId: session.id,
-    });
-    if (result === ErrorCode.ObjectExists) return { error: result, message: "" };
+    };
+    if (this.lifecycle.get(spec.key)) return { error: ErrorCode.ObjectExists, message: "" };
+    if (total > this.memory.capacityBytes) {
+      return { error: ErrorCode.OutOfMemory, message: this.#fullMessage(request) };
+    }
+    let result = this.lifecycle.create(spec);
+    if (result === ErrorCode.OutOfMemory && this.#evict(this.#shortfall(total)) > 0) {
+      result = this.lifecycle.create(spec);
+    }
     if (result === ErrorCode.OutOfMemory) {
-      const stats = this.memory.stats();
       this.#events?.({
         type: "storeFull",
         requestedBytes: total,
         capacityBytes: this.memory.capacityBytes,
-        allocatedBytes: stats.allocatedBytes,
+        allocatedBytes: this.memory.stats().allocatedBytes,
       });
-      if (total > this.memory.capacityBytes) {
-        return { error: ErrorCode.OutOfMemory, message: this.#fullMessage(request) };
-      }
-      return "retry";
+      if (mode === "queued") return "retry";
+      return this.#createInFallback(session, spec, request);
+    }
+    if (result === ErrorCode.ObjectExists) return { error: result, message: "" };
+    this.lifecycle.addReference(result, session.objects);
+    return result;
+  }
+
+  /**
+   * Bytes to free for an object of `total` bytes: what is missing (Ray's rule), or the whole size
+   * when enough bytes are free but not in one piece.
+   */
+  #shortfall(total: number): number {
+    const missing = this.memory.stats().allocatedBytes + total - this.memory.capacityBytes;
+    return missing > 0 ? missing : total;
+  }
+
+  /** Evicts least recently used objects for `bytesNeeded`; returns how many went. */
+  #evict(bytesNeeded: number): number {
+    const victims = this.eviction.chooseVictims(bytesNeeded, this.memory.capacityBytes);
+    this.#attempting = true;
+    try {
+      for (const victim of victims) this.lifecycle.evict(victim);
+    } finally {
+      this.#attempting = false;
+    }
+    return victims.length;
+  }
+
+  /** The last resort: the object in a file of its own (OutOfDisk when that fails too). */
+  #createInFallback(
+    session: ClientSession,
+    spec: NewObject,
+    request: CreateRequest,
+  ): LocalObject | { error: ErrorCode; message: string } {
+    if (this.#fallbackDirectory === "") {
+      return { error: ErrorCode.OutOfMemory, message: `${this.#fullMessage(request)}; fallback allocation is off` };
+    }
+    const total = request.dataSize + request.metadataSize;
+    const allocation = this.memory.allocateFallback(total, this.#fallbackDirectory);
+    if ("outOfDisk" in allocation) {
+      return {
+        error: ErrorCode.OutOfDisk,
+        message: `${this.#fullMessage(request)}; no fallback: ${allocation.outOfDisk}`,
+      };
+    }
+    const result = this.lifecycle.create(spec, () => allocation);
+    if (result === ErrorCode.ObjectExists || result === ErrorCode.OutOfMemory) {
+      this.memory.free(allocation);
+      return { error: result, message: "" };
     }
     this.lifecycle.addReference(result, session.objects);
     return result;

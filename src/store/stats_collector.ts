@@ -20,8 +20,9 @@ const IN_USE = 1 << 0;
 const EVICTABLE = 1 << 1;
 const SPILLABLE = 1 << 2;
 const UNSEALED = 1 << 3;
+const FALLBACK = 1 << 4;
 /** Source bits start here: bit (SOURCE_SHIFT + source). */
-const SOURCE_SHIFT = 4;
+const SOURCE_SHIFT = 5;
 
 /** [objects counter, bytes counter] per category bit. */
 const CATEGORY_COUNTERS: [keyof ObjectCounters, keyof ObjectCounters][] = [
@@ -29,6 +30,7 @@ const CATEGORY_COUNTERS: [keyof ObjectCounters, keyof ObjectCounters][] = [
   ["numObjectsEvictable", "numBytesEvictable"],
   ["numObjectsSpillable", "numBytesSpillable"],
   ["numObjectsUnsealed", "numBytesUnsealed"],
+  ["numObjectsFallback", "numBytesFallback"],
   ["numObjectsCreatedByWorker", "numBytesCreatedByWorker"], // SOURCE_SHIFT + CreatedByWorker
   ["numObjectsRestored", "numBytesRestored"], // SOURCE_SHIFT + RestoredFromStorage
   ["numObjectsReceived", "numBytesReceived"], // SOURCE_SHIFT + ReceivedFromRemoteRaylet
@@ -60,11 +62,34 @@ export class StatsCollector {
     numBytesErrored: 0,
     numBytesCreatedTotal: 0,
     numObjects: 0,
+    numObjectsEvicted: 0,
+    numBytesEvicted: 0,
+    numObjectsFallback: 0,
+    numBytesFallback: 0,
+    numObjectsSpilled: 0,
+    numBytesSpilled: 0,
+    numObjectsRestoredFromDisk: 0,
+    numBytesRestoredFromDisk: 0,
+    numObjectsOnDisk: 0,
+    numBytesOnDisk: 0,
+    numSpillFiles: 0,
   };
   readonly #rule: EvictionRule;
+  readonly #evictableChanged: (object: LocalObject, evictable: boolean) => void;
 
-  constructor(rule: EvictionRule) {
+  /**
+   * @param evictableChanged told whenever an object becomes evictable or stops being so (the
+   *   eviction policy's LRU follows this, so the two can never disagree)
+   */
+  constructor(rule: EvictionRule, evictableChanged: (object: LocalObject, evictable: boolean) => void = () => {}) {
     this.#rule = rule;
+    this.#evictableChanged = evictableChanged;
+  }
+
+  /** Counts an object evicted from memory. */
+  evicted(object: LocalObject): void {
+    this.counters.numObjectsEvicted++;
+    this.counters.numBytesEvicted += object.sizeBytes;
   }
 
   /** Whether an object may be evicted now: sealed, unreferenced, and not a primary copy we must keep. */
@@ -77,7 +102,9 @@ export class StatsCollector {
   added(object: LocalObject): void {
     this.counters.numBytesCreatedTotal += object.sizeBytes;
     this.counters.numObjects++;
-    this.#apply(this.#categories(object), object.sizeBytes, 1);
+    const categories = this.#categories(object);
+    this.#apply(categories, object.sizeBytes, 1);
+    if (categories & EVICTABLE) this.#evictableChanged(object, true);
   }
 
   /** Runs `change` on the object and moves it between categories accordingly. */
@@ -87,12 +114,15 @@ export class StatsCollector {
     const after = this.#categories(object);
     this.#apply(before & ~after, object.sizeBytes, -1);
     this.#apply(after & ~before, object.sizeBytes, 1);
+    if ((before ^ after) & EVICTABLE) this.#evictableChanged(object, (after & EVICTABLE) !== 0);
   }
 
   /** Uncounts an object that leaves the store. */
   removed(object: LocalObject): void {
     this.counters.numObjects--;
-    this.#apply(this.#categories(object), object.sizeBytes, -1);
+    const categories = this.#categories(object);
+    this.#apply(categories, object.sizeBytes, -1);
+    if (categories & EVICTABLE) this.#evictableChanged(object, false);
     if (this.counters.numObjects < 0 || this.counters.numBytesInUse < 0) {
       throw new Error("stats went negative: an object was removed twice");
     }
@@ -102,6 +132,7 @@ export class StatsCollector {
     let bits = 1 << (SOURCE_SHIFT + object.source);
     if (object.refCount > 0) bits |= IN_USE;
     if (!object.sealed) bits |= UNSEALED;
+    if (object.fallback) bits |= FALLBACK;
     if (this.isEvictable(object)) bits |= EVICTABLE;
     if (object.sealed && object.refCount === 0 && object.source === ObjectSource.CreatedByWorker) bits |= SPILLABLE;
     return bits;

@@ -1,12 +1,20 @@
 /**
- * The store's memory: one chunk holding the whole capacity (reserved at start, never grown) and
- * the allocator over it. Invariant: every live allocation lies inside its chunk and is freed once.
+ * The store's memory: one chunk holding the whole capacity (reserved at start, never grown) with
+ * the allocator over it, plus fallback chunks — one file per object, made when memory stays full.
+ * Invariant: every live allocation lies inside its chunk and is freed once; a fallback chunk is
+ * unmapped and closed (its unlinked file then vanishes) when its object is freed.
  * @module
  */
 import { RegionAllocator } from "../../ffi/region_allocator.ts";
-import { SharedMemoryChunk } from "../../ffi/shared_memory.ts";
+import { filesystemSpace, SharedMemoryChunk } from "../../ffi/shared_memory.ts";
 import { NativeError } from "../../ffi/status.ts";
-import { ALLOCATOR_BLOCKS_MAX, MAIN_CHUNK_ID } from "./constants.ts";
+import {
+  ALLOCATOR_BLOCKS_MAX,
+  DISK_FULL_FRACTION,
+  FALLBACK_BYTES_MAX_FACTOR,
+  FALLBACK_OBJECTS_MAX,
+  MAIN_CHUNK_ID,
+} from "./constants.ts";
 import type { Allocation, ChunkInfo } from "./local_object.ts";
 
 /** How the store's memory is made. */
@@ -20,11 +28,19 @@ export interface StoreMemoryOptions {
   hugepages: boolean;
 }
 
+/** Why a fallback allocation was refused; the message carries the numbers. */
+export interface FallbackRefusal {
+  outOfDisk: string;
+}
+
 export class StoreMemory {
   readonly capacityBytes: number;
   readonly #chunk: SharedMemoryChunk;
   readonly #allocator: RegionAllocator;
   readonly mainChunk: ChunkInfo;
+  readonly #fallbacks = new Map<number, { chunk: SharedMemoryChunk; info: ChunkInfo }>();
+  #fallbackBytes = 0;
+  #nextChunkId = MAIN_CHUNK_ID + 1;
   #bytes: Uint8Array | undefined;
 
   constructor(options: StoreMemoryOptions) {
@@ -44,7 +60,7 @@ export class StoreMemory {
     this.mainChunk = { id: MAIN_CHUNK_ID, fd: this.#chunk.fd, sizeBytes: this.#chunk.sizeBytes };
   }
 
-  /** Reserves `sizeBytes` (at least 1), or returns null when no block fits now. */
+  /** Reserves `sizeBytes` (at least 1) in memory, or returns null when no block fits now. */
   allocate(sizeBytes: number): Allocation | null {
     const request = Math.max(1, sizeBytes);
     if (request > this.capacityBytes) return null;
@@ -60,14 +76,83 @@ export class StoreMemory {
     return { chunkId: MAIN_CHUNK_ID, offset, allocatedBytes: roundUp64(request) };
   }
 
+  /**
+   * Allocates `sizeBytes` as its own file in `directory` (fallocate'd first, so a full disk fails
+   * here rather than with SIGBUS later), or says why not. Bounded in count and bytes so a flood
+   * of small objects cannot exhaust fds or the disk.
+   */
+  allocateFallback(sizeBytes: number, directory: string): Allocation | FallbackRefusal {
+    const request = Math.max(1, sizeBytes);
+    if (this.#fallbacks.size >= FALLBACK_OBJECTS_MAX) {
+      return { outOfDisk: `${FALLBACK_OBJECTS_MAX} fallback objects exist already (the limit)` };
+    }
+    const bytesMax = this.capacityBytes * FALLBACK_BYTES_MAX_FACTOR;
+    if (this.#fallbackBytes + request > bytesMax) {
+      return {
+        outOfDisk: `fallback objects would take ${mib(this.#fallbackBytes + request)}, over the limit of ${
+          mib(bytesMax)
+        }`,
+      };
+    }
+    const refusal = this.#diskRefusal(directory, request);
+    if (refusal) return refusal;
+    let chunk: SharedMemoryChunk;
+    try {
+      chunk = SharedMemoryChunk.create(request, { kind: "file", directory, fallocate: true });
+    } catch (error) {
+      if (!(error instanceof NativeError)) throw error;
+      return { outOfDisk: `cannot allocate ${mib(request)} in ${directory}: ${error.status.replaceAll("_", " ")}` };
+    }
+    const info = { id: this.#nextChunkId++, fd: chunk.fd, sizeBytes: chunk.sizeBytes };
+    this.#fallbacks.set(info.id, { chunk, info });
+    this.#fallbackBytes += chunk.sizeBytes;
+    return { chunkId: info.id, offset: 0, allocatedBytes: chunk.sizeBytes };
+  }
+
+  /** Ray's rule: a disk more than 95% full takes no fallback allocation. */
+  #diskRefusal(directory: string, request: number): FallbackRefusal | null {
+    let space: { freeBytes: number; totalBytes: number };
+    try {
+      space = filesystemSpace(directory);
+    } catch (error) {
+      return { outOfDisk: `fallback directory ${directory} is unusable: ${(error as Error).message}` };
+    }
+    const usedAfter = space.totalBytes - space.freeBytes + request;
+    if (request > space.freeBytes || usedAfter > space.totalBytes * DISK_FULL_FRACTION) {
+      return {
+        outOfDisk: `${directory} has ${mib(space.freeBytes)} free of ${mib(space.totalBytes)}; ${
+          mib(request)
+        } would fill it past ${DISK_FULL_FRACTION * 100}%`,
+      };
+    }
+    return null;
+  }
+
+  /** The chunk an allocation lives in. */
+  chunkOf(allocation: Allocation): ChunkInfo {
+    if (allocation.chunkId === MAIN_CHUNK_ID) return this.mainChunk;
+    const fallback = this.#fallbacks.get(allocation.chunkId);
+    if (fallback === undefined) throw new Error(`no chunk ${allocation.chunkId}`);
+    return fallback.info;
+  }
+
   free(allocation: Allocation): void {
-    this.#allocator.free(allocation.offset);
+    if (allocation.chunkId === MAIN_CHUNK_ID) return this.#allocator.free(allocation.offset);
+    const fallback = this.#fallbacks.get(allocation.chunkId);
+    if (fallback === undefined) throw new Error(`freeing unknown chunk ${allocation.chunkId}`);
+    this.#fallbacks.delete(allocation.chunkId);
+    this.#fallbackBytes -= fallback.info.sizeBytes;
+    fallback.chunk.close();
   }
 
   /** A zero-copy view of an allocation's bytes (the store copies CreateAndSeal data through it). */
   view(allocation: Allocation, offset: number, length: number): Uint8Array {
+    const start = allocation.offset + offset;
+    if (allocation.chunkId !== MAIN_CHUNK_ID) {
+      return this.#fallbacks.get(allocation.chunkId)!.chunk.bytes().subarray(start, start + length);
+    }
     this.#bytes ??= this.#chunk.bytes();
-    return this.#bytes.subarray(allocation.offset + offset, allocation.offset + offset + length);
+    return this.#bytes.subarray(start, start + length);
   }
 
   stats(): { allocatedBytes: number; largestFreeBlockBytes: number; liveBlocks: number } {
@@ -75,6 +160,8 @@ export class StoreMemory {
   }
 
   close(): void {
+    for (const fallback of this.#fallbacks.values()) fallback.chunk.close();
+    this.#fallbacks.clear();
     this.#allocator.close();
     this.#chunk.close();
   }
@@ -82,4 +169,8 @@ export class StoreMemory {
 
 function roundUp64(bytes: number): number {
   return Math.ceil(bytes / 64) * 64;
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
 }

@@ -140,8 +140,63 @@ numQueuedCreates():number {
   return offset ? this.bb!.readInt32(this.bb_pos + offset) : 0;
 }
 
+numObjectsEvicted():bigint {
+  const offset = this.bb!.__offset(this.bb_pos, 52);
+  return offset ? this.bb!.readInt64(this.bb_pos + offset) : BigInt('0');
+}
+
+numBytesEvicted():bigint {
+  const offset = this.bb!.__offset(this.bb_pos, 54);
+  return offset ? this.bb!.readInt64(this.bb_pos + offset) : BigInt('0');
+}
+
+numObjectsFallback():bigint {
+  const offset = this.bb!.__offset(this.bb_pos, 56);
+  return offset ? this.bb!.readInt64(this.bb_pos + offset) : BigInt('0');
+}
+
+numBytesFallback():bigint {
+  const offset = this.bb!.__offset(this.bb_pos, 58);
+  return offset ? this.bb!.readInt64(this.bb_pos + offset) : BigInt('0');
+}
+
+numObjectsSpilled():bigint {
+  const offset = this.bb!.__offset(this.bb_pos, 60);
+  return offset ? this.bb!.readInt64(this.bb_pos + offset) : BigInt('0');
+}
+
+numBytesSpilled():bigint {
+  const offset = this.bb!.__offset(this.bb_pos, 62);
+  return offset ? this.bb!.readInt64(this.bb_pos + offset) : BigInt('0');
+}
+
+numObjectsRestoredFromDisk():bigint {
+  const offset = this.bb!.__offset(this.bb_pos, 64);
+  return offset ? this.bb!.readInt64(this.bb_pos + offset) : BigInt('0');
+}
+
+numBytesRestoredFromDisk():bigint {
+  const offset = this.bb!.__offset(this.bb_pos, 66);
+  return offset ? this.bb!.readInt64(this.bb_pos + offset) : BigInt('0');
+}
+
+numObjectsOnDisk():bigint {
+  const offset = this.bb!.__offset(this.bb_pos, 68);
+  return offset ? this.bb!.readInt64(this.bb_pos + offset) : BigInt('0');
+}
+
+numBytesOnDisk():bigint {
+  const offset = this.bb!.__offset(this.bb_pos, 70);
+  return offset ? this.bb!.readInt64(this.bb_pos + offset) : BigInt('0');
+}
+
+numSpillFiles():bigint {
+  const offset = this.bb!.__offset(this.bb_pos, 72);
+  return offset ? this.bb!.readInt64(this.bb_pos + offset) : BigInt('0');
+}
+
 static startStatsReply(builder:flatbuffers.Builder) {
-  builder.startObject(24);
+  builder.startObject(35);
 }
 
 static addNumObjectsInUse(builder:flatbuffers.Builder, numObjectsInUse:bigint) {
@@ -240,12 +295,56 @@ static addNumQueuedCreates(builder:flatbuffers.Builder, numQueuedCreates:number)
   builder.addFieldInt32(23, numQueuedCreates, 0);
 }
 
+static addNumObjectsEvicted(builder:flatbuffers.Builder, numObjectsEvicted:bigint) {
+  builder.addFieldInt64(24, numObjectsEvicted, BigInt('0'));
+}
+
+static addNumBytesEvicted(builder:flatbuffers.Builder, numBytesEvicted:bigint) {
+  builder.addFieldInt64(25, numBytesEvicted, BigInt('0'));
+}
+
+static addNumObjectsFallback(builder:flatbuffers.Builder, numObjectsFallback:bigint) {
+  builder.addFieldInt64(26, numObjectsFallback, BigInt('0'));
+}
+
+static addNumBytesFallback(builder:flatbuffers.Builder, numBytesFallback:bigint) {
+  builder.addFieldInt64(27, numBytesFallback, BigInt('0'));
+}
+
+static addNumObjectsSpilled(builder:flatbuffers.Builder, numObjectsSpilled:bigint) {
+  builder.addFieldInt64(28, numObjectsSpilled, BigInt('0'));
+}
+
+static addNumBytesSpilled(builder:flatbuffers.Builder, numBytesSpilled:bigint) {
+  builder.addFieldInt64(29, numBytesSpilled, BigInt('0'));
+}
+
+static addNumObjectsRestoredFromDisk(builder:flatbuffers.Builder, numObjectsRestoredFromDisk:bigint) {
+  builder.addFieldInt64(30, numObjectsRestoredFromDisk, BigInt('0'));
+}
+
+static addNumBytesRestoredFromDisk(builder:flatbuffers.Builder, numBytesRestoredFromDisk:bigint) {
+  builder.addFieldInt64(31, numBytesRestoredFromDisk, BigInt('0'));
+}
+
+static addNumObjectsOnDisk(builder:flatbuffers.Builder, numObjectsOnDisk:bigint) {
+  builder.addFieldInt64(32, numObjectsOnDisk, BigInt('0'));
+}
+
+static addNumBytesOnDisk(builder:flatbuffers.Builder, numBytesOnDisk:bigint) {
+  builder.addFieldInt64(33, numBytesOnDisk, BigInt('0'));
+}
+
+static addNumSpillFiles(builder:flatbuffers.Builder, numSpillFiles:bigint) {
+  builder.addFieldInt64(34, numSpillFiles, BigInt('0'));
+}
+
 static endStatsReply(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
 }
 
-static createStatsReply(builder:flatbuffers.Builder, numObjectsInUse:bigint, numBytesInUse:bigint, numObjectsEvictable:bigint, numBytesEvictable:bigint, numObjectsSpillable:bigint, numBytesSpillable:bigint, numObjectsUnsealed:bigint, numBytesUnsealed:bigint, numObjectsCreatedByWorker:bigint, numBytesCreatedByWorker:bigint, numObjectsRestored:bigint, numBytesRestored:bigint, numObjectsReceived:bigint, numBytesReceived:bigint, numObjectsErrored:bigint, numBytesErrored:bigint, numBytesCreatedTotal:bigint, numObjects:bigint, capacityBytes:bigint, allocatedBytes:bigint, largestFreeBlockBytes:bigint, numClients:number, numPendingGets:number, numQueuedCreates:number):flatbuffers.Offset {
+static createStatsReply(builder:flatbuffers.Builder, numObjectsInUse:bigint, numBytesInUse:bigint, numObjectsEvictable:bigint, numBytesEvictable:bigint, numObjectsSpillable:bigint, numBytesSpillable:bigint, numObjectsUnsealed:bigint, numBytesUnsealed:bigint, numObjectsCreatedByWorker:bigint, numBytesCreatedByWorker:bigint, numObjectsRestored:bigint, numBytesRestored:bigint, numObjectsReceived:bigint, numBytesReceived:bigint, numObjectsErrored:bigint, numBytesErrored:bigint, numBytesCreatedTotal:bigint, numObjects:bigint, capacityBytes:bigint, allocatedBytes:bigint, largestFreeBlockBytes:bigint, numClients:number, numPendingGets:number, numQueuedCreates:number, numObjectsEvicted:bigint, numBytesEvicted:bigint, numObjectsFallback:bigint, numBytesFallback:bigint, numObjectsSpilled:bigint, numBytesSpilled:bigint, numObjectsRestoredFromDisk:bigint, numBytesRestoredFromDisk:bigint, numObjectsOnDisk:bigint, numBytesOnDisk:bigint, numSpillFiles:bigint):flatbuffers.Offset {
   StatsReply.startStatsReply(builder);
   StatsReply.addNumObjectsInUse(builder, numObjectsInUse);
   StatsReply.addNumBytesInUse(builder, numBytesInUse);
@@ -271,6 +370,17 @@ static createStatsReply(builder:flatbuffers.Builder, numObjectsInUse:bigint, num
   StatsReply.addNumClients(builder, numClients);
   StatsReply.addNumPendingGets(builder, numPendingGets);
   StatsReply.addNumQueuedCreates(builder, numQueuedCreates);
+  StatsReply.addNumObjectsEvicted(builder, numObjectsEvicted);
+  StatsReply.addNumBytesEvicted(builder, numBytesEvicted);
+  StatsReply.addNumObjectsFallback(builder, numObjectsFallback);
+  StatsReply.addNumBytesFallback(builder, numBytesFallback);
+  StatsReply.addNumObjectsSpilled(builder, numObjectsSpilled);
+  StatsReply.addNumBytesSpilled(builder, numBytesSpilled);
+  StatsReply.addNumObjectsRestoredFromDisk(builder, numObjectsRestoredFromDisk);
+  StatsReply.addNumBytesRestoredFromDisk(builder, numBytesRestoredFromDisk);
+  StatsReply.addNumObjectsOnDisk(builder, numObjectsOnDisk);
+  StatsReply.addNumBytesOnDisk(builder, numBytesOnDisk);
+  StatsReply.addNumSpillFiles(builder, numSpillFiles);
   return StatsReply.endStatsReply(builder);
 }
 }
