@@ -46,6 +46,7 @@ export async function storeMain(args: string[]): Promise<number> {
       fullDelayMs: config.fullDelayMs,
       oomGraceMs: config.oomGraceMs,
       fallbackDirectory: config.noFallback ? "" : config.fallbackDirectory || config.spillDirectory || "/tmp",
+      spillDirectory: config.spillDirectory,
     });
   } catch (error) {
     signalled.dispose();

@@ -35,3 +35,15 @@ export const FALLBACK_OBJECTS_MAX = 1_000;
 export const FALLBACK_BYTES_MAX_FACTOR = 4;
 /** A disk fuller than this takes no fallback allocation (Ray: 95%). */
 export const DISK_FULL_FRACTION = 0.95;
+/** Spill when sealed primary copies take more than this share of the capacity (Ray: 80%). */
+export const SPILL_THRESHOLD_FRACTION = 0.8;
+/** Objects fused into one spill file at most (Ray: 2000). */
+export const SPILL_BATCH_OBJECTS_MAX = 2_000;
+/** Bytes written in one spill batch at most. */
+export const SPILL_BATCH_BYTES_MAX = 256 * 1024 * 1024;
+/** How often the store looks for something to spill even when nothing asks (Ray spills periodically). */
+export const SPILL_PERIOD_MS = 1_000;
+/** How long a get with timeout 0 waits for a spilled object to be restored at most. */
+export const RESTORE_WAIT_MS_MAX = 30_000;
+/** After a failed spill (e.g. a full disk), wait this long before trying again. */
+export const SPILL_RETRY_AFTER_FAILURE_MS = 1_000;

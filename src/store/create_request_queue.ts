@@ -10,14 +10,18 @@ import type { CreateRequest } from "../protocol/messages.ts";
 import type { ClientSession } from "./client_session.ts";
 import type { LocalObject } from "./local_object.ts";
 
-/** The outcome of one attempt: an object, a final error, or "not now" (memory is short). */
-export type CreateAttempt = LocalObject | { error: ErrorCode; message: string } | "retry";
+/**
+ * The outcome of one attempt: an object, a final error, "retry" (memory is short: the grace
+ * period runs) or "transient" (a spill will free memory: wait without using up the grace period).
+ */
+export type CreateAttempt = LocalObject | { error: ErrorCode; message: string } | "retry" | "transient";
 
 export class QueuedCreate {
   readonly requestId: number;
   readonly session: ClientSession;
   readonly request: CreateRequest;
-  readonly queuedAtMs = performance.now();
+  /** When the grace period started (restarted while a spill is in flight). */
+  queuedAtMs = performance.now();
   result: LocalObject | { error: ErrorCode; message: string } | undefined;
   /** A CreateRetry is waiting for this request to finish (long poll). */
   retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -94,6 +98,10 @@ export class CreateRequestQueue {
       const head = this.#queue[0];
       const graceOver = performance.now() - head.queuedAtMs >= this.#options.oomGraceMs;
       const attempt = this.#attempt(head, graceOver ? "fallback" : "queued");
+      if (attempt === "transient") {
+        head.queuedAtMs = performance.now();
+        return this.#scheduleRetry();
+      }
       if (attempt === "retry") {
         if (!graceOver) return this.#scheduleRetry();
         this.#finish(head, { error: ErrorCode.OutOfMemory, message: "" });

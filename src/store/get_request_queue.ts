@@ -18,6 +18,8 @@ export class PendingGet {
   timer: ReturnType<typeof setTimeout> | undefined;
   /** On the waiting lists and counted as pending. */
   waiting = false;
+  /** For a get with timeout 0: restores it still waits for (it waits for nothing else). */
+  restoresLeft = -1;
   answered = false;
 
   constructor(session: ClientSession, ids: Uint8Array[], keys: string[]) {
@@ -51,8 +53,18 @@ export class GetRequestQueue {
     return this.#pending;
   }
 
-  /** Starts a get: ids are deduplicated; timeoutMs -1 waits forever, 0 answers at once. */
-  add(session: ClientSession, ids: Uint8Array[], timeoutMs: number): void {
+  /**
+   * Starts a get: ids are deduplicated; timeoutMs -1 waits forever, 0 answers at once — except
+   * for objects being restored from disk (`restoring`), which even a 0 timeout waits for (up to
+   * `restoreWaitMs`): a spilled object is present, only slower to reach.
+   */
+  add(
+    session: ClientSession,
+    ids: Uint8Array[],
+    timeoutMs: number,
+    restoring: (key: string) => boolean = () => false,
+    restoreWaitMs = 0,
+  ): void {
     const keys: string[] = [];
     const unique: Uint8Array[] = [];
     const seen = new Set<string>();
@@ -68,7 +80,12 @@ export class GetRequestQueue {
       const object = this.#lifecycle.get(key);
       if (object?.sealed) this.#satisfy(get, index, object);
     });
-    if (get.remaining === 0 || timeoutMs === 0) return this.#finish(get);
+    if (get.remaining === 0) return this.#finish(get);
+    if (timeoutMs === 0) {
+      get.restoresLeft = keys.filter((key, index) => get.found[index] === null && restoring(key)).length;
+      if (get.restoresLeft === 0) return this.#finish(get);
+      return this.#wait(get, restoreWaitMs);
+    }
     this.#wait(get, timeoutMs);
   }
 
@@ -81,7 +98,8 @@ export class GetRequestQueue {
       get.keys.forEach((key, index) => {
         if (key === object.key && get.found[index] === null) this.#satisfy(get, index, object);
       });
-      if (get.remaining === 0) this.#finish(get);
+      if (get.restoresLeft > 0) get.restoresLeft--;
+      if (get.remaining === 0 || get.restoresLeft === 0) this.#finish(get);
     }
   }
 

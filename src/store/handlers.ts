@@ -118,7 +118,7 @@ function get(store: PlasmaStore, session: ClientSession, payload: Uint8Array): v
       `too many pending gets (limit ${PENDING_GETS_PER_CLIENT_MAX} per client)`,
     );
   }
-  store.gets.add(session, request.objectIds, request.timeoutMs);
+  store.get(session, request.objectIds, request.timeoutMs);
 }
 
 function release(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {

@@ -119,17 +119,23 @@ export class ObjectLifecycle {
     this.#remove(object);
   }
 
+  /** Frees a spilled object's memory: it lives on in its spill file, so no deleted event. */
+  dropSpilled(object: LocalObject): void {
+    if (!object.sealed || object.refCount > 0) throw new Error("dropping an object that is not spillable");
+    this.#remove(object, false);
+  }
+
   #deleteIfPending(object: LocalObject): void {
     if (object.deletePending && object.sealed && object.refCount === 0) this.#remove(object);
   }
 
-  #remove(object: LocalObject): void {
+  #remove(object: LocalObject, announce = true): void {
     if (this.objects.get(object.key) !== object) throw new Error("removing an object that is not in the table");
     if (object.refCount > 0 && object.sealed) throw new Error("removing a referenced object");
     this.objects.delete(object.key);
     this.#stats.removed(object);
     this.#memory.free(object.allocation);
-    if (object.sealed) this.#listener.objectDeleted(object);
+    if (object.sealed && announce) this.#listener.objectDeleted(object);
     this.#listener.memoryFreed();
   }
 }

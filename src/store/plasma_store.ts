@@ -13,6 +13,8 @@ import { GetRequestQueue, type PendingGet } from "./get_request_queue.ts";
 import { type ChunkInfo, type LocalObject, MISSING_SPEC } from "./local_object.ts";
 import { type NewObject, ObjectLifecycle } from "./object_lifecycle.ts";
 import { LruEvictionPolicy } from "./eviction_policy.ts";
+import { SpillManager } from "./spill_manager.ts";
+import { RESTORE_WAIT_MS_MAX, SPILL_PERIOD_MS } from "./constants.ts";
 import { StatsCollector } from "./stats_collector.ts";
 import type { StoreEventSink } from "./store_events.ts";
 import { StoreMemory, type StoreMemoryOptions } from "./store_memory.ts";
@@ -23,6 +25,8 @@ export interface PlasmaStoreOptions extends StoreMemoryOptions {
   oomGraceMs: number;
   /** Where objects go when memory stays full; "" (default) = no fallback allocation. */
   fallbackDirectory?: string;
+  /** Where primary copies are spilled; "" (default) = no spilling (the store is an LRU cache). */
+  spillDirectory?: string;
 }
 
 /** How hard a create may try: queued creates wait for the grace period before the fallback. */
@@ -32,6 +36,9 @@ export class PlasmaStore {
   readonly memory: StoreMemory;
   readonly stats: StatsCollector;
   readonly eviction: LruEvictionPolicy;
+  /** Null when spilling is off. */
+  readonly spill: SpillManager | null;
+  #spillTimer: ReturnType<typeof setInterval> | undefined;
   readonly #fallbackDirectory: string;
   /** Set while a create evicts: the memory it frees must not re-enter the create queue. */
   #attempting = false;
@@ -51,7 +58,7 @@ export class PlasmaStore {
     this.#fallbackDirectory = options.fallbackDirectory ?? "";
     this.eviction = new LruEvictionPolicy();
     this.stats = new StatsCollector(
-      { spillingEnabled: false },
+      { spillingEnabled: (options.spillDirectory ?? "") !== "" },
       (object, evictable) => this.eviction.evictableChanged(object, evictable),
     );
     this.#events = events;
@@ -59,9 +66,10 @@ export class PlasmaStore {
     this.lifecycle = new ObjectLifecycle(this.memory, this.stats, {
       objectSealed: (object) => this.#objectSealed(object),
       objectDeleted: (object) => this.#events?.({ type: "objectDeleted", objectIdHex: hex(object.id) }),
-      memoryFreed: () => !this.#attempting && this.creates.size > 0 && this.creates.process(),
+      memoryFreed: () => !this.#attempting && this.#memoryFreed(),
     });
     this.gets = new GetRequestQueue(this.lifecycle, (get) => this.#answerGet(get), enter);
+    this.spill = options.spillDirectory ? this.#startSpilling(options.spillDirectory) : null;
     this.creates = new CreateRequestQueue(
       (create, mode) => this.#attemptCreate(create.session, create.request, mode),
       (create) => this.#createFinished(create),
@@ -78,7 +86,7 @@ export class PlasmaStore {
   /** Creates now or fails now (try_immediately, and CreateAndSeal). */
   createNow(session: ClientSession, request: CreateRequest): LocalObject | { error: ErrorCode; message: string } {
     const attempt = this.#attemptCreate(session, request, "now");
-    if (attempt !== "retry") return attempt;
+    if (attempt !== "retry" && attempt !== "transient") return attempt;
     return { error: ErrorCode.OutOfMemory, message: this.#fullMessage(request) };
   }
 
@@ -161,13 +169,31 @@ export class PlasmaStore {
     return ErrorCode.OK;
   }
 
+  /** Deletes an object: its disk copy at once, its memory now or when it is released. */
   delete(id: Uint8Array): ErrorCode {
-    const object = this.lifecycle.get(idKey(id));
-    return object === undefined ? ErrorCode.ObjectNonexistent : this.lifecycle.delete(object);
+    const key = idKey(id);
+    const object = this.lifecycle.get(key);
+    const onDisk = this.spill?.delete(key) ?? false;
+    if (object === undefined) return onDisk ? ErrorCode.OK : ErrorCode.ObjectNonexistent;
+    return this.lifecycle.delete(object);
   }
 
+  /** Whether a sealed copy exists, in memory or spilled. */
   contains(id: Uint8Array): boolean {
-    return this.lifecycle.get(idKey(id))?.sealed === true;
+    const key = idKey(id);
+    return this.lifecycle.get(key)?.sealed === true || (this.spill?.has(key) ?? false);
+  }
+
+  /** Starts a get; spilled objects among its ids are restored (and waited for even at timeout 0). */
+  get(session: ClientSession, ids: Uint8Array[], timeoutMs: number): void {
+    const spill = this.spill;
+    if (spill === null) return this.gets.add(session, ids, timeoutMs);
+    for (const id of ids) {
+      const key = idKey(id);
+      if (!this.lifecycle.get(key) && spill.has(key)) spill.restore(key);
+    }
+    const restoring = (key: string) => !this.lifecycle.get(key)?.sealed && spill.has(key);
+    this.gets.add(session, ids, timeoutMs, restoring, RESTORE_WAIT_MS_MAX);
   }
 
   /** Forgets a client: aborts what it left unsealed, drops its references, gets and creates. */
@@ -197,9 +223,29 @@ export class PlasmaStore {
     };
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.creates.close();
+    if (this.#spillTimer !== undefined) clearInterval(this.#spillTimer);
+    await this.spill?.close();
     this.memory.close();
+  }
+
+  #startSpilling(directory: string): SpillManager {
+    const spill = new SpillManager(directory, {
+      lifecycle: this.lifecycle,
+      memory: this.memory,
+      stats: this.stats,
+      enter: this.#enter,
+    }, {
+      memoryFreed: () => this.#memoryFreed(),
+      allocateRestored: (spec) => this.#allocateRestored(spec),
+      restored: (object) => this.lifecycle.seal(object),
+      spillFailed: (message) => this.#events?.({ type: "spillFailed", message }),
+      spilled: (count, bytes) => this.#events?.({ type: "objectsSpilled", count, bytes }),
+    });
+    // Ray spills periodically too: objects released since the last seal become spillable.
+    this.#spillTimer = setInterval(() => this.#enter(() => spill.maybeSpill()), SPILL_PERIOD_MS);
+    return spill;
   }
 
   /**
@@ -210,7 +256,7 @@ export class PlasmaStore {
     session: ClientSession,
     request: CreateRequest,
     mode: CreateMode,
-  ): LocalObject | { error: ErrorCode; message: string } | "retry" {
+  ): LocalObject | { error: ErrorCode; message: string } | "retry" | "transient" {
     const total = request.dataSize + request.metadataSize;
     const spec: NewObject = {
       id: request.objectId,
@@ -235,6 +281,8 @@ export class PlasmaStore {
         capacityBytes: this.memory.capacityBytes,
         allocatedBytes: this.memory.stats().allocatedBytes,
       });
+      // A spill in flight will free memory: the queue's head waits without using up its grace.
+      if (this.spill?.spill() && mode !== "now") return "transient";
       if (mode === "queued") return "retry";
       return this.#createInFallback(session, spec, request);
     }
@@ -250,6 +298,22 @@ export class PlasmaStore {
   #shortfall(total: number): number {
     const missing = this.memory.stats().allocatedBytes + total - this.memory.capacityBytes;
     return missing > 0 ? missing : total;
+  }
+
+  /** Memory came back: the create queue's head and waiting restores try again. */
+  #memoryFreed(): void {
+    if (this.creates.size > 0) this.creates.process();
+    this.spill?.retryRestores();
+  }
+
+  /** Room for a restored copy: memory, else after evicting; null when neither works now. */
+  #allocateRestored(spec: NewObject): LocalObject | null {
+    let result = this.lifecycle.create(spec);
+    const total = spec.dataSize + spec.metadataSize;
+    if (result === ErrorCode.OutOfMemory && this.#evict(this.#shortfall(total)) > 0) {
+      result = this.lifecycle.create(spec);
+    }
+    return typeof result === "number" ? null : result;
   }
 
   /** Evicts least recently used objects for `bytesNeeded`; returns how many went. */
@@ -329,6 +393,7 @@ export class PlasmaStore {
 
   #objectSealed(object: LocalObject): void {
     this.gets.objectSealed(object);
+    this.spill?.maybeSpill();
     this.#events?.({
       type: "objectAdded",
       objectIdHex: hex(object.id),

@@ -28,7 +28,25 @@ export interface StoreFullEvent {
   allocatedBytes: number;
 }
 
-export type StoreEvent = ObjectAddedEvent | ObjectDeletedEvent | StoreFullEvent;
+/** A batch of primary copies was written to a spill file and their memory freed. */
+export interface ObjectsSpilledEvent {
+  type: "objectsSpilled";
+  count: number;
+  bytes: number;
+}
+
+/** A spill failed (e.g. a full disk); every object stayed in memory. */
+export interface SpillFailedEvent {
+  type: "spillFailed";
+  message: string;
+}
+
+export type StoreEvent =
+  | ObjectAddedEvent
+  | ObjectDeletedEvent
+  | StoreFullEvent
+  | ObjectsSpilledEvent
+  | SpillFailedEvent;
 
 /** Where the store sends its events. */
 export type StoreEventSink = (event: StoreEvent) => void;

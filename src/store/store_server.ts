@@ -51,7 +51,7 @@ export class StoreServer {
     try {
       this.#listenFd = listenUnix(options.socketPath, { mode: options.socketMode ?? 0o600 });
     } catch (error) {
-      this.store.close();
+      void this.store.close();
       throw error;
     }
     this.#poller.add(this.#listenFd, LISTEN_TOKEN);
@@ -79,7 +79,7 @@ export class StoreServer {
     for (const session of [...this.#sessions.values()]) this.#close(session);
     closeFd(this.#listenFd);
     await Deno.remove(this.socketPath).catch(() => {});
-    this.store.close();
+    await this.store.close();
     await this.#poller.close();
   }
 

@@ -1,0 +1,52 @@
+/**
+ * The spill file format (Ray's): per object a 24-byte header of three little-endian u64 (owner
+ * address length, metadata length, data length), then the owner address, metadata and data.
+ * Objects of one batch are fused into one file; each is addressed as `PATH?offset=N&size=M`.
+ * @module
+ */
+
+/** Bytes of an object's header in a spill file. */
+export const SPILL_HEADER_BYTES = 24;
+
+/** Where one object lives in a spill file. */
+export interface SpillLocation {
+  path: string;
+  offset: number;
+  size: number;
+}
+
+/** The URL of an object at `offset` (its header) taking `size` bytes in the file at `path`. */
+export function encodeSpillUrl(path: string, offset: number, size: number): string {
+  return `${path}?offset=${offset}&size=${size}`;
+}
+
+/**
+ * Parses a spill URL.
+ * @throws {RangeError} when it is not `PATH?offset=N&size=M` with whole numbers
+ */
+export function parseSpillUrl(url: string): SpillLocation {
+  const match = /^(.+)\?offset=(\d+)&size=(\d+)$/.exec(url);
+  if (match === null) throw new RangeError(`Not a spill URL: ${url}`);
+  const offset = Number(match[2]);
+  const size = Number(match[3]);
+  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(size) || size < SPILL_HEADER_BYTES) {
+    throw new RangeError(`Spill URL out of range: ${url}`);
+  }
+  return { path: match[1], offset, size };
+}
+
+/** The header of one object. */
+export function encodeSpillHeader(ownerBytes: number, metadataBytes: number, dataBytes: number): Uint8Array {
+  const header = new Uint8Array(SPILL_HEADER_BYTES);
+  const view = new DataView(header.buffer);
+  view.setBigUint64(0, BigInt(ownerBytes), true);
+  view.setBigUint64(8, BigInt(metadataBytes), true);
+  view.setBigUint64(16, BigInt(dataBytes), true);
+  return header;
+}
+
+/** Reads a header: [owner address, metadata, data] lengths. */
+export function decodeSpillHeader(header: Uint8Array): [number, number, number] {
+  const view = new DataView(header.buffer, header.byteOffset, SPILL_HEADER_BYTES);
+  return [Number(view.getBigUint64(0, true)), Number(view.getBigUint64(8, true)), Number(view.getBigUint64(16, true))];
+}

@@ -1,0 +1,93 @@
+/**
+ * The store thread's handle on the spill I/O Worker: each call posts one request and resolves
+ * when the Worker answers, so the store's loop never blocks on a file.
+ * @module
+ */
+import type { ChunkInfo } from "../local_object.ts";
+import type { FromSpillWorker, RestoreTarget, SpillSource, ToSpillWorker } from "./messages.ts";
+
+/** A spill, restore or delete that failed; the message names the directory and the cause. */
+export class SpillError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "SpillError";
+  }
+}
+
+type Pending = { resolve: (message: FromSpillWorker) => void; reject: (error: Error) => void };
+
+export class SpillIo {
+  readonly #worker: Worker;
+  readonly #pending = new Map<number, Pending>();
+  #nextRequestId = 1;
+  #closed: Promise<void> | undefined;
+  #onClosed: (() => void) | undefined;
+
+  private constructor(worker: Worker) {
+    this.#worker = worker;
+    worker.onmessage = (event: MessageEvent<FromSpillWorker>) => this.#receive(event.data);
+  }
+
+  /** Starts the Worker with the chunks it may read and write. */
+  static start(chunks: ChunkInfo[]): SpillIo {
+    const worker = new Worker(new URL("./spill_io_worker.ts", import.meta.url), { type: "module" });
+    worker.postMessage({ type: "init", chunks } satisfies ToSpillWorker);
+    return new SpillIo(worker);
+  }
+
+  /** Requests not answered yet. */
+  get inFlight(): number {
+    return this.#pending.size;
+  }
+
+  /** Writes the objects into one new file in `directory`; resolves to the file and each object's URL. */
+  async spill(directory: string, objects: SpillSource[]): Promise<{ path: string; urls: string[] }> {
+    const reply = await this.#request((requestId) => ({ type: "spill", requestId, directory, objects }));
+    if (reply.type !== "spilled") throw new SpillError(`unexpected reply ${reply.type}`);
+    return { path: reply.path, urls: reply.urls };
+  }
+
+  /** Reads the object at `url` into `target`. */
+  async restore(url: string, target: RestoreTarget): Promise<void> {
+    await this.#request((requestId) => ({ type: "restore", requestId, url, target }));
+  }
+
+  /** Removes a spill file (a missing file is fine). */
+  async deleteFile(path: string): Promise<void> {
+    await this.#request((requestId) => ({ type: "delete", requestId, path }));
+  }
+
+  /** Unmaps the chunks and ends the Worker; pending requests fail. Safe twice. */
+  close(): Promise<void> {
+    this.#closed ??= new Promise<void>((resolve) => {
+      const timer = setTimeout(() => this.#onClosed?.(), 2_000);
+      this.#onClosed = () => {
+        clearTimeout(timer);
+        this.#worker.terminate();
+        for (const pending of this.#pending.values()) pending.reject(new SpillError("spill I/O closed"));
+        this.#pending.clear();
+        resolve();
+      };
+      this.#worker.postMessage({ type: "close" } satisfies ToSpillWorker);
+    });
+    return this.#closed;
+  }
+
+  #request(message: (requestId: number) => ToSpillWorker): Promise<FromSpillWorker> {
+    if (this.#closed) return Promise.reject(new SpillError("spill I/O is closed"));
+    const requestId = this.#nextRequestId++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(requestId, { resolve, reject });
+      this.#worker.postMessage(message(requestId));
+    });
+  }
+
+  #receive(message: FromSpillWorker): void {
+    if (message.type === "closed") return this.#onClosed?.();
+    const pending = this.#pending.get(message.requestId);
+    if (pending === undefined) return;
+    this.#pending.delete(message.requestId);
+    if (message.type === "failed") pending.reject(new SpillError(message.message));
+    else pending.resolve(message);
+  }
+}
