@@ -27,10 +27,26 @@ Deno.test("every bad flag gets a one-line error and exit code 2", async () => {
   }
 });
 
+Deno.test("a missing spill directory is refused at start-up with exit 1", async () => {
+  const { code, stderr } = await runStore([
+    "--socket",
+    "/tmp/unused-plasma.sock",
+    "--memory",
+    "16MiB",
+    "--spill-directory",
+    "/nonexistent/spill",
+  ]);
+  assert.equal(code, 1);
+  assert.match(stderr, /--spill-directory \/nonexistent\/spill does not exist/);
+});
+
 Deno.test("--help lists every flag with its default and exits 0", async () => {
   const { code, stdout } = await runStore(["--help"]);
   assert.equal(code, 0);
-  for (const flag of ["--socket", "--memory", "--plasma-directory", "--populate", "--hugepages", "--help"]) {
+  const flags = ["--socket", "--memory", "--plasma-directory", "--populate", "--hugepages", "--spill-directory"];
+  for (
+    const flag of [...flags, "--fallback-directory", "--no-fallback", "--full-delay-ms", "--oom-grace-ms", "--help"]
+  ) {
     assert.match(stdout, new RegExp(flag));
   }
   assert.match(stdout, /\/dev\/shm/);

@@ -209,3 +209,21 @@ async function requireWritable(directory: string): Promise<void> {
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/**
+ * Checks the spill and fallback directories the store will write to: each must exist and be
+ * writable, so a typo fails at start-up instead of at the first spill.
+ * @param config the parsed flags
+ * @throws {StartupError} naming the flag and the directory
+ */
+export async function checkDiskDirectories(config: StoreConfig): Promise<void> {
+  const directories: [string, string][] = [
+    ["--spill-directory", config.spillDirectory],
+    ["--fallback-directory", config.fallbackDirectory],
+  ];
+  for (const [label, directory] of directories) {
+    if (directory === "") continue;
+    requireDirectory(directory, label);
+    await requireWritable(directory);
+  }
+}

@@ -5,7 +5,7 @@
  */
 import { ObjectStoreRunner } from "../runner/object_store_runner.ts";
 import { formatSize } from "./sizes.ts";
-import { checkCapacity, checkSocketPath, StartupError } from "./startup_checks.ts";
+import { checkCapacity, checkDiskDirectories, checkSocketPath, StartupError } from "./startup_checks.ts";
 import { FlagError, parseStoreFlags } from "./store_flags.ts";
 
 /** Exit codes: 2 for bad flags, 1 when the store cannot start or fails. */
@@ -34,6 +34,7 @@ export async function storeMain(args: string[]): Promise<number> {
   try {
     const capacity = checkCapacity(config);
     for (const warning of capacity.warnings) console.error(`plasma store: warning: ${warning}`);
+    await checkDiskDirectories(config);
     if (await checkSocketPath(config.socketPath) === "stale") {
       console.error(`plasma store: replaced a stale socket at ${config.socketPath}`);
     }

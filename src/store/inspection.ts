@@ -47,5 +47,11 @@ export function debugString(store: PlasmaStore): string {
     `- by source: ${[...bySource].map(([name, count]) => `${name} ${count}`).join(", ") || "none"}`,
     `- created in total: ${mib(stats.numBytesCreatedTotal)}`,
     `- clients: ${stats.numClients}; pending gets: ${stats.numPendingGets}; queued creates: ${stats.numQueuedCreates}`,
+    `- evicted: ${stats.numObjectsEvicted} objects, ${mib(stats.numBytesEvicted)}`,
+    `- spilled: ${stats.numObjectsSpilled} objects, ${
+      mib(stats.numBytesSpilled)
+    }; on disk now: ${stats.numObjectsOnDisk} objects, ${mib(stats.numBytesOnDisk)} in ${stats.numSpillFiles} files`,
+    `- restored from disk: ${stats.numObjectsRestoredFromDisk} objects, ${mib(stats.numBytesRestoredFromDisk)}`,
+    `- fallback (in files): ${stats.numObjectsFallback} objects, ${mib(stats.numBytesFallback)}`,
   ].join("\n");
 }

@@ -239,7 +239,10 @@ export class PlasmaStore {
     }, {
       memoryFreed: () => this.#memoryFreed(),
       allocateRestored: (spec) => this.#allocateRestored(spec),
-      restored: (object) => this.lifecycle.seal(object),
+      restored: (object) => {
+        this.#events?.({ type: "objectRestored", objectIdHex: hex(object.id), sizeBytes: object.sizeBytes });
+        this.lifecycle.seal(object);
+      },
       spillFailed: (message) => this.#events?.({ type: "spillFailed", message }),
       spilled: (count, bytes) => this.#events?.({ type: "objectsSpilled", count, bytes }),
     });

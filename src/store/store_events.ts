@@ -35,6 +35,13 @@ export interface ObjectsSpilledEvent {
   bytes: number;
 }
 
+/** A spilled object was read back into memory (for a get). */
+export interface ObjectRestoredEvent {
+  type: "objectRestored";
+  objectIdHex: string;
+  sizeBytes: number;
+}
+
 /** A spill failed (e.g. a full disk); every object stayed in memory. */
 export interface SpillFailedEvent {
   type: "spillFailed";
@@ -46,6 +53,7 @@ export type StoreEvent =
   | ObjectDeletedEvent
   | StoreFullEvent
   | ObjectsSpilledEvent
+  | ObjectRestoredEvent
   | SpillFailedEvent;
 
 /** Where the store sends its events. */
