@@ -161,3 +161,28 @@ Deno.test("a client killed while its create is queued leaves no trace", async ()
     await store.stop();
   }
 });
+
+Deno.test("fallback allocations are capped: past 4x the capacity in files, creates fail with OutOfDisk", async () => {
+  const fallbackDirectory = await Deno.makeTempDir();
+  try {
+    await withStore(async ({ socketPath }) => {
+      await using client = await PlasmaClient.connect(socketPath);
+      await client.create(ObjectId.random(), 7 * MIB);
+      const made: ObjectId[] = [];
+      for (let index = 0; index < 10; index++) {
+        const id = ObjectId.random();
+        await client.create(id, 3 * MIB);
+        made.push(id);
+      }
+      assert.equal((await client.stats()).numObjectsFallback, 10);
+      await assert.rejects(
+        client.create(ObjectId.random(), 3 * MIB),
+        (error: unknown) => error instanceof OutOfDiskError && /over the limit of 32\.0 MiB/.test(error.message),
+      );
+      await client.abort(made[0]);
+      await client.create(ObjectId.random(), 3 * MIB); // room again once one goes
+    }, { memoryBytes: 8 * MIB, oomGraceMs: 0, fallbackDirectory });
+  } finally {
+    await Deno.remove(fallbackDirectory, { recursive: true });
+  }
+});
