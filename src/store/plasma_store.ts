@@ -269,7 +269,9 @@ export class PlasmaStore {
       source: request.source,
       creatorId: session.id,
     };
-    if (this.lifecycle.get(spec.key)) return { error: ErrorCode.ObjectExists, message: "" };
+    if (this.lifecycle.get(spec.key) || this.spill?.has(spec.key)) {
+      return { error: ErrorCode.ObjectExists, message: "" };
+    }
     if (total > this.memory.capacityBytes) {
       return { error: ErrorCode.OutOfMemory, message: this.#fullMessage(request) };
     }

@@ -215,7 +215,6 @@ export class SpillManager {
   }
 
   #spilled(batch: LocalObject[], path: string, urls: string[]): void {
-    this.#inFlight = false;
     const keys = new Set<string>();
     batch.forEach((object, index) => {
       // Deleted or taken by a client while it was written: the disk copy is not needed.
@@ -248,6 +247,8 @@ export class SpillManager {
       this.#fileObjects.set(path, keys);
       this.#stats.counters.numSpillFiles++;
     }
+    // Only now may the next batch start: it must not pick objects of this one.
+    this.#inFlight = false;
     this.#listener.memoryFreed();
     this.maybeSpill();
   }
@@ -261,6 +262,8 @@ export class SpillManager {
 
   #restored(object: LocalObject): void {
     this.#restoring.delete(object.key);
+    // Deleted while it was being read back: the copy is not wanted any more.
+    if (!this.#onDisk.has(object.key)) return this.#lifecycle.abort(object, new Set());
     const counters = this.#stats.counters;
     counters.numObjectsRestoredFromDisk++;
     counters.numBytesRestoredFromDisk += object.sizeBytes;
