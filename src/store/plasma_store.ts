@@ -160,9 +160,13 @@ export class PlasmaStore {
     return ErrorCode.OK;
   }
 
-  /** Drops the client's reference (no-op when it holds none). */
+  /**
+   * Drops the client's reference (no-op when it holds none). An unsealed object cannot be
+   * released: its creator's reference is what aborts it if the creator goes away.
+   */
   release(session: ClientSession, id: Uint8Array): ErrorCode {
     const object = this.lifecycle.get(idKey(id));
+    if (object !== undefined && !object.sealed) return ErrorCode.ObjectNotSealed;
     if (object === undefined || !this.lifecycle.removeReference(object, session.objects)) {
       return ErrorCode.ObjectNonexistent;
     }
