@@ -87,11 +87,21 @@ function randomRequest(random: () => number): { type: number; payload: Uint8Arra
 const SEEDS = Deno.env.get("PLASMA_FUZZ_SEED") ? [Number(Deno.env.get("PLASMA_FUZZ_SEED"))] : [2, 3, 20261125];
 
 for (const seed of SEEDS) {
-  Deno.test(`1500 random requests (seed ${seed}) never crash the store and leave no state behind`, () => fuzz(seed));
+  Deno.test(`1500 random requests (seed ${seed}) never crash the store and leave no state behind`, () =>
+    fuzz(seed, []));
 }
 
-async function fuzz(seed: number): Promise<void> {
-  const store = await spawnStore(["--memory", "16MiB", "--oom-grace-ms", "20"]);
+Deno.test("1500 random requests against a small spilling store never crash it", async () => {
+  const spillDirectory = await Deno.makeTempDir({ prefix: "plasma-fuzz-spill-" });
+  try {
+    await fuzz(SEEDS[0], ["--spill-directory", spillDirectory]);
+  } finally {
+    await Deno.remove(spillDirectory, { recursive: true });
+  }
+});
+
+async function fuzz(seed: number, extraArgs: string[]): Promise<void> {
+  const store = await spawnStore(["--memory", "4MiB", "--oom-grace-ms", "20", ...extraArgs]);
   try {
     await using bystander = await PlasmaClient.connect(store.socketPath);
     const random = generator(seed);
