@@ -18,6 +18,7 @@ deno run -A bench/ffi_overhead.ts
 deno run -A bench/allocator_ffi.ts zig-out/bench/allocator_bench
 deno run -A bench/pingpong_bench.ts
 deno run -A bench/store_bench.ts
+deno run -A bench/pressure_bench.ts
 
 echo
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -39,8 +39,11 @@ export const DISK_FULL_FRACTION = 0.95;
 export const SPILL_THRESHOLD_FRACTION = 0.8;
 /** Objects fused into one spill file at most (Ray: 2000). */
 export const SPILL_BATCH_OBJECTS_MAX = 2_000;
-/** Bytes written in one spill batch at most. */
-export const SPILL_BATCH_BYTES_MAX = 256 * 1024 * 1024;
+/**
+ * Bytes written in one spill batch at most. A batch's memory is freed when the whole batch is
+ * written, so a create waiting for room waits for one batch: smaller batches cut that tail.
+ */
+export const SPILL_BATCH_BYTES_MAX = 64 * 1024 * 1024;
 /** How often the store looks for something to spill even when nothing asks (Ray spills periodically). */
 export const SPILL_PERIOD_MS = 1_000;
 /** How long a get with timeout 0 waits for a spilled object to be restored at most. */
