@@ -107,6 +107,14 @@ export class FrameConnection {
     return native().plasma_connection_queue_frame(this.#live(), cookie, type, payload, payload.length);
   }
 
+  /**
+   * Queues raw bytes (no frame header), for a stream of another format (Arrow's notification
+   * socket). Returns ok, or a failure status (frame_too_large, output_queue_full).
+   */
+  queueBytes(bytes: Uint8Array): number {
+    return native().plasma_connection_queue_bytes(this.#live(), bytes, bytes.length);
+  }
+
   /** Sends `fd` after everything written so far (the caller keeps its own copy). Returns a status. */
   sendFd(fd: number, waitMs = 0): number {
     return native().plasma_connection_send_fd(this.#live(), fd, waitMs);
@@ -118,6 +126,17 @@ export class FrameConnection {
    */
   takeFd(waitMs = -1): number {
     unwrap(native().plasma_connection_take_fd(this.#live(), waitMs, this.#fdOut), `Receiving an fd on fd ${this.fd}`);
+    return this.#fdOut[0];
+  }
+
+  /**
+   * Takes the fd that follows the frame just read if it has arrived; null when it has not yet.
+   * @throws {NativeError} when the peer broke the protocol or closed the stream
+   */
+  takeFdIfArrived(): number | null {
+    const status = native().plasma_connection_take_fd(this.#live(), 0, this.#fdOut);
+    if (status === Status.would_block) return null;
+    unwrap(status, `Receiving an fd on fd ${this.fd}`);
     return this.#fdOut[0];
   }
 

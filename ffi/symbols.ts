@@ -65,6 +65,8 @@ export const SYMBOLS = {
   plasma_connection_write_frame: { parameters: ["pointer", "u64", "u32", "buffer", "u32", "i32"], result: "i32" },
   // int plasma_connection_queue_frame(Connection *self, uint64_t cookie, uint32_t type, const uint8_t *payload, uint32_t length)
   plasma_connection_queue_frame: { parameters: ["pointer", "u64", "u32", "buffer", "u32"], result: "i32" },
+  // int plasma_connection_queue_bytes(Connection *self, const uint8_t *bytes, uint32_t length)
+  plasma_connection_queue_bytes: { parameters: ["pointer", "buffer", "u32"], result: "i32" },
   // int plasma_connection_send_fd(Connection *self, int32_t fd, int32_t wait_ms)
   plasma_connection_send_fd: { parameters: ["pointer", "i32", "i32"], result: "i32" },
   // int plasma_connection_flush(Connection *self, int32_t wait_ms)

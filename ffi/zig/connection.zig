@@ -92,7 +92,9 @@ pub const Connection = struct {
                     self.consume(header_bytes + frame);
                     return .ok;
                 }
-                const room = self.reserve(header_bytes + frame);
+                // Grow with the bytes that arrive, not with the header's claim: a peer that
+                // announces a large frame and sends nothing costs no memory.
+                const room = self.reserve(@min(header_bytes + frame, buffered + constants.receive_chunk_bytes));
                 if (room != .ok) return self.failRead(room);
             }
             const filled = self.fill(wait_ms);
@@ -252,6 +254,16 @@ pub const Connection = struct {
         var header: [header_bytes]u8 = undefined;
         encodeHeader(&header, cookie, message_type, length);
         const queued = self.enqueueRemainder(&header, payload[0..length], 0);
+        if (queued != .ok) return self.failWrite(queued);
+        return .ok;
+    }
+
+    /// Appends raw bytes (no frame header) to the send queue: for streams of another format that
+    /// share the queue's non-blocking writes, such as Arrow's notification socket.
+    pub fn queueBytes(self: *Connection, bytes: [*]const u8, length: u32) Status {
+        if (self.write_failure != .ok) return self.write_failure;
+        if (length > self.send_payload_bytes_max) return .frame_too_large;
+        const queued = self.enqueueRemainder(&[_]u8{}, bytes[0..length], 0);
         if (queued != .ok) return self.failWrite(queued);
         return .ok;
     }

@@ -5,7 +5,8 @@ const std = @import("std");
 pub const frame_header_bytes: usize = 24;
 /// Hard upper bound on any frame payload; a connection may set a smaller limit.
 pub const frame_payload_bytes_max: u64 = 1 << 30;
-/// Initial receive buffer per connection; it grows up to header + the connection's limit.
+/// Initial receive buffer per connection; it grows with a frame's bytes as they arrive, up to
+/// header + the connection's limit.
 pub const receive_buffer_bytes_initial: usize = 64 * 1024;
 /// Bytes read per recvmsg call.
 pub const receive_chunk_bytes: usize = 64 * 1024;

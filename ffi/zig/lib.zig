@@ -158,6 +158,10 @@ export fn plasma_connection_queue_frame(self: *Connection, cookie: u64, message_
     return code(self.queueFrame(cookie, message_type, payload, length));
 }
 
+export fn plasma_connection_queue_bytes(self: *Connection, bytes: [*]const u8, length: u32) c_int {
+    return code(self.queueBytes(bytes, length));
+}
+
 export fn plasma_connection_send_fd(self: *Connection, fd: i32, wait_ms: i32) c_int {
     return code(self.sendFd(fd, wait_ms));
 }

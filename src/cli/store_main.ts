@@ -6,7 +6,7 @@
 import { ObjectStoreRunner } from "../runner/object_store_runner.ts";
 import { formatSize } from "./sizes.ts";
 import { checkCapacity, checkDiskDirectories, checkSocketPath, StartupError } from "./startup_checks.ts";
-import { FlagError, parseStoreFlags } from "./store_flags.ts";
+import { FlagError, parseStoreFlags, type StoreConfig } from "./store_flags.ts";
 
 /** Exit codes: 2 for bad flags, 1 when the store cannot start or fails. */
 export const EXIT_BAD_FLAGS = 2;
@@ -27,7 +27,11 @@ export async function storeMain(args: string[]): Promise<number> {
     console.log(parsed.text);
     return 0;
   }
-  const config = parsed.config;
+  return await runStore(parsed.config);
+}
+
+/** Runs the store with a complete configuration until a signal stops it; returns the exit code. */
+export async function runStore(config: StoreConfig): Promise<number> {
   // Listen for signals before anything starts, so a signal during start-up is never fatal.
   const signalled = listenForStopSignals();
   let runner: ObjectStoreRunner;

@@ -34,10 +34,12 @@ export class VerificationError extends Error {
 class Verifier {
   readonly #bytes: Uint8Array;
   readonly #view: DataView;
+  readonly #layouts: Record<string, TableLayout>;
   #tables = 0;
 
-  constructor(bytes: Uint8Array) {
+  constructor(bytes: Uint8Array, layouts: Record<string, TableLayout>) {
     this.#bytes = bytes;
+    this.#layouts = layouts;
     this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
@@ -49,7 +51,7 @@ class Verifier {
   table(position: number, name: string, depth: number): void {
     if (depth > DEPTH_MAX) throw new VerificationError("tables nested too deeply");
     if (++this.#tables > TABLES_MAX) throw new VerificationError("too many tables");
-    const layout = LAYOUTS[name];
+    const layout = this.#layouts[name];
     this.#need(position, 4);
     const vtable = position - this.#view.getInt32(position, true);
     this.#need(vtable, 4);
@@ -111,10 +113,11 @@ class Verifier {
 }
 
 /**
- * Checks that `bytes` is a well-formed FlatBuffer whose root is the table `table`.
+ * Checks that `bytes` is a well-formed FlatBuffer whose root is the table `table` (of our
+ * schema, or of the dialect whose `layouts` are given).
  * @throws {VerificationError} when any offset, string or vector leaves the buffer
  */
-export function verifyRoot(bytes: Uint8Array, table: string): void {
-  if (!(table in LAYOUTS)) throw new Error(`unknown table ${table}`);
-  new Verifier(bytes).root(table);
+export function verifyRoot(bytes: Uint8Array, table: string, layouts: Record<string, TableLayout> = LAYOUTS): void {
+  if (!(table in layouts)) throw new Error(`unknown table ${table}`);
+  new Verifier(bytes, layouts).root(table);
 }

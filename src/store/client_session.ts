@@ -1,6 +1,6 @@
 /**
- * One connected client: its framed connection, the objects it references, the chunks whose fds
- * it has been sent, and its counts against the per-client limits.
+ * One connected client: its framed connection and dialect, the objects it references, the chunks
+ * whose fds it has been sent, and its counts against the per-client limits.
  * Invariant: the main chunk's fd is sent to a client at most once per connection.
  * @module
  */
@@ -10,6 +10,7 @@ import { COOKIE } from "../protocol/frame.ts";
 import type { ChunkRef } from "../protocol/messages.ts";
 import type { ChunkInfo } from "./local_object.ts";
 import { MAIN_CHUNK_ID } from "./constants.ts";
+import type { Dialect } from "./dialect.ts";
 
 export class ClientSession {
   readonly id: number;
@@ -18,6 +19,12 @@ export class ClientSession {
   /** Keys of the objects this client holds a reference to (created-unsealed or got). */
   readonly objects = new Set<string>();
   readonly #chunksSent = new Set<number>();
+  /** Set by the first frame's first 8 bytes; never changes afterwards. */
+  dialect: Dialect | null = null;
+  /** Set when the last request is followed by an fd (Arrow's Subscribe): called when it arrives. */
+  fdAwaited: ((fd: number) => void) | null = null;
+  /** Called when the session closes (Arrow's notification socket is closed with it). */
+  onClose: (() => void) | null = null;
   pendingGets = 0;
   queuedCreates = 0;
   /** Set when a send failed: the server closes the session after the current dispatch. */
@@ -39,16 +46,23 @@ export class ClientSession {
   send(type: number, payload: Uint8Array): void {
     this.#dirty.add(this);
     if (this.broken) return;
-    if (this.connection.queue(COOKIE, type, payload) !== Status.ok) this.broken = true;
+    if (this.connection.queue(this.dialect?.cookie ?? COOKIE, type, payload) !== Status.ok) this.broken = true;
+  }
+
+  /** Marks the stream unusable: the server closes the session after the current dispatch. */
+  fail(): void {
+    this.broken = true;
+    this.#dirty.add(this);
   }
 
   /** Chunk references for a reply, marking which fds will follow it (first time only). */
   chunkRefs(chunks: Iterable<ChunkInfo>): ChunkRef[] {
     const refs: ChunkRef[] = [];
     for (const chunk of chunks) {
-      // A fallback chunk holds one object, and clients unmap it when they let that object go,
-      // so its fd is sent with every reply that refers to it.
-      const fdFollows = !this.#chunksSent.has(chunk.id) || chunk.id !== MAIN_CHUNK_ID;
+      // A fallback chunk holds one object, and our clients unmap it when they let that object
+      // go, so its fd is sent with every reply that refers to it (Arrow's clients never unmap).
+      const resend = chunk.id !== MAIN_CHUNK_ID && (this.dialect?.resendsFallbackFds ?? true);
+      const fdFollows = !this.#chunksSent.has(chunk.id) || resend;
       refs.push({ storeFd: chunk.fd, uniqueFdId: chunk.id, mmapSize: chunk.sizeBytes, fdFollows });
     }
     return refs;

@@ -25,11 +25,22 @@ export class QueuedCreate {
   result: LocalObject | { error: ErrorCode; message: string } | undefined;
   /** A CreateRetry is waiting for this request to finish (long poll). */
   retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** How the client learns the result: by asking again (our dialect) or by a reply sent when done. */
+  readonly replyWhenDone: boolean;
+  /** Whether the request may end in a fallback file once its grace period is over. */
+  readonly allowFallback: boolean;
 
-  constructor(requestId: number, session: ClientSession, request: CreateRequest) {
+  constructor(
+    requestId: number,
+    session: ClientSession,
+    request: CreateRequest,
+    options: { replyWhenDone: boolean; allowFallback: boolean },
+  ) {
     this.requestId = requestId;
     this.session = session;
     this.request = { ...request, objectId: request.objectId.slice() };
+    this.replyWhenDone = options.replyWhenDone;
+    this.allowFallback = options.allowFallback;
   }
 }
 
@@ -70,8 +81,12 @@ export class CreateRequestQueue {
     return this.#queue.length;
   }
 
-  add(session: ClientSession, request: CreateRequest): QueuedCreate {
-    const create = new QueuedCreate(this.#nextRequestId++, session, request);
+  add(
+    session: ClientSession,
+    request: CreateRequest,
+    options = { replyWhenDone: false, allowFallback: true },
+  ): QueuedCreate {
+    const create = new QueuedCreate(this.#nextRequestId++, session, request, options);
     this.#queue.push(create);
     this.#byId.set(create.requestId, create);
     session.queuedCreates++;

@@ -52,4 +52,24 @@ export class LruEvictionPolicy {
     }
     return victims;
   }
+
+  /**
+   * Arrow's Evict request: the least recently used objects until their data and metadata bytes
+   * reach `bytes` (objects of 0 bytes count as nothing, so they go with the next one).
+   */
+  chooseBySize(bytes: number): LocalObject[] {
+    const victims: LocalObject[] = [];
+    let freed = 0;
+    for (const object of this.#order.values()) {
+      if (freed >= bytes) break;
+      victims.push(object);
+      freed += object.sizeBytes;
+    }
+    return victims;
+  }
+
+  /** Marks an evictable object as just used (Arrow's RefreshLRU); others are left alone. */
+  refresh(object: LocalObject): void {
+    if (this.#order.delete(object.key)) this.#order.set(object.key, object);
+  }
 }

@@ -11,8 +11,11 @@ import type { ObjectLifecycle } from "./object_lifecycle.ts";
 
 export class PendingGet {
   readonly session: ClientSession;
+  /** The requested ids, deduplicated, in order. */
   readonly ids: Uint8Array[];
   readonly keys: string[];
+  /** The requested ids as asked, duplicates included (Arrow's replies repeat them). */
+  readonly requested: Uint8Array[];
   readonly found: (LocalObject | null)[];
   remaining: number;
   timer: ReturnType<typeof setTimeout> | undefined;
@@ -22,10 +25,11 @@ export class PendingGet {
   restoresLeft = -1;
   answered = false;
 
-  constructor(session: ClientSession, ids: Uint8Array[], keys: string[]) {
+  constructor(session: ClientSession, ids: Uint8Array[], keys: string[], requested: Uint8Array[]) {
     this.session = session;
     this.ids = ids;
     this.keys = keys;
+    this.requested = requested;
     this.found = new Array(keys.length).fill(null);
     this.remaining = keys.length;
   }
@@ -75,7 +79,8 @@ export class GetRequestQueue {
       keys.push(key);
       unique.push(id.slice());
     }
-    const get = new PendingGet(session, unique, keys);
+    const requested = unique.length === ids.length ? unique : ids.map((id) => id.slice());
+    const get = new PendingGet(session, unique, keys, requested);
     keys.forEach((key, index) => {
       const object = this.#lifecycle.get(key);
       if (object?.sealed) this.#satisfy(get, index, object);

@@ -16,7 +16,6 @@ import {
   PENDING_GETS_PER_CLIENT_MAX,
   QUEUED_CREATES_MAX,
   QUEUED_CREATES_PER_CLIENT_MAX,
-  REQUEST_BYTES_MAX,
 } from "./constants.ts";
 import { debugString, listObjects } from "./inspection.ts";
 import type { PlasmaStore } from "./plasma_store.ts";
@@ -68,7 +67,7 @@ function connect(store: PlasmaStore, session: ClientSession): void {
     MessageType.ConnectReply,
     encode.encodeConnectReply({
       memoryCapacity: store.memory.capacityBytes,
-      requestBytesMax: REQUEST_BYTES_MAX,
+      requestBytesMax: store.requestBytesMax,
       idsPerRequestMax: IDS_PER_REQUEST_MAX,
     }),
   );

@@ -34,6 +34,8 @@ export class LocalObject {
   state: ObjectState = ObjectState.Created;
   refCount = 0;
   constructDurationMs = -1;
+  /** The hash an Arrow client computed at seal (kept and reported, never checked by the store). */
+  digest: Uint8Array | null = null;
   /** Deleted while unsealed or referenced: removed as soon as it is sealed and unreferenced. */
   deletePending = false;
 

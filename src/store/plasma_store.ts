@@ -3,18 +3,17 @@
  * and create queues, stats. Handlers (handlers.ts) decode requests and call these methods.
  * @module
  */
-import { encodeCreateReply, encodeGetReply } from "../protocol/encode.ts";
-import { ErrorCode, MessageType, ObjectSource } from "../protocol/messages.ts";
+import { ErrorCode, ObjectSource } from "../protocol/messages.ts";
 import type { CreateRequest, StoreStats } from "../protocol/messages.ts";
 import { idKey } from "../protocol/object_id.ts";
 import type { ClientSession } from "./client_session.ts";
 import { CreateRequestQueue, type QueuedCreate } from "./create_request_queue.ts";
 import { GetRequestQueue, type PendingGet } from "./get_request_queue.ts";
-import { type ChunkInfo, type LocalObject, MISSING_SPEC } from "./local_object.ts";
+import type { LocalObject } from "./local_object.ts";
 import { type NewObject, ObjectLifecycle } from "./object_lifecycle.ts";
 import { LruEvictionPolicy } from "./eviction_policy.ts";
 import { SpillManager } from "./spill_manager.ts";
-import { RESTORE_WAIT_MS_MAX, SPILL_PERIOD_MS } from "./constants.ts";
+import { REQUEST_BYTES_CEILING, REQUEST_BYTES_MAX, RESTORE_WAIT_MS_MAX, SPILL_PERIOD_MS } from "./constants.ts";
 import { StatsCollector } from "./stats_collector.ts";
 import type { StoreEventSink } from "./store_events.ts";
 import { StoreMemory, type StoreMemoryOptions } from "./store_memory.ts";
@@ -31,6 +30,20 @@ export interface PlasmaStoreOptions extends StoreMemoryOptions {
 
 /** How hard a create may try: queued creates wait for the grace period before the fallback. */
 export type CreateMode = "queued" | "now" | "fallback";
+
+/** What a create may do when memory is short (Arrow's clients: evict only if asked, no fallback). */
+export interface CreatePolicy {
+  evict: boolean;
+  fallback: boolean;
+}
+
+const RAY_CREATE_POLICY: CreatePolicy = { evict: true, fallback: true };
+
+/** Told about objects appearing and disappearing (Arrow's subscribers). */
+export interface ObjectWatcher {
+  sealed(object: LocalObject): void;
+  deleted(object: LocalObject): void;
+}
 
 export class PlasmaStore {
   readonly memory: StoreMemory;
@@ -49,12 +62,19 @@ export class PlasmaStore {
   #events: StoreEventSink | null;
   readonly #enter: (work: () => void) => void;
   clientCount = 0;
+  /** Largest request this store accepts (see REQUEST_BYTES_MAX). */
+  readonly requestBytesMax: number;
+  readonly watchers = new Set<ObjectWatcher>();
 
   /**
    * @param enter runs work from timers inside the server's dispatch, so replies get flushed
    */
   constructor(options: PlasmaStoreOptions, events: StoreEventSink | null, enter: (work: () => void) => void) {
     this.memory = new StoreMemory(options);
+    this.requestBytesMax = Math.min(
+      REQUEST_BYTES_CEILING,
+      Math.max(REQUEST_BYTES_MAX, this.memory.capacityBytes + 1024 * 1024),
+    );
     this.#fallbackDirectory = options.fallbackDirectory ?? "";
     this.eviction = new LruEvictionPolicy();
     this.stats = new StatsCollector(
@@ -65,13 +85,17 @@ export class PlasmaStore {
     this.#enter = enter;
     this.lifecycle = new ObjectLifecycle(this.memory, this.stats, {
       objectSealed: (object) => this.#objectSealed(object),
-      objectDeleted: (object) => this.#events?.({ type: "objectDeleted", objectIdHex: hex(object.id) }),
+      objectDeleted: (object) => this.#objectDeleted(object),
       memoryFreed: () => !this.#attempting && this.#memoryFreed(),
     });
     this.gets = new GetRequestQueue(this.lifecycle, (get) => this.#answerGet(get), enter);
     this.spill = options.spillDirectory ? this.#startSpilling(options.spillDirectory) : null;
     this.creates = new CreateRequestQueue(
-      (create, mode) => this.#attemptCreate(create.session, create.request, mode),
+      (create, mode) =>
+        this.#attemptCreate(create.session, create.request, mode, {
+          evict: true,
+          fallback: create.allowFallback,
+        }),
       (create) => this.#createFinished(create),
       enter,
       options,
@@ -84,8 +108,12 @@ export class PlasmaStore {
   }
 
   /** Creates now or fails now (try_immediately, and CreateAndSeal). */
-  createNow(session: ClientSession, request: CreateRequest): LocalObject | { error: ErrorCode; message: string } {
-    const attempt = this.#attemptCreate(session, request, "now");
+  createNow(
+    session: ClientSession,
+    request: CreateRequest,
+    policy: CreatePolicy = RAY_CREATE_POLICY,
+  ): LocalObject | { error: ErrorCode; message: string } {
+    const attempt = this.#attemptCreate(session, request, "now", policy);
     if (attempt !== "retry" && attempt !== "transient") return attempt;
     return { error: ErrorCode.OutOfMemory, message: this.#fullMessage(request) };
   }
@@ -97,6 +125,15 @@ export class PlasmaStore {
       return this.#sendCreateReply(session, request.objectId, 0, null, result.error, result.message);
     }
     this.#sendCreateReply(session, request.objectId, 0, result, ErrorCode.OK, "");
+  }
+
+  /**
+   * Queues a create for a client that waits for its reply (Arrow's, while a spill can make
+   * room): the reply goes out when the create finishes, without a fallback file.
+   */
+  createAwaited(session: ClientSession, request: CreateRequest): void {
+    const create = this.creates.add(session, request, { replyWhenDone: true, allowFallback: false });
+    this.creates.process();
   }
 
   /** Queues a create (FIFO) and serves the queue; replies now if it finished at once. */
@@ -139,12 +176,16 @@ export class PlasmaStore {
     this.#sendCreateReply(create.session, result.id, 0, result, ErrorCode.OK, "");
   }
 
-  /** Seals one object for its creator; optionally drops the creator's reference too. */
-  seal(session: ClientSession, id: Uint8Array, release: boolean): ErrorCode {
+  /**
+   * Seals one object for its creator, recording the client's digest if it sent one (Arrow's);
+   * optionally drops the creator's reference too.
+   */
+  seal(session: ClientSession, id: Uint8Array, release: boolean, digest: Uint8Array | null = null): ErrorCode {
     const object = this.lifecycle.get(idKey(id));
     if (object === undefined) return ErrorCode.ObjectNonexistent;
     if (object.creatorId !== session.id) return ErrorCode.NotPermitted;
     if (object.sealed) return ErrorCode.ObjectSealed;
+    if (digest !== null) object.digest = digest.slice();
     this.lifecycle.seal(object);
     if (release) this.lifecycle.removeReference(object, session.objects);
     return ErrorCode.OK;
@@ -180,6 +221,19 @@ export class PlasmaStore {
     const onDisk = this.spill?.delete(key) ?? false;
     if (object === undefined) return onDisk ? ErrorCode.OK : ErrorCode.ObjectNonexistent;
     return this.lifecycle.delete(object);
+  }
+
+  /**
+   * Evicts least recently used objects until `bytes` of data and metadata are gone (Arrow's
+   * Evict request); returns the bytes evicted.
+   */
+  evictBySize(bytes: number): number {
+    let freed = 0;
+    for (const victim of this.eviction.chooseBySize(bytes)) {
+      freed += victim.sizeBytes;
+      this.lifecycle.evict(victim);
+    }
+    return freed;
   }
 
   /** Whether a sealed copy exists, in memory or spilled. */
@@ -263,6 +317,7 @@ export class PlasmaStore {
     session: ClientSession,
     request: CreateRequest,
     mode: CreateMode,
+    policy: CreatePolicy,
   ): LocalObject | { error: ErrorCode; message: string } | "retry" | "transient" {
     const total = request.dataSize + request.metadataSize;
     const spec: NewObject = {
@@ -280,7 +335,7 @@ export class PlasmaStore {
       return { error: ErrorCode.OutOfMemory, message: this.#fullMessage(request) };
     }
     let result = this.lifecycle.create(spec);
-    if (result === ErrorCode.OutOfMemory && this.#evict(this.#shortfall(total)) > 0) {
+    if (result === ErrorCode.OutOfMemory && policy.evict && this.#evict(this.#shortfall(total)) > 0) {
       result = this.lifecycle.create(spec);
     }
     if (result === ErrorCode.OutOfMemory) {
@@ -293,6 +348,7 @@ export class PlasmaStore {
       // A spill in flight will free memory: the queue's head waits without using up its grace.
       if (this.spill?.spill() && mode !== "now") return "transient";
       if (mode === "queued") return "retry";
+      if (!policy.fallback) return { error: ErrorCode.OutOfMemory, message: this.#fullMessage(request) };
       return this.#createInFallback(session, spec, request);
     }
     if (result === ErrorCode.ObjectExists) return { error: result, message: "" };
@@ -374,7 +430,7 @@ export class PlasmaStore {
     if ("error" in result && result.error === ErrorCode.OutOfMemory && result.message === "") {
       result.message = this.#fullMessage(create.request);
     }
-    if (create.retryTimer !== undefined) this.replyCreate(create);
+    if (create.retryTimer !== undefined || create.replyWhenDone) this.replyCreate(create);
   }
 
   #sendCreateReply(
@@ -385,22 +441,16 @@ export class PlasmaStore {
     error: ErrorCode,
     message: string,
   ): void {
-    const chunk = object === null ? null : session.chunkRefs([object.chunk])[0];
-    session.send(
-      MessageType.CreateReply,
-      encodeCreateReply({
-        objectId,
-        retryWithRequestId: retryId,
-        spec: object?.spec() ?? null,
-        chunk,
-        error,
-        message,
-      }),
-    );
-    if (chunk) session.sendFds([chunk]);
+    session.dialect!.sendCreateReply(session, { objectId, retryId, object, error, message });
+  }
+
+  #objectDeleted(object: LocalObject): void {
+    for (const watcher of this.watchers) watcher.deleted(object);
+    this.#events?.({ type: "objectDeleted", objectIdHex: hex(object.id) });
   }
 
   #objectSealed(object: LocalObject): void {
+    for (const watcher of this.watchers) watcher.sealed(object);
     this.gets.objectSealed(object);
     this.spill?.maybeSpill();
     this.#events?.({
@@ -413,18 +463,7 @@ export class PlasmaStore {
   }
 
   #answerGet(get: PendingGet): void {
-    const chunks = new Map<number, ChunkInfo>();
-    for (const object of get.found) if (object) chunks.set(object.chunk.id, object.chunk);
-    const refs = get.session.chunkRefs(chunks.values());
-    get.session.send(
-      MessageType.GetReply,
-      encodeGetReply({
-        objectIds: get.ids,
-        specs: get.found.map((object) => object?.spec() ?? MISSING_SPEC),
-        chunks: refs,
-      }),
-    );
-    get.session.sendFds(refs);
+    get.session.dialect!.sendGetReply(get);
   }
 }
 

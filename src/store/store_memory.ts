@@ -34,7 +34,10 @@ export interface FallbackRefusal {
 }
 
 export class StoreMemory {
+  /** Bytes objects can occupy: the configured size rounded down to the allocator's alignment. */
   readonly capacityBytes: number;
+  /** The size the store was configured with (what Arrow's clients are told). */
+  readonly configuredBytes: number;
   readonly #chunk: SharedMemoryChunk;
   readonly #allocator: RegionAllocator;
   readonly mainChunk: ChunkInfo;
@@ -57,6 +60,7 @@ export class StoreMemory {
       throw error;
     }
     this.capacityBytes = this.#allocator.stats().capacityBytes;
+    this.configuredBytes = options.capacityBytes;
     this.mainChunk = { id: MAIN_CHUNK_ID, fd: this.#chunk.fd, sizeBytes: this.#chunk.sizeBytes };
   }
 

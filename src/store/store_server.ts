@@ -1,6 +1,7 @@
 /**
- * The store's network side: listens on the Unix socket, accepts clients, drains their frames
- * through the handler table and flushes replies, all on one thread driven by the EventLoop.
+ * The store's network side: listens on the Unix socket, accepts clients, picks each connection's
+ * dialect from its first frame, drains frames through that dialect's handler table and flushes
+ * replies, all on one thread driven by the EventLoop.
  * Invariant: a failure of one client's stream closes that client only; a bug in the store
  * (any error that is not a RequestError or a verification failure) is not swallowed.
  * @module
@@ -8,18 +9,22 @@
 import { FrameConnection } from "../../ffi/frame_connection.ts";
 import { EVENT_WRITABLE, Poller } from "../../ffi/poller.ts";
 import { closeFd } from "../../ffi/shared_memory.ts";
-import { Status, statusName } from "../../ffi/status.ts";
+import { NativeError, Status, statusName } from "../../ffi/status.ts";
 import { acceptUnix, listenUnix, peerCredentials } from "../../ffi/unix_socket.ts";
 import { EventLoop } from "../net/event_loop.ts";
-import { encodeErrorReply } from "../protocol/encode.ts";
-import { COOKIE_HIGH, COOKIE_LOW } from "../protocol/frame.ts";
-import { ErrorCode, MessageType } from "../protocol/messages.ts";
+import { ErrorCode } from "../protocol/messages.ts";
 import { VerificationError } from "../protocol/verifier.ts";
+import { ARROW_DIALECT } from "./arrow/arrow_dialect.ts";
 import { ClientSession } from "./client_session.ts";
-import { CONNECTIONS_MAX, LOOP_SPIN_MICROS_DEFAULT, REPLY_BYTES_MAX, REQUEST_BYTES_MAX } from "./constants.ts";
-import { HANDLERS, RequestError } from "./handlers.ts";
+import { CONNECTIONS_MAX, LOOP_SPIN_MICROS_DEFAULT, REPLY_BYTES_MAX } from "./constants.ts";
+import type { Dialect } from "./dialect.ts";
+import { RequestError } from "./handlers.ts";
 import { PlasmaStore, type PlasmaStoreOptions } from "./plasma_store.ts";
+import { RAY_DIALECT } from "./ray_dialect.ts";
 import type { StoreEventSink } from "./store_events.ts";
+
+/** The dialects a connection may speak, told apart by the first 8 bytes of its first frame. */
+const DIALECTS: readonly Dialect[] = [RAY_DIALECT, ARROW_DIALECT];
 
 const LISTEN_TOKEN = 0;
 
@@ -105,7 +110,7 @@ export class StoreServer {
   #acceptAll(): void {
     for (let fd = acceptUnix(this.#listenFd); fd !== null; fd = acceptUnix(this.#listenFd)) {
       const connection = FrameConnection.adopt(fd, {
-        payloadBytesMax: REQUEST_BYTES_MAX,
+        payloadBytesMax: this.store.requestBytesMax,
         sendPayloadBytesMax: REPLY_BYTES_MAX,
       });
       const session = new ClientSession(this.#nextToken++, connection, peerCredentials(fd).pid, this.#dirty);
@@ -123,32 +128,66 @@ export class StoreServer {
 
   #drain(session: ClientSession): void {
     while (!session.broken) {
+      if (session.fdAwaited !== null && !this.#takeAwaitedFd(session)) return;
       const status = session.connection.read(0);
       if (status === Status.would_block) return;
       if (status !== Status.ok) return this.#readFailed(session, status);
       const { connection } = session;
-      if (!connection.cookieIs(COOKIE_LOW, COOKIE_HIGH)) {
-        this.#refuse(session, connection.type, ErrorCode.InvalidRequest, "bad frame cookie: not this store's protocol");
-        session.broken = true;
+      const dialect = session.dialect ?? this.#chooseDialect(session);
+      if (dialect === null || !connection.cookieIs(dialect.cookieLow, dialect.cookieHigh)) {
+        const expected = dialect === null ? "neither protocol's" : `not this connection's (${dialect.name})`;
+        this.#refuse(session, connection.type, ErrorCode.InvalidRequest, `bad frame header: ${expected}`);
+        session.fail();
         return;
       }
-      if (connection.type === MessageType.Disconnect && connection.header[3] === 0) return this.#close(session);
-      if (connection.length > REQUEST_BYTES_MAX) {
+      if (connection.type === dialect.disconnectType && connection.header[3] === 0) return this.#close(session);
+      if (connection.length > this.store.requestBytesMax) {
         this.#refuse(
           session,
           connection.type,
           ErrorCode.InvalidRequest,
-          `request of ${connection.length} bytes; the limit is ${REQUEST_BYTES_MAX}`,
+          `request of ${connection.length} bytes; the limit is ${this.store.requestBytesMax}`,
         );
-        session.broken = true;
+        session.fail();
         return;
       }
       this.#dispatch(session, connection.header[3] === 0 ? connection.type : -1, connection.payload());
     }
   }
 
+  /** The first frame's first 8 bytes pick the connection's dialect for good (null: neither). */
+  #chooseDialect(session: ClientSession): Dialect | null {
+    for (const dialect of DIALECTS) {
+      if (session.connection.cookieIs(dialect.cookieLow, dialect.cookieHigh)) {
+        session.dialect = dialect;
+        return dialect;
+      }
+    }
+    return null;
+  }
+
+  /** Hands an awaited fd to its request; false while it has not arrived. */
+  #takeAwaitedFd(session: ClientSession): boolean {
+    let fd: number | null;
+    try {
+      fd = session.connection.takeFdIfArrived();
+    } catch (error) {
+      if (!(error instanceof NativeError)) throw error;
+      session.fdAwaited = null;
+      this.#refuse(session, -1, ErrorCode.InvalidRequest, `the fd that should follow the request: ${error.message}`);
+      session.fail();
+      return false;
+    }
+    if (fd === null) return false;
+    const receive = session.fdAwaited!;
+    session.fdAwaited = null;
+    receive(fd);
+    return true;
+  }
+
   #dispatch(session: ClientSession, type: number, payload: Uint8Array): void {
-    const handler = HANDLERS.get(type);
+    const dialect = session.dialect!;
+    const handler = dialect.handlers.get(type);
     if (handler === undefined) {
       return this.#refuse(session, type, ErrorCode.InvalidRequest, `message type ${type} is not a request`);
     }
@@ -169,7 +208,7 @@ export class StoreServer {
         session,
         -1,
         ErrorCode.InvalidRequest,
-        `request larger than the limit of ${REQUEST_BYTES_MAX} bytes`,
+        `request larger than the limit of ${this.store.requestBytesMax} bytes`,
       );
       session.flush();
     } else if (status !== Status.peer_closed) {
@@ -179,8 +218,10 @@ export class StoreServer {
     this.#close(session);
   }
 
+  /** Tells the client why; a dialect that cannot say it (Arrow's) gets its connection closed. */
   #refuse(session: ClientSession, requestType: number, error: ErrorCode, message: string): void {
-    session.send(MessageType.ErrorReply, encodeErrorReply({ requestType, error, message }));
+    const dialect = session.dialect ?? RAY_DIALECT;
+    if (!dialect.refuse(session, requestType, error, message)) session.fail();
   }
 
   #flush(session: ClientSession): void {
@@ -201,6 +242,7 @@ export class StoreServer {
     if (!this.#sessions.delete(session.id)) return;
     this.store.clientCount = this.#sessions.size;
     this.store.disconnect(session);
+    session.onClose?.();
     this.#poller.remove(session.connection.fd);
     session.connection.close();
   }

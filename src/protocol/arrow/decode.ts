@@ -1,0 +1,134 @@
+/**
+ * Decoders for the requests of Arrow's dialect: each verifies the FlatBuffer against the
+ * dialect's layouts first (peer input), then copies the fields into a plain object.
+ * @module
+ */
+import * as flatbuffers from "flatbuffers";
+import * as fb from "./generated/mod.ts";
+import { LAYOUTS } from "./generated/layout.ts";
+import type * as m from "./messages.ts";
+import { VerificationError, verifyRoot } from "../verifier.ts";
+
+const BYTES = flatbuffers.Encoding.UTF8_BYTES;
+const EMPTY = new Uint8Array(0);
+
+function buffer(payload: Uint8Array, table: string): flatbuffers.ByteBuffer {
+  verifyRoot(payload, table, LAYOUTS);
+  return new flatbuffers.ByteBuffer(payload);
+}
+
+function bytesOf(value: string | Uint8Array | null): Uint8Array {
+  return value === null ? EMPTY : value as Uint8Array;
+}
+
+function list(length: number, at: (index: number) => string | Uint8Array | null): Uint8Array[] {
+  const result = new Array<Uint8Array>(length);
+  for (let index = 0; index < length; index++) result[index] = bytesOf(at(index));
+  return result;
+}
+
+/** A ulong/long field as a number; sizes past 2^53 are not sizes anyone can allocate. */
+function size(value: bigint, name: string): number {
+  if (value < 0n || value > BigInt(Number.MAX_SAFE_INTEGER)) throw new VerificationError(`bad ${name} ${value}`);
+  return Number(value);
+}
+
+export function decodeCreateRequest(payload: Uint8Array): m.ArrowCreateRequest {
+  const table = fb.CreateRequest.getRootAsCreateRequest(buffer(payload, "CreateRequest"));
+  return {
+    objectId: bytesOf(table.objectId(BYTES)),
+    evictIfFull: table.evictIfFull(),
+    dataSize: size(table.dataSize(), "data_size"),
+    metadataSize: size(table.metadataSize(), "metadata_size"),
+    deviceNum: table.deviceNum(),
+  };
+}
+
+export function decodeCreateAndSealRequest(payload: Uint8Array): m.ArrowCreateAndSealRequest {
+  const table = fb.CreateAndSealRequest.getRootAsCreateAndSealRequest(buffer(payload, "CreateAndSealRequest"));
+  return {
+    evictIfFull: table.evictIfFull(),
+    objects: [{
+      objectId: bytesOf(table.objectId(BYTES)),
+      data: bytesOf(table.data(BYTES)),
+      metadata: bytesOf(table.metadata(BYTES)),
+      digest: bytesOf(table.digest(BYTES)),
+    }],
+  };
+}
+
+export function decodeCreateAndSealBatchRequest(payload: Uint8Array): m.ArrowCreateAndSealRequest {
+  const table = fb.CreateAndSealBatchRequest.getRootAsCreateAndSealBatchRequest(
+    buffer(payload, "CreateAndSealBatchRequest"),
+  );
+  const count = table.objectIdsLength();
+  if (table.dataLength() !== count || table.metadataLength() !== count || table.digestLength() !== count) {
+    throw new VerificationError("a batch's ids, data, metadata and digests differ in number");
+  }
+  const ids = list(count, (index) => table.objectIds(index, BYTES));
+  const data = list(count, (index) => table.data(index, BYTES));
+  const metadata = list(count, (index) => table.metadata(index, BYTES));
+  const digests = list(count, (index) => table.digest(index, BYTES));
+  return {
+    evictIfFull: table.evictIfFull(),
+    objects: ids.map((objectId, index) => ({
+      objectId,
+      data: data[index],
+      metadata: metadata[index],
+      digest: digests[index],
+    })),
+  };
+}
+
+/** Requests that carry one id: Abort, Release, Contains. */
+export function decodeIdRequest(payload: Uint8Array, table: "AbortRequest" | "ReleaseRequest" | "ContainsRequest"): Uint8Array {
+  const bytes = buffer(payload, table);
+  const root = table === "AbortRequest"
+    ? fb.AbortRequest.getRootAsAbortRequest(bytes)
+    : table === "ReleaseRequest"
+    ? fb.ReleaseRequest.getRootAsReleaseRequest(bytes)
+    : fb.ContainsRequest.getRootAsContainsRequest(bytes);
+  return bytesOf(root.objectId(BYTES));
+}
+
+export function decodeSealRequest(payload: Uint8Array): m.ArrowSealRequest {
+  const table = fb.SealRequest.getRootAsSealRequest(buffer(payload, "SealRequest"));
+  return { objectId: bytesOf(table.objectId(BYTES)), digest: bytesOf(table.digest(BYTES)) };
+}
+
+export function decodeGetRequest(payload: Uint8Array): m.ArrowGetRequest {
+  const table = fb.GetRequest.getRootAsGetRequest(buffer(payload, "GetRequest"));
+  const timeout = table.timeoutMs();
+  return {
+    objectIds: list(table.objectIdsLength(), (index) => table.objectIds(index, BYTES)),
+    // Any negative timeout waits forever, as in Arrow's store (only 0 and >0 are special there).
+    timeoutMs: timeout < 0n ? -1 : Number(timeout > 2n ** 31n ? 2n ** 31n : timeout),
+  };
+}
+
+/** Delete and RefreshLRU carry a list of ids. */
+export function decodeIdsRequest(payload: Uint8Array, table: "DeleteRequest" | "RefreshLRURequest"): Uint8Array[] {
+  const bytes = buffer(payload, table);
+  const root = table === "DeleteRequest"
+    ? fb.DeleteRequest.getRootAsDeleteRequest(bytes)
+    : fb.RefreshLRURequest.getRootAsRefreshLRURequest(bytes);
+  return list(root.objectIdsLength(), (index) => root.objectIds(index, BYTES));
+}
+
+export function decodeEvictRequest(payload: Uint8Array): number {
+  const table = fb.EvictRequest.getRootAsEvictRequest(buffer(payload, "EvictRequest"));
+  return size(table.numBytes(), "num_bytes");
+}
+
+export function decodeSetOptionsRequest(payload: Uint8Array): m.ArrowSetOptionsRequest {
+  const table = fb.SetOptionsRequest.getRootAsSetOptionsRequest(buffer(payload, "SetOptionsRequest"));
+  return {
+    clientName: new TextDecoder().decode(bytesOf(table.clientName(BYTES))),
+    outputMemoryQuota: Number(table.outputMemoryQuota()),
+  };
+}
+
+/** Requests without fields (Connect, List, Subscribe, GetDebugString) must still be tables. */
+export function decodeEmptyRequest(payload: Uint8Array, table: string): void {
+  verifyRoot(payload, table, LAYOUTS);
+}

@@ -1,0 +1,215 @@
+/**
+ * The request handlers of Arrow's dialect, one per message type, over the same PlasmaStore as
+ * our own dialect. Differences from ours follow Arrow's store: Seal keeps the creator's
+ * reference (the client releases it next), Release has no reply, creates never fall back to
+ * files (a full store answers OutOfMemory; with spilling on, the reply waits for the spill), and
+ * Evict/RefreshLRU expose the LRU.
+ * @module
+ */
+import * as decode from "../../protocol/arrow/decode.ts";
+import * as encode from "../../protocol/arrow/encode.ts";
+import {
+  ARROW_ID_BYTES,
+  ArrowErrorCode,
+  ArrowMessageType,
+  type ArrowInlineObject,
+} from "../../protocol/arrow/messages.ts";
+import { type CreateRequest, ErrorCode, ObjectSource } from "../../protocol/messages.ts";
+import { idKey } from "../../protocol/object_id.ts";
+import type { ClientSession } from "../client_session.ts";
+import { IDS_PER_REQUEST_MAX, PENDING_GETS_PER_CLIENT_MAX } from "../constants.ts";
+import type { Handler } from "../dialect.ts";
+import { RequestError } from "../handlers.ts";
+import { debugString } from "../inspection.ts";
+import type { LocalObject } from "../local_object.ts";
+import type { PlasmaStore } from "../plasma_store.ts";
+import { toArrowError } from "./arrow_errors.ts";
+import { sealedInfo, subscribersOf } from "./subscribers.ts";
+
+function checkId(id: Uint8Array): Uint8Array {
+  if (id.length !== ARROW_ID_BYTES) {
+    throw new RequestError(ErrorCode.InvalidRequest, `Arrow object ids have ${ARROW_ID_BYTES} bytes, got ${id.length}`);
+  }
+  return id;
+}
+
+function checkIds(ids: Uint8Array[]): Uint8Array[] {
+  if (ids.length > IDS_PER_REQUEST_MAX) {
+    throw new RequestError(ErrorCode.InvalidRequest, `${ids.length} ids in one request; the limit is ${IDS_PER_REQUEST_MAX}`);
+  }
+  ids.forEach(checkId);
+  return ids;
+}
+
+function createRequest(objectId: Uint8Array, dataSize: number, metadataSize: number): CreateRequest {
+  return { objectId, dataSize, metadataSize, source: ObjectSource.CreatedByWorker, deviceNum: 0, tryImmediately: true };
+}
+
+function connect(store: PlasmaStore, session: ClientSession): void {
+  session.send(ArrowMessageType.ConnectReply, encode.encodeConnectReply(store.memory.configuredBytes));
+}
+
+function create(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
+  const request = decode.decodeCreateRequest(payload);
+  const objectId = checkId(request.objectId);
+  const dialect = session.dialect!;
+  if (request.deviceNum !== 0) {
+    // As Arrow's store built without CUDA.
+    const outcome = { objectId, retryId: 0, object: null, error: ErrorCode.OutOfMemory, message: "no GPU support" };
+    return dialect.sendCreateReply(session, outcome);
+  }
+  const spec = createRequest(objectId, request.dataSize, request.metadataSize);
+  const result = store.createNow(session, spec, { evict: request.evictIfFull, fallback: false });
+  if ("error" in result && result.error === ErrorCode.OutOfMemory && request.evictIfFull && store.spill !== null) {
+    return store.createAwaited(session, spec);
+  }
+  const object = "error" in result ? null : result;
+  const error = "error" in result ? result.error : ErrorCode.OK;
+  dialect.sendCreateReply(session, { objectId, retryId: 0, object, error, message: "" });
+}
+
+/**
+ * Creates, fills and seals inline objects for the client, all or none (a failure aborts those
+ * created before it), dropping the creator's reference as Arrow's store does.
+ */
+function createAndSealAll(
+  store: PlasmaStore,
+  session: ClientSession,
+  objects: ArrowInlineObject[],
+  evict: boolean,
+): ArrowErrorCode {
+  const created: LocalObject[] = [];
+  for (const inline of objects) {
+    const spec = createRequest(checkId(inline.objectId), inline.data.length, inline.metadata.length);
+    const result = store.createNow(session, spec, { evict, fallback: false });
+    if ("error" in result) {
+      for (const object of created) store.abort(session, object.id);
+      return toArrowError(result.error);
+    }
+    created.push(result);
+  }
+  created.forEach((object, index) => {
+    const { data, metadata, digest } = objects[index];
+    store.memory.view(object.allocation, 0, data.length).set(data);
+    store.memory.view(object.allocation, data.length, metadata.length).set(metadata);
+    store.seal(session, object.id, true, digest);
+  });
+  return ArrowErrorCode.OK;
+}
+
+function createAndSeal(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
+  const request = decode.decodeCreateAndSealRequest(payload);
+  const error = createAndSealAll(store, session, request.objects, request.evictIfFull);
+  session.send(
+    ArrowMessageType.CreateAndSealReply,
+    encode.encodeErrorOnlyReply(ArrowMessageType.CreateAndSealReply, error),
+  );
+}
+
+function createAndSealBatch(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
+  const request = decode.decodeCreateAndSealBatchRequest(payload);
+  checkIds(request.objects.map((object) => object.objectId));
+  const error = createAndSealAll(store, session, request.objects, request.evictIfFull);
+  session.send(
+    ArrowMessageType.CreateAndSealBatchReply,
+    encode.encodeErrorOnlyReply(ArrowMessageType.CreateAndSealBatchReply, error),
+  );
+}
+
+function abort(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
+  const objectId = checkId(decode.decodeIdRequest(payload, "AbortRequest"));
+  store.abort(session, objectId);
+  session.send(ArrowMessageType.AbortReply, encode.encodeAbortReply(objectId));
+}
+
+function seal(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
+  const request = decode.decodeSealRequest(payload);
+  const error = store.seal(session, checkId(request.objectId), false, request.digest);
+  session.send(ArrowMessageType.SealReply, encode.encodeSealReply(request.objectId, toArrowError(error)));
+}
+
+function get(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
+  const request = decode.decodeGetRequest(payload);
+  checkIds(request.objectIds);
+  if (session.pendingGets >= PENDING_GETS_PER_CLIENT_MAX) {
+    throw new RequestError(ErrorCode.InvalidRequest, `too many pending gets (limit ${PENDING_GETS_PER_CLIENT_MAX})`);
+  }
+  store.get(session, request.objectIds, request.timeoutMs);
+}
+
+function release(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
+  store.release(session, checkId(decode.decodeIdRequest(payload, "ReleaseRequest")));
+}
+
+function remove(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
+  const ids = checkIds(decode.decodeIdsRequest(payload, "DeleteRequest"));
+  const errors = ids.map((id) => toArrowError(store.delete(id)));
+  session.send(ArrowMessageType.DeleteReply, encode.encodeDeleteReply(ids, errors));
+}
+
+function contains(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
+  const objectId = checkId(decode.decodeIdRequest(payload, "ContainsRequest"));
+  session.send(ArrowMessageType.ContainsReply, encode.encodeContainsReply(objectId, store.contains(objectId)));
+}
+
+function list(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
+  decode.decodeEmptyRequest(payload, "ListRequest");
+  const infos = [...store.lifecycle.objects.values()].map(sealedInfo);
+  session.send(ArrowMessageType.ListReply, encode.encodeListReply(infos));
+}
+
+function evict(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
+  const bytes = decode.decodeEvictRequest(payload);
+  session.send(ArrowMessageType.EvictReply, encode.encodeEvictReply(store.evictBySize(bytes)));
+}
+
+function subscribe(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
+  decode.decodeEmptyRequest(payload, "SubscribeRequest");
+  // The notification socket follows the request as an fd; the server hands it over when it arrives.
+  session.fdAwaited = (fd) => subscribersOf(store).add(store, session, fd);
+}
+
+function setOptions(_store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
+  decode.decodeSetOptionsRequest(payload);
+  // Per-client quotas are not supported: Arrow's store answers the same without its quota policy.
+  session.send(
+    ArrowMessageType.SetOptionsReply,
+    encode.encodeErrorOnlyReply(ArrowMessageType.SetOptionsReply, ArrowErrorCode.OutOfMemory),
+  );
+}
+
+function getDebugString(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
+  decode.decodeEmptyRequest(payload, "GetDebugStringRequest");
+  session.send(ArrowMessageType.GetDebugStringReply, encode.encodeDebugStringReply(debugString(store)));
+}
+
+function refreshLru(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
+  for (const id of checkIds(decode.decodeIdsRequest(payload, "RefreshLRURequest"))) {
+    const object = store.lifecycle.get(idKey(id));
+    if (object !== undefined) store.eviction.refresh(object);
+  }
+  session.send(ArrowMessageType.RefreshLRUReply, encode.encodeEmptyReply());
+}
+
+/** Request type -> handler. Other types (replies, Unsubscribe, Data*) close the connection. */
+export const ARROW_HANDLERS: ReadonlyMap<number, Handler> = new Map<number, Handler>([
+  [ArrowMessageType.ConnectRequest, (store, session, payload) => {
+    decode.decodeEmptyRequest(payload, "ConnectRequest");
+    connect(store, session);
+  }],
+  [ArrowMessageType.CreateRequest, create],
+  [ArrowMessageType.CreateAndSealRequest, createAndSeal],
+  [ArrowMessageType.CreateAndSealBatchRequest, createAndSealBatch],
+  [ArrowMessageType.AbortRequest, abort],
+  [ArrowMessageType.SealRequest, seal],
+  [ArrowMessageType.GetRequest, get],
+  [ArrowMessageType.ReleaseRequest, release],
+  [ArrowMessageType.DeleteRequest, remove],
+  [ArrowMessageType.ContainsRequest, contains],
+  [ArrowMessageType.ListRequest, list],
+  [ArrowMessageType.EvictRequest, evict],
+  [ArrowMessageType.SubscribeRequest, subscribe],
+  [ArrowMessageType.SetOptionsRequest, setOptions],
+  [ArrowMessageType.GetDebugStringRequest, getDebugString],
+  [ArrowMessageType.RefreshLRURequest, refreshLru],
+]);

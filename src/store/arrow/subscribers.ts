@@ -1,0 +1,137 @@
+/**
+ * Arrow's notifications: a subscribed client passes one end of a socket pair, and the store
+ * writes a length-prefixed Notification to it for every object sealed or deleted (and, at
+ * subscription, for every sealed object already there). Writes never block the store: what the
+ * socket does not take is queued and flushed on a timer; a subscriber whose socket fails or
+ * whose queue overflows is dropped (its client sees the socket close).
+ * @module
+ */
+import { FrameConnection } from "../../../ffi/frame_connection.ts";
+import { closeFd } from "../../../ffi/shared_memory.ts";
+import { Status } from "../../../ffi/status.ts";
+import { encodeNotification } from "../../protocol/arrow/encode.ts";
+import { ARROW_DIGEST_BYTES, type ArrowObjectInfo } from "../../protocol/arrow/messages.ts";
+import type { ClientSession } from "../client_session.ts";
+import type { LocalObject } from "../local_object.ts";
+import type { ObjectWatcher, PlasmaStore } from "../plasma_store.ts";
+
+/** How often queued notifications are retried while a subscriber's socket is full. */
+const FLUSH_RETRY_MS = 2;
+/** Largest single notification (a CreateAndSealBatch of many objects). */
+const NOTIFICATION_BYTES_MAX = 64 * 1024 * 1024;
+/** Sealed objects without a client digest (created in our dialect) report this one. */
+const NO_DIGEST = new Uint8Array(ARROW_DIGEST_BYTES);
+
+/** What a notification says about a sealed object. */
+export function sealedInfo(object: LocalObject): ArrowObjectInfo {
+  return {
+    objectId: object.id,
+    dataSize: object.dataSize,
+    metadataSize: object.metadataSize,
+    refCount: object.refCount,
+    createTimeSeconds: Math.floor(object.createTimeMs / 1000),
+    constructDurationSeconds: object.sealed ? unixSeconds(Date.now()) - unixSeconds(object.createTimeMs) : -1,
+    digest: object.sealed ? (object.digest ?? NO_DIGEST) : new Uint8Array(0),
+    isDeletion: false,
+  };
+}
+
+function unixSeconds(ms: number): number {
+  return Math.floor(ms / 1000);
+}
+
+function deletedInfo(object: LocalObject): ArrowObjectInfo {
+  return {
+    objectId: object.id,
+    dataSize: 0,
+    metadataSize: 0,
+    refCount: 0,
+    createTimeSeconds: 0,
+    constructDurationSeconds: 0,
+    digest: new Uint8Array(0),
+    isDeletion: true,
+  };
+}
+
+class Subscriber {
+  readonly connection: FrameConnection;
+  #retry: ReturnType<typeof setTimeout> | undefined;
+  #onFailure: () => void;
+
+  constructor(fd: number, onFailure: () => void) {
+    this.connection = FrameConnection.adopt(fd, { payloadBytesMax: 8, sendPayloadBytesMax: NOTIFICATION_BYTES_MAX });
+    this.#onFailure = onFailure;
+  }
+
+  push(infos: ArrowObjectInfo[]): void {
+    if (this.connection.queueBytes(encodeNotification(infos)) !== Status.ok) return this.#onFailure();
+    this.#flush();
+  }
+
+  close(): void {
+    if (this.#retry !== undefined) clearTimeout(this.#retry);
+    this.connection.close();
+  }
+
+  #flush(): void {
+    const status = this.connection.flush(0);
+    if (status === Status.ok) return;
+    if (status !== Status.queued) return this.#onFailure();
+    this.#retry ??= setTimeout(() => {
+      this.#retry = undefined;
+      this.#flush();
+    }, FLUSH_RETRY_MS);
+  }
+}
+
+/** The subscribers of one store. */
+export class ArrowSubscribers implements ObjectWatcher {
+  readonly #bySession = new Map<ClientSession, Subscriber>();
+
+  /** Subscribes `session` with its notification socket `fd` and tells it what is already sealed. */
+  add(store: PlasmaStore, session: ClientSession, fd: number): void {
+    if (this.#bySession.has(session)) {
+      // Arrow's clients subscribe once; a second socket would never be written to.
+      closeFd(fd);
+      return;
+    }
+    const subscriber = new Subscriber(fd, () => this.remove(session));
+    this.#bySession.set(session, subscriber);
+    session.onClose = () => this.remove(session);
+    for (const object of store.lifecycle.objects.values()) {
+      if (object.sealed) subscriber.push([sealedInfo(object)]);
+    }
+  }
+
+  remove(session: ClientSession): void {
+    const subscriber = this.#bySession.get(session);
+    if (subscriber === undefined) return;
+    this.#bySession.delete(session);
+    subscriber.close();
+  }
+
+  sealed(object: LocalObject): void {
+    if (this.#bySession.size === 0) return;
+    const info = [sealedInfo(object)];
+    for (const subscriber of [...this.#bySession.values()]) subscriber.push(info);
+  }
+
+  deleted(object: LocalObject): void {
+    if (this.#bySession.size === 0) return;
+    const info = [deletedInfo(object)];
+    for (const subscriber of [...this.#bySession.values()]) subscriber.push(info);
+  }
+}
+
+const registries = new WeakMap<PlasmaStore, ArrowSubscribers>();
+
+/** The store's subscribers, created (and made a watcher of the store) on first use. */
+export function subscribersOf(store: PlasmaStore): ArrowSubscribers {
+  let subscribers = registries.get(store);
+  if (subscribers === undefined) {
+    subscribers = new ArrowSubscribers();
+    registries.set(store, subscribers);
+    store.watchers.add(subscribers);
+  }
+  return subscribers;
+}
