@@ -1,0 +1,159 @@
+/**
+ * The Arrow dialect against real processes: pyarrow 11 clients (from the project's virtualenv,
+ * made by tools/python_env.sh) and our TypeScript client share objects both ways, zero-copy; and
+ * a connection's dialect is fixed by its first frame.
+ */
+import assert from "node:assert/strict";
+import { FrameConnection } from "../ffi/frame_connection.ts";
+import { lookupAddress } from "../ffi/shared_memory.ts";
+import { Status } from "../ffi/status.ts";
+import { connectUnix } from "../ffi/unix_socket.ts";
+import { ObjectId, PlasmaClient } from "../src/client/mod.ts";
+import { encodeEmpty, encodeGetRequest } from "../src/protocol/encode.ts";
+import { decodeErrorReply } from "../src/protocol/decode.ts";
+import { COOKIE } from "../src/protocol/frame.ts";
+import { MessageType } from "../src/protocol/messages.ts";
+import { ARROW_VERSION, ArrowMessageType } from "../src/protocol/arrow/messages.ts";
+import * as arrowFb from "../src/protocol/arrow/generated/mod.ts";
+import * as flatbuffers from "flatbuffers";
+import { checksum, patternFor } from "./fixtures/client_role.ts";
+import { outputOf, REPO, spawnStore } from "./_store_fixture.ts";
+
+const PYTHON = `${REPO}.venv/bin/python`;
+
+function spawnPyarrow(socketPath: string, role: string, ...args: string[]): Deno.ChildProcess {
+  return new Deno.Command(PYTHON, {
+    args: [`${REPO}tests/fixtures/pyarrow_role.py`, socketPath, role, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+/** A 20-byte id, the only length Arrow's clients use. */
+function arrowId(seed: number): ObjectId {
+  const bytes = new Uint8Array(20);
+  new DataView(bytes.buffer).setUint32(0, seed);
+  bytes.set(crypto.getRandomValues(new Uint8Array(16)), 4);
+  return ObjectId.fromBytes(bytes);
+}
+
+function readArrowConnectReply(connection: FrameConnection): number {
+  assert.equal(connection.read(-1), Status.ok);
+  assert.equal(connection.type, ArrowMessageType.ConnectReply);
+  const reply = arrowFb.ConnectReply.getRootAsConnectReply(new flatbuffers.ByteBuffer(connection.payload()));
+  return Number(reply.memoryCapacity());
+}
+
+Deno.test("objects made by our client are read zero-copy by pyarrow with the same bytes and metadata", async () => {
+  const store = await spawnStore();
+  try {
+    await using client = await PlasmaClient.connect(store.socketPath);
+    const expected: string[] = [];
+    for (let seed = 0; seed < 4; seed++) {
+      const id = arrowId(seed);
+      const bytes = patternFor(seed, 64 * 1024 + seed);
+      const buffer = await client.create(id, bytes.length, { metadata: new TextEncoder().encode(`ts-${seed}`) });
+      buffer.set(bytes);
+      await client.seal(id);
+      expected.push(`${id.toHex()} ${checksum(bytes)} ts-${seed}`);
+    }
+    const lines = await outputOf(spawnPyarrow(store.socketPath, "read", ...expected.map((line) => line.split(" ")[0])));
+    assert.equal(lines.length, expected.length);
+    for (const [index, line] of lines.entries()) {
+      const [hex, sum, metadata, ...mapping] = line.split(" ");
+      assert.equal(`${hex} ${sum} ${metadata}`, expected[index]);
+      // Read in place: the bytes sit in the store's shared memory file, not in a private copy.
+      // (O_TMPFILE files show as /dev/shm/#inode, deleted.)
+      assert.match(mapping.join(" "), /^\/dev\/shm\/#\d+ \(deleted\)$/);
+    }
+  } finally {
+    assert.equal((await store.stop()).code, 0);
+  }
+});
+
+Deno.test("objects made by pyarrow are read zero-copy by our client with the same bytes", async () => {
+  const store = await spawnStore();
+  try {
+    const lines = await outputOf(spawnPyarrow(store.socketPath, "write", "3", String(100_000)));
+    assert.equal(lines.length, 3);
+    await using client = await PlasmaClient.connect(store.socketPath);
+    const ids = lines.map((line) => ObjectId.fromHex(line.split(" ")[0]));
+    const objects = await client.get(ids, { timeoutMs: 0 });
+    for (const [index, object] of objects.entries()) {
+      assert.ok(object !== null, `object ${index} missing`);
+      assert.equal(`${ids[index].toHex()} ${checksum(object.data)}`, lines[index]);
+      assert.deepEqual(object.data, patternFor(index, 100_000));
+      assert.equal(new TextDecoder().decode(object.metadata), "from-pyarrow");
+      // Zero-copy: the view points into a chunk this process mapped from the store's fd.
+      const address = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(object.data)));
+      assert.ok(lookupAddress(address) !== null);
+    }
+    // pyarrow sealed them with a digest and released them: our List sees them sealed and free.
+    const listed = new Map((await client.list()).map((entry) => [entry.id.toHex(), entry]));
+    for (const id of ids) assert.equal(listed.get(id.toHex())?.refCount, 1); // our own get holds them
+  } finally {
+    assert.equal((await store.stop()).code, 0);
+  }
+});
+
+Deno.test("a connection's dialect is chosen by its first frame and cannot change mid-stream", async () => {
+  const store = await spawnStore(["--memory", "16MiB"]);
+  try {
+    await using bystander = await PlasmaClient.connect(store.socketPath);
+    // Arrow first: answered in Arrow's dialect (its ConnectReply carries the capacity)...
+    using arrow = FrameConnection.adopt(connectUnix(store.socketPath));
+    assert.equal(arrow.write(ARROW_VERSION, ArrowMessageType.ConnectRequest, encodeEmpty(), -1), Status.ok);
+    assert.equal(readArrowConnectReply(arrow), 16 * 1024 * 1024);
+    // ...and a frame of our dialect on it closes it: Arrow's protocol has no way to say why.
+    assert.equal(arrow.write(COOKIE, MessageType.ConnectRequest, encodeEmpty(), -1), Status.ok);
+    assert.equal(arrow.read(-1), Status.peer_closed);
+    // Ours first: an Arrow frame later is refused in our dialect, then the connection closes.
+    using ours = FrameConnection.adopt(connectUnix(store.socketPath));
+    assert.equal(ours.write(COOKIE, MessageType.GetRequest, encodeGetRequest({ objectIds: [], timeoutMs: 0 }), -1), Status.ok);
+    assert.equal(ours.read(-1), Status.ok);
+    assert.equal(ours.type, MessageType.GetReply);
+    assert.equal(ours.write(ARROW_VERSION, ArrowMessageType.ConnectRequest, encodeEmpty(), -1), Status.ok);
+    assert.equal(ours.read(-1), Status.ok);
+    assert.match(decodeErrorReply(ours.payload()).message, /not this connection's \(plasma\)/);
+    assert.equal(ours.read(-1), Status.peer_closed);
+    // Garbage first bytes close that connection only.
+    using stranger = FrameConnection.adopt(connectUnix(store.socketPath));
+    assert.equal(stranger.write(0xdeadbeefn, 1, new Uint8Array(8), -1), Status.ok);
+    assert.equal(stranger.read(-1), Status.ok);
+    assert.match(decodeErrorReply(stranger.payload()).message, /neither protocol/);
+    assert.equal(stranger.read(-1), Status.peer_closed);
+    const id = await bystander.put(new Uint8Array([1, 2, 3]));
+    assert.deepEqual([...(await bystander.get([id], { timeoutMs: 0 }))[0]!.data], [1, 2, 3]);
+  } finally {
+    const { code, output } = await store.stop();
+    assert.equal(code, 0);
+    assert.match(output, /closing a pyarrow client's connection/);
+  }
+});
+
+Deno.test("malformed Arrow requests close only their own connection", async () => {
+  const store = await spawnStore(["--memory", "16MiB"]);
+  try {
+    await using bystander = await PlasmaClient.connect(store.socketPath);
+    const cases: [number, Uint8Array][] = [
+      [ArrowMessageType.GetRequest, new Uint8Array([1, 2, 3, 250, 0, 0, 0, 9])], // not a FlatBuffer
+      [ArrowMessageType.GetReply, encodeEmpty()], // a reply is not a request
+      [ArrowMessageType.DataRequest, encodeEmpty()], // a request this store does not serve
+      [ArrowMessageType.ContainsRequest, containsRequest(new Uint8Array(19))], // ids are 20 bytes
+    ];
+    for (const [type, payload] of cases) {
+      using arrow = FrameConnection.adopt(connectUnix(store.socketPath));
+      assert.equal(arrow.write(ARROW_VERSION, type, payload, -1), Status.ok);
+      assert.equal(arrow.read(-1), Status.peer_closed, `type ${type}`);
+    }
+    assert.equal((await bystander.stats()).numClients, 1);
+  } finally {
+    assert.equal((await store.stop()).code, 0);
+  }
+});
+
+function containsRequest(id: Uint8Array): Uint8Array {
+  const builder = new flatbuffers.Builder(64);
+  builder.finish(arrowFb.ContainsRequest.createContainsRequest(builder, builder.createString(id)));
+  return builder.asUint8Array();
+}
