@@ -19,6 +19,13 @@ export function idKey(bytes: Uint8Array): string {
   return String.fromCharCode.apply(null, bytes as unknown as number[]);
 }
 
+/** The bytes of an {@linkcode idKey} (a fresh array each call). */
+export function keyBytes(key: string): Uint8Array {
+  const bytes = new Uint8Array(key.length);
+  for (let index = 0; index < key.length; index++) bytes[index] = key.charCodeAt(index);
+  return bytes;
+}
+
 /** Whether `bytes` has a valid id length. */
 export function isValidIdLength(bytes: Uint8Array): boolean {
   return bytes.length >= OBJECT_ID_BYTES_MIN && bytes.length <= OBJECT_ID_BYTES_MAX;

@@ -4,6 +4,7 @@
  */
 import { type ObjectSource, ObjectState } from "../protocol/messages.ts";
 import type { ObjectSpec } from "../protocol/messages.ts";
+import { keyBytes } from "../protocol/object_id.ts";
 import { MAIN_CHUNK_ID } from "./constants.ts";
 
 /** A block of store memory: which chunk, where, and how much was reserved. */
@@ -20,41 +21,66 @@ export interface ChunkInfo {
   sizeBytes: number;
 }
 
-export class LocalObject {
-  readonly id: Uint8Array;
+/** Process start in Unix milliseconds: creation times are kept relative to it (small integers). */
+const TIME_ORIGIN_MS = Math.round(performance.timeOrigin);
+
+/**
+ * Fields are kept few and small (ids as strings, the allocation's fields inline, times as small
+ * integers): a store holds millions of these, and each extra object or boxed number costs bytes.
+ */
+export class LocalObject implements Allocation {
+  /** The id's bytes as a string (idKey): the only copy kept, since a small typed array costs far more. */
   readonly key: string;
   readonly dataSize: number;
   readonly metadataSize: number;
   readonly source: ObjectSource;
-  readonly allocation: Allocation;
+  readonly chunkId: number;
+  readonly offset: number;
+  readonly allocatedBytes: number;
   readonly chunk: ChunkInfo;
   /** The session id of the client that created it (0 for objects the store made itself). */
   readonly creatorId: number;
-  readonly createTimeMs: number;
+  /** Milliseconds after TIME_ORIGIN_MS. */
+  readonly #createdAfterOriginMs: number;
   state: ObjectState = ObjectState.Created;
   refCount = 0;
   constructDurationMs = -1;
-  /** The hash an Arrow client computed at seal (kept and reported, never checked by the store). */
-  digest: Uint8Array | null = null;
+  /** The hash an Arrow client computed at seal, as a key string (kept and reported, never checked). */
+  digestKey: string | null = null;
   /** Deleted while unsealed or referenced: removed as soon as it is sealed and unreferenced. */
   deletePending = false;
 
   constructor(
-    id: Uint8Array,
     key: string,
     sizes: { dataSize: number; metadataSize: number; source: ObjectSource; creatorId: number },
     allocation: Allocation,
     chunk: ChunkInfo,
   ) {
-    this.id = id;
     this.key = key;
     this.dataSize = sizes.dataSize;
     this.metadataSize = sizes.metadataSize;
     this.source = sizes.source;
     this.creatorId = sizes.creatorId;
-    this.allocation = allocation;
+    this.chunkId = allocation.chunkId;
+    this.offset = allocation.offset;
+    this.allocatedBytes = allocation.allocatedBytes;
     this.chunk = chunk;
-    this.createTimeMs = Date.now();
+    this.#createdAfterOriginMs = Math.round(performance.now());
+  }
+
+  /** Where its bytes are (the object carries its allocation's fields itself). */
+  get allocation(): Allocation {
+    return this;
+  }
+
+  /** When it was created, in Unix milliseconds. */
+  get createTimeMs(): number {
+    return TIME_ORIGIN_MS + this.#createdAfterOriginMs;
+  }
+
+  /** The id's bytes (a fresh copy each call). */
+  get id(): Uint8Array {
+    return keyBytes(this.key);
   }
 
   /** Allocated in its own fallback file rather than in the store's memory. */

@@ -54,7 +54,7 @@ export class ObjectLifecycle {
     if (this.objects.has(spec.key)) return ErrorCode.ObjectExists;
     const allocation = allocate(spec.dataSize + spec.metadataSize);
     if (allocation === null) return ErrorCode.OutOfMemory;
-    const object = new LocalObject(spec.id.slice(), spec.key, spec, allocation, this.#memory.chunkOf(allocation));
+    const object = new LocalObject(spec.key, spec, allocation, this.#memory.chunkOf(allocation));
     this.objects.set(spec.key, object);
     this.#stats.added(object);
     return object;

@@ -185,7 +185,7 @@ export class PlasmaStore {
     if (object === undefined) return ErrorCode.ObjectNonexistent;
     if (object.creatorId !== session.id) return ErrorCode.NotPermitted;
     if (object.sealed) return ErrorCode.ObjectSealed;
-    if (digest !== null) object.digest = digest.slice();
+    if (digest !== null) object.digestKey = idKey(digest);
     this.lifecycle.seal(object);
     if (release) this.lifecycle.removeReference(object, session.objects);
     return ErrorCode.OK;

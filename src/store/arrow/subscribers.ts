@@ -11,6 +11,7 @@ import { closeFd } from "../../../ffi/shared_memory.ts";
 import { Status } from "../../../ffi/status.ts";
 import { encodeNotification } from "../../protocol/arrow/encode.ts";
 import { ARROW_DIGEST_BYTES, type ArrowObjectInfo } from "../../protocol/arrow/messages.ts";
+import { keyBytes } from "../../protocol/object_id.ts";
 import type { ClientSession } from "../client_session.ts";
 import type { LocalObject } from "../local_object.ts";
 import type { ObjectWatcher, PlasmaStore } from "../plasma_store.ts";
@@ -31,7 +32,7 @@ export function sealedInfo(object: LocalObject): ArrowObjectInfo {
     refCount: object.refCount,
     createTimeSeconds: Math.floor(object.createTimeMs / 1000),
     constructDurationSeconds: object.sealed ? unixSeconds(Date.now()) - unixSeconds(object.createTimeMs) : -1,
-    digest: object.sealed ? (object.digest ?? NO_DIGEST) : new Uint8Array(0),
+    digest: object.sealed ? (object.digestKey === null ? NO_DIGEST : keyBytes(object.digestKey)) : new Uint8Array(0),
     isDeletion: false,
   };
 }
