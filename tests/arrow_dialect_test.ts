@@ -17,7 +17,7 @@ import { ARROW_VERSION, ArrowMessageType } from "../src/protocol/arrow/messages.
 import * as arrowFb from "../src/protocol/arrow/generated/mod.ts";
 import * as flatbuffers from "flatbuffers";
 import { checksum, patternFor } from "./fixtures/client_role.ts";
-import { outputOf, REPO, spawnStore } from "./_store_fixture.ts";
+import { eventually, outputOf, REPO, spawnStore } from "./_store_fixture.ts";
 
 const PYTHON = `${REPO}.venv/bin/python`;
 
@@ -150,6 +150,59 @@ Deno.test("malformed Arrow requests close only their own connection", async () =
   } finally {
     assert.equal((await store.stop()).code, 0);
   }
+});
+
+Deno.test("a pyarrow client killed mid-write leaves nothing behind; a TS get of that id keeps waiting", async () => {
+  const store = await spawnStore(["--memory", "16MiB"]);
+  try {
+    await using client = await PlasmaClient.connect(store.socketPath);
+    const holder = spawnPyarrow(store.socketPath, "hold", String(4 << 20));
+    const reader = holder.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    const hex = (await reader.read()).value!.trim();
+    assert.equal((await client.stats()).numObjectsUnsealed, 1);
+    holder.kill("SIGKILL");
+    await holder.status;
+    reader.releaseLock();
+    await holder.stderr.cancel();
+    await eventually(async () => (await client.stats()).numObjectsUnsealed === 0);
+    const stats = await client.stats();
+    assert.equal(stats.numObjects, 0);
+    assert.equal(await client.contains(ObjectId.fromHex(hex)), false);
+    assert.deepEqual(await client.get([ObjectId.fromHex(hex)], { timeoutMs: 50 }), [null]);
+  } finally {
+    assert.equal((await store.stop()).code, 0);
+  }
+});
+
+Deno.test("pyarrow creates 3x the capacity of a spilling store: creates wait for spills, every object reads back", async () => {
+  const spill = await Deno.makeTempDir({ prefix: "plasma-arrow-spill-" });
+  const store = await spawnStore(["--memory", "4MiB", "--spill-directory", spill]);
+  try {
+    const lines = await outputOf(spawnPyarrow(store.socketPath, "write", "12", String(1 << 20)));
+    assert.equal(lines.length, 12);
+    await using client = await PlasmaClient.connect(store.socketPath);
+    for (const line of lines) {
+      const [hex, sum] = line.split(" ");
+      const [object] = await client.get([ObjectId.fromHex(hex)], { timeoutMs: 10_000 });
+      assert.ok(object !== null, `object ${hex} lost`);
+      assert.equal(String(checksum(object.data)), sum);
+      await client.release(object.id);
+    }
+    assert.ok((await client.stats()).numObjectsSpilled > 0);
+  } finally {
+    assert.equal((await store.stop()).code, 0);
+    await Deno.remove(spill, { recursive: true });
+  }
+});
+
+Deno.test("bin/plasma-store-server refuses bad flags in one line with exit 1, as Arrow's server", async () => {
+  const { code, stderr } = await new Deno.Command(`${REPO}bin/plasma-store-server`, {
+    args: ["-s", "/tmp/never.sock", "-m", "1GiB"],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assert.equal(code, 1);
+  assert.match(new TextDecoder().decode(stderr), /plasma-store-server: -m takes memory in bytes, with no letter suffix allowed\n$/);
 });
 
 function containsRequest(id: Uint8Array): Uint8Array {
