@@ -7,7 +7,8 @@ or for memory: uses less). Rows:
   - get+release of small objects, 1 and 8 client processes (ops/s)
   - put (create, fill, seal) and get (read every byte) of one 1 GiB object (GB/s),
     next to numpy's copy of the same bytes as the machine's reference
-  - store memory per object: RSS growth of the store process with 100k small objects
+  - store memory per object: RSS growth of the store process with 100k small objects (64 bytes
+    each, created with create_and_seal), 0.5 s after the last and again after 25 s idle
 
 Usage: .venv/bin/python bench/arrow_side_by_side.py [--rounds 3] [--quick]
 (bash bench/arrow_side_by_side.sh makes the virtualenv and the native library first.)
@@ -162,18 +163,23 @@ def large_object(store, source):
     return put, get
 
 
-def memory_per_object(store, count):
-    """RSS growth of the store per object after `count` small objects are created and sealed."""
+def memory_per_object(store, count, idle_seconds):
+    """RSS growth of the store per object after `count` small objects are created and sealed:
+    0.5 s after the last one, and again after `idle_seconds` more (V8's memory reducer returns
+    heap pages after a while idle; Arrow's store does not change)."""
     client = store.connect()
     time.sleep(0.2)
     before_total, before_anon = store.rss()
     payload = b"x" * 64
     for object_id in ids(count, 999):
         client.create_and_seal(object_id, payload)
-    time.sleep(0.5)
-    after_total, after_anon = store.rss()
+    samples = []
+    for wait in (0.5, idle_seconds):
+        time.sleep(wait)
+        after_total, after_anon = store.rss()
+        samples.append(((after_total - before_total) / count, (after_anon - before_anon) / count))
     client.disconnect()
-    return (after_total - before_total) / count, (after_anon - before_anon) / count
+    return samples
 
 
 def memcpy_gbps(source):
@@ -203,9 +209,11 @@ def measure(name, options, source):
         store.stop()
     store = Store(name)
     try:
-        total, anon = memory_per_object(store, options.memory_objects)
+        (total, anon), (idle_total, idle_anon) = memory_per_object(store, options.memory_objects, options.idle)
         row["store RSS per object, 100k objects (bytes)"] = total
-        row["store private RSS per object (bytes)"] = anon
+        row["  of which private (bytes)"] = anon
+        row[f"  same after {options.idle:.0f} s idle (bytes)"] = idle_total
+        row[f"  of which private after {options.idle:.0f} s idle (bytes)"] = idle_anon
     finally:
         store.stop()
     return row
@@ -216,6 +224,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--small-ops", type=int, default=20_000)
     parser.add_argument("--memory-objects", type=int, default=100_000)
+    parser.add_argument("--idle", type=float, default=25.0)
     options = parser.parse_args()
     source = np.random.default_rng(1).integers(0, 255, GIB, dtype=np.uint8)
     rows = {"arrow": [], "ours": []}
