@@ -109,7 +109,10 @@ Deno.test("a connection's dialect is chosen by its first frame and cannot change
     assert.equal(arrow.read(-1), Status.peer_closed);
     // Ours first: an Arrow frame later is refused in our dialect, then the connection closes.
     using ours = FrameConnection.adopt(connectUnix(store.socketPath));
-    assert.equal(ours.write(COOKIE, MessageType.GetRequest, encodeGetRequest({ objectIds: [], timeoutMs: 0 }), -1), Status.ok);
+    assert.equal(
+      ours.write(COOKIE, MessageType.GetRequest, encodeGetRequest({ objectIds: [], timeoutMs: 0 }), -1),
+      Status.ok,
+    );
     assert.equal(ours.read(-1), Status.ok);
     assert.equal(ours.type, MessageType.GetReply);
     assert.equal(ours.write(ARROW_VERSION, ArrowMessageType.ConnectRequest, encodeEmpty(), -1), Status.ok);
@@ -202,7 +205,10 @@ Deno.test("bin/plasma-store-server refuses bad flags in one line with exit 1, as
     stderr: "piped",
   }).output();
   assert.equal(code, 1);
-  assert.match(new TextDecoder().decode(stderr), /plasma-store-server: -m takes memory in bytes, with no letter suffix allowed\n$/);
+  assert.match(
+    new TextDecoder().decode(stderr),
+    /plasma-store-server: -m takes memory in bytes, with no letter suffix allowed\n$/,
+  );
 });
 
 function containsRequest(id: Uint8Array): Uint8Array {
@@ -210,3 +216,39 @@ function containsRequest(id: Uint8Array): Uint8Array {
   builder.finish(arrowFb.ContainsRequest.createContainsRequest(builder, builder.createString(id)));
   return builder.asUint8Array();
 }
+
+Deno.test("random Arrow frames (seeded) never crash the store; each is answered or closes its own connection", async () => {
+  const store = await spawnStore(["--memory", "16MiB"]);
+  try {
+    await using bystander = await PlasmaClient.connect(store.socketPath);
+    let seed = 20261126;
+    const random = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+    const valid = [encodeEmpty(), containsRequest(new Uint8Array(20)), containsRequest(new Uint8Array(3))];
+    for (let round = 0; round < 150; round++) {
+      using arrow = FrameConnection.adopt(connectUnix(store.socketPath));
+      for (let frame = 0; frame < 4; frame++) {
+        const type = Math.floor(random() * 40);
+        const base = valid[Math.floor(random() * valid.length)];
+        // A valid buffer with a few bytes flipped, or plain noise.
+        const payload = random() < 0.5
+          ? base.slice()
+          : crypto.getRandomValues(new Uint8Array(Math.floor(random() * 64)));
+        for (let flip = 0; flip < 3; flip++) {
+          payload[Math.floor(random() * payload.length)] ^= 1 << Math.floor(random() * 8);
+        }
+        if (arrow.write(ARROW_VERSION, type, payload, -1) !== Status.ok) break;
+        if (type === ArrowMessageType.ReleaseRequest || type === ArrowMessageType.SubscribeRequest) break;
+        const status = arrow.read(5_000);
+        if (status !== Status.ok) {
+          assert.equal(status, Status.peer_closed, `round ${round}`);
+          break;
+        }
+      }
+    }
+    const id = await bystander.put(new Uint8Array([9]));
+    assert.deepEqual([...(await bystander.get([id], { timeoutMs: 0 }))[0]!.data], [9]);
+    assert.equal((await bystander.stats()).numObjects, 1);
+  } finally {
+    assert.equal((await store.stop()).code, 0);
+  }
+});

@@ -42,19 +42,27 @@ function parseBytes(text: string): number {
 }
 
 /** Parses Arrow's flags into help or a configuration; throws FlagError with a one-line reason. */
-export function parseArrowFlags(args: string[]): { kind: "help"; text: string } | { kind: "config"; config: StoreConfig } {
+export function parseArrowFlags(
+  args: string[],
+): { kind: "help"; text: string } | { kind: "config"; config: StoreConfig } {
   const flags = splitFlags(args);
   if (flags.has("help") || flags.has("helpshort")) return { kind: "help", text: ARROW_USAGE };
   for (const name of flags.keys()) {
     if (!VALUE_FLAGS.has(name) && name !== "h") throw new FlagError(`unknown flag -${name}`);
   }
-  if (flags.has("e")) throw new FlagError("external stores (-e) are not supported; spill to disk with store.ts --spill-directory");
+  if (flags.has("e")) {
+    throw new FlagError("external stores (-e) are not supported; spill to disk with store.ts --spill-directory");
+  }
   const socketPath = flags.get("s");
   const memory = flags.get("m");
   if (socketPath === undefined && memory === undefined) {
-    throw new FlagError("please specify socket for incoming connections with -s, and the amount of memory (in bytes) to use with -m");
+    throw new FlagError(
+      "please specify socket for incoming connections with -s, and the amount of memory (in bytes) to use with -m",
+    );
   }
-  if (socketPath === undefined || socketPath === "") throw new FlagError("please specify socket for incoming connections with -s");
+  if (socketPath === undefined || socketPath === "") {
+    throw new FlagError("please specify socket for incoming connections with -s");
+  }
   if (memory === undefined) throw new FlagError("please specify the amount of memory (in bytes) to use with -m");
   if (new TextEncoder().encode(socketPath).length > SOCKET_PATH_BYTES_MAX) {
     throw new FlagError(`socket path longer than ${SOCKET_PATH_BYTES_MAX} bytes`);

@@ -132,7 +132,7 @@ export class PlasmaStore {
    * room): the reply goes out when the create finishes, without a fallback file.
    */
   createAwaited(session: ClientSession, request: CreateRequest): void {
-    const create = this.creates.add(session, request, { replyWhenDone: true, allowFallback: false });
+    this.creates.add(session, request, { replyWhenDone: true, allowFallback: false });
     this.creates.process();
   }
 

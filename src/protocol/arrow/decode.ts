@@ -81,7 +81,10 @@ export function decodeCreateAndSealBatchRequest(payload: Uint8Array): m.ArrowCre
 }
 
 /** Requests that carry one id: Abort, Release, Contains. */
-export function decodeIdRequest(payload: Uint8Array, table: "AbortRequest" | "ReleaseRequest" | "ContainsRequest"): Uint8Array {
+export function decodeIdRequest(
+  payload: Uint8Array,
+  table: "AbortRequest" | "ReleaseRequest" | "ContainsRequest",
+): Uint8Array {
   const bytes = buffer(payload, table);
   const root = table === "AbortRequest"
     ? fb.AbortRequest.getRootAsAbortRequest(bytes)

@@ -28,4 +28,3 @@ export function toArrowError(code: ErrorCode): ArrowErrorCode {
       return ArrowErrorCode.ObjectNotFound;
   }
 }
-

@@ -11,8 +11,8 @@ import * as encode from "../../protocol/arrow/encode.ts";
 import {
   ARROW_ID_BYTES,
   ArrowErrorCode,
-  ArrowMessageType,
   type ArrowInlineObject,
+  ArrowMessageType,
 } from "../../protocol/arrow/messages.ts";
 import { type CreateRequest, ErrorCode, ObjectSource } from "../../protocol/messages.ts";
 import { idKey } from "../../protocol/object_id.ts";
@@ -35,7 +35,10 @@ function checkId(id: Uint8Array): Uint8Array {
 
 function checkIds(ids: Uint8Array[]): Uint8Array[] {
   if (ids.length > IDS_PER_REQUEST_MAX) {
-    throw new RequestError(ErrorCode.InvalidRequest, `${ids.length} ids in one request; the limit is ${IDS_PER_REQUEST_MAX}`);
+    throw new RequestError(
+      ErrorCode.InvalidRequest,
+      `${ids.length} ids in one request; the limit is ${IDS_PER_REQUEST_MAX}`,
+    );
   }
   ids.forEach(checkId);
   return ids;
