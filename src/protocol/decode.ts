@@ -3,28 +3,14 @@
  * fields into a plain object. Id byte views point into the frame buffer: copy to keep them.
  * @module
  */
-import * as flatbuffers from "flatbuffers";
+import type * as flatbuffers from "flatbuffers";
 import * as fb from "./generated/mod.ts";
 import { STATS_FIELDS } from "./encode.ts";
 import type * as m from "./messages.ts";
-import { verifyRoot } from "./verifier.ts";
-
-const BYTES = flatbuffers.Encoding.UTF8_BYTES;
-const EMPTY = new Uint8Array(0);
+import { BYTES, bytesOf, byteStrings, verifiedBuffer } from "./flatbuffer_reading.ts";
 
 function buffer(payload: Uint8Array, table: string): flatbuffers.ByteBuffer {
-  verifyRoot(payload, table);
-  return new flatbuffers.ByteBuffer(payload);
-}
-
-function bytesOf(value: string | Uint8Array | null): Uint8Array {
-  return value === null ? EMPTY : value as Uint8Array;
-}
-
-function ids(length: number, at: (index: number) => string | Uint8Array | null): Uint8Array[] {
-  const result = new Array<Uint8Array>(length);
-  for (let index = 0; index < length; index++) result[index] = bytesOf(at(index));
-  return result;
+  return verifiedBuffer(payload, table);
 }
 
 function spec(table: fb.ObjectSpec): m.ObjectSpec {
@@ -103,13 +89,13 @@ export function decodeIdRequest(payload: Uint8Array, table: "AbortRequest" | "Co
 
 export function decodeIdsRequest(payload: Uint8Array): m.IdsRequest {
   const table = fb.DeleteRequest.getRootAsDeleteRequest(buffer(payload, "DeleteRequest"));
-  return { objectIds: ids(table.objectIdsLength(), (index) => table.objectIds(index, BYTES)) };
+  return { objectIds: byteStrings(table.objectIdsLength(), (index) => table.objectIds(index, BYTES)) };
 }
 
 export function decodeSealRequest(payload: Uint8Array): m.SealRequest {
   const table = fb.SealRequest.getRootAsSealRequest(buffer(payload, "SealRequest"));
   return {
-    objectIds: ids(table.objectIdsLength(), (index) => table.objectIds(index, BYTES)),
+    objectIds: byteStrings(table.objectIdsLength(), (index) => table.objectIds(index, BYTES)),
     release: table.release(),
   };
 }
@@ -117,7 +103,7 @@ export function decodeSealRequest(payload: Uint8Array): m.SealRequest {
 export function decodeGetRequest(payload: Uint8Array): m.GetRequest {
   const table = fb.GetRequest.getRootAsGetRequest(buffer(payload, "GetRequest"));
   return {
-    objectIds: ids(table.objectIdsLength(), (index) => table.objectIds(index, BYTES)),
+    objectIds: byteStrings(table.objectIdsLength(), (index) => table.objectIds(index, BYTES)),
     timeoutMs: Number(table.timeoutMs()),
   };
 }
@@ -138,7 +124,7 @@ export function decodeIdsReply(payload: Uint8Array): m.IdsReply {
   const table = fb.SealReply.getRootAsSealReply(buffer(payload, "SealReply"));
   const errors: number[] = [];
   for (let index = 0; index < table.errorsLength(); index++) errors.push(table.errors(index) ?? 0);
-  return { objectIds: ids(table.objectIdsLength(), (index) => table.objectIds(index, BYTES)), errors };
+  return { objectIds: byteStrings(table.objectIdsLength(), (index) => table.objectIds(index, BYTES)), errors };
 }
 
 export function decodeGetReply(payload: Uint8Array): m.GetReply {
@@ -148,7 +134,7 @@ export function decodeGetReply(payload: Uint8Array): m.GetReply {
   for (let index = 0; index < table.specsLength(); index++) specs.push(spec(table.specs(index, reusable)!));
   const chunks: m.ChunkRef[] = [];
   for (let index = 0; index < table.chunksLength(); index++) chunks.push(chunk(table.chunks(index)!));
-  return { objectIds: ids(table.objectIdsLength(), (index) => table.objectIds(index, BYTES)), specs, chunks };
+  return { objectIds: byteStrings(table.objectIdsLength(), (index) => table.objectIds(index, BYTES)), specs, chunks };
 }
 
 export function decodeContainsReply(payload: Uint8Array): m.ContainsReply {
@@ -197,8 +183,8 @@ export function decodeCreateAndSealRequest(payload: Uint8Array): m.CreateAndSeal
     const object = table.objects(index)!;
     objects.push({
       objectId: bytesOf(object.objectId(BYTES)),
-      data: object.dataArray() ?? EMPTY,
-      metadata: object.metadataArray() ?? EMPTY,
+      data: bytesOf(object.dataArray()),
+      metadata: bytesOf(object.metadataArray()),
     });
   }
   return { objects };

@@ -3,28 +3,15 @@
  * dialect's layouts first (peer input), then copies the fields into a plain object.
  * @module
  */
-import * as flatbuffers from "flatbuffers";
+import type * as flatbuffers from "flatbuffers";
 import * as fb from "./generated/mod.ts";
 import { LAYOUTS } from "./generated/layout.ts";
 import type * as m from "./messages.ts";
+import { BYTES, bytesOf, byteStrings as list, verifiedBuffer } from "../flatbuffer_reading.ts";
 import { VerificationError, verifyRoot } from "../verifier.ts";
 
-const BYTES = flatbuffers.Encoding.UTF8_BYTES;
-const EMPTY = new Uint8Array(0);
-
 function buffer(payload: Uint8Array, table: string): flatbuffers.ByteBuffer {
-  verifyRoot(payload, table, LAYOUTS);
-  return new flatbuffers.ByteBuffer(payload);
-}
-
-function bytesOf(value: string | Uint8Array | null): Uint8Array {
-  return value === null ? EMPTY : value as Uint8Array;
-}
-
-function list(length: number, at: (index: number) => string | Uint8Array | null): Uint8Array[] {
-  const result = new Array<Uint8Array>(length);
-  for (let index = 0; index < length; index++) result[index] = bytesOf(at(index));
-  return result;
+  return verifiedBuffer(payload, table, LAYOUTS);
 }
 
 /** A ulong/long field as a number; sizes past 2^53 are not sizes anyone can allocate. */
