@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { FrameConnection } from "../ffi/frame_connection.ts";
-import { lookupAddress } from "../ffi/shared_memory.ts";
+import { closeFd, lookupAddress } from "../ffi/shared_memory.ts";
 import { Status } from "../ffi/status.ts";
 import { connectUnix } from "../ffi/unix_socket.ts";
 import { ObjectId, PlasmaClient } from "../src/client/mod.ts";
@@ -248,6 +248,52 @@ Deno.test("random Arrow frames (seeded) never crash the store; each is answered 
     const id = await bystander.put(new Uint8Array([9]));
     assert.deepEqual([...(await bystander.get([id], { timeoutMs: 0 }))[0]!.data], [9]);
     assert.equal((await bystander.stats()).numObjects, 1);
+  } finally {
+    assert.equal((await store.stop()).code, 0);
+  }
+});
+
+Deno.test("an Arrow client's seal digest is kept and reported by List; unsealed objects list with an empty one", async () => {
+  const store = await spawnStore(["--memory", "16MiB"]);
+  try {
+    using arrow = FrameConnection.adopt(connectUnix(store.socketPath));
+    const builder = new flatbuffers.Builder(256);
+    const send = (type: number, root: (b: flatbuffers.Builder) => number) => {
+      builder.clear();
+      builder.finish(root(builder));
+      assert.equal(arrow.write(ARROW_VERSION, type, builder.asUint8Array(), -1), Status.ok);
+      assert.equal(arrow.read(-1), Status.ok);
+    };
+    const sealedId = new Uint8Array(20).fill(1);
+    const unsealedId = new Uint8Array(20).fill(2);
+    const digest = new TextEncoder().encode("DIGEST!!");
+    for (const id of [sealedId, unsealedId]) {
+      send(
+        ArrowMessageType.CreateRequest,
+        (b) => arrowFb.CreateRequest.createCreateRequest(b, b.createString(id), true, 100n, 0n, 0),
+      );
+      assert.equal(arrow.type, ArrowMessageType.CreateReply);
+      const reply = arrowFb.CreateReply.getRootAsCreateReply(new flatbuffers.ByteBuffer(arrow.payload()));
+      assert.equal(reply.error(), 0);
+      if (id === sealedId) closeFd(arrow.takeFd(1_000)); // the segment's fd follows the first reply only
+    }
+    send(
+      ArrowMessageType.SealRequest,
+      (b) => arrowFb.SealRequest.createSealRequest(b, b.createString(sealedId), b.createString(digest)),
+    );
+    send(ArrowMessageType.ListRequest, (b) => {
+      b.startObject(0);
+      return b.endObject();
+    });
+    const list = arrowFb.ListReply.getRootAsListReply(new flatbuffers.ByteBuffer(arrow.payload()));
+    const digests = new Map<number, Uint8Array>();
+    for (let index = 0; index < list.objectsLength(); index++) {
+      const info = list.objects(index)!;
+      const id = info.objectId(flatbuffers.Encoding.UTF8_BYTES) as Uint8Array;
+      digests.set(id[0], (info.digest(flatbuffers.Encoding.UTF8_BYTES) as Uint8Array | null) ?? new Uint8Array(0));
+    }
+    assert.deepEqual(digests.get(1), digest);
+    assert.equal(digests.get(2)?.length, 0);
   } finally {
     assert.equal((await store.stop()).code, 0);
   }
