@@ -35,14 +35,13 @@ if line=$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$logs/deno.txt" | tail -n1); 
 fi
 if [ "$deno_status" -ne 0 ] && [ "$deno_failed" -eq 0 ]; then deno_failed=1; fi
 
-# pyarrow's test_plasma with start_plasma_store redirected to bin/plasma-store-server. Deselected:
-# TestEvictionToExternalStore needs Arrow's external-store plugin (-e hashtable://), which we do
-# not implement (our store spills to disk instead). pytest prints "N passed, ... M failed/errors".
+# pyarrow's test_plasma with start_plasma_store redirected to bin/plasma-store-server (its
+# hashtable:// external store becomes our spilling). pytest prints "N passed, ... M failed/errors".
 py_passed=0; py_failed=0
 if [ "$run_pyarrow" -eq 1 ]; then
   py_status=0
   PYTHONPATH=tests/python "$python" -m pytest -p plasma_store_redirect -p no:cacheprovider \
-    --pyargs pyarrow.tests.test_plasma -k "not TestEvictionToExternalStore" -q -rs \
+    --pyargs pyarrow.tests.test_plasma -q -rs \
     -W ignore::DeprecationWarning 2>&1 | tee "$logs/pyarrow.txt" || py_status=$?
   summary="$(grep -E '^(=+ )?[0-9]+ (passed|failed|error)' "$logs/pyarrow.txt" | tail -n1)"
   py_passed=$(echo "$summary" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+' || echo 0)

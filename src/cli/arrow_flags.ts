@@ -1,8 +1,9 @@
 /**
  * The command line of Arrow's `plasma-store-server` (`-m BYTES -s SOCKET [-d DIR] [-h]
  * [-e ENDPOINT]`, gflags style: `-m 100`, `-m=100`, `--m=100`), mapped onto our configuration
- * with Arrow's semantics: no spilling and no fallback files (a full store answers
- * OutOfMemory), memory in plain bytes.
+ * with Arrow's semantics: no fallback files (a full store answers OutOfMemory), memory in plain
+ * bytes. Arrow's only built-in external store, `hashtable://`, becomes our spilling: evicted
+ * objects go to files and come back on get, as they came back from Arrow's in-memory table.
  * @module
  */
 import { FlagError, PLASMA_DIRECTORY_DEFAULT, SOCKET_PATH_BYTES_MAX, type StoreConfig } from "./store_flags.ts";
@@ -13,7 +14,8 @@ Usage: plasma-store-server -m BYTES -s SOCKET [-d DIRECTORY] [-h]
   -s SOCKET     Unix socket path clients connect to
   -d DIRECTORY  directory whose filesystem backs the memory (default ${PLASMA_DIRECTORY_DEFAULT})
   -h            back the memory with huge pages (then -d names a hugetlbfs mount)
-  -e ENDPOINT   external store for evicted objects: not supported (use store.ts --spill-directory)`;
+  -e ENDPOINT   external store for evicted objects: hashtable://NAME keeps them in a private
+                spill directory (removed at exit) and restores them on get`;
 
 const VALUE_FLAGS = new Set(["m", "s", "d", "e"]);
 
@@ -44,14 +46,15 @@ function parseBytes(text: string): number {
 /** Parses Arrow's flags into help or a configuration; throws FlagError with a one-line reason. */
 export function parseArrowFlags(
   args: string[],
-): { kind: "help"; text: string } | { kind: "config"; config: StoreConfig } {
+): { kind: "help"; text: string } | { kind: "config"; config: StoreConfig; externalStore: string } {
   const flags = splitFlags(args);
   if (flags.has("help") || flags.has("helpshort")) return { kind: "help", text: ARROW_USAGE };
   for (const name of flags.keys()) {
     if (!VALUE_FLAGS.has(name) && name !== "h") throw new FlagError(`unknown flag -${name}`);
   }
-  if (flags.has("e")) {
-    throw new FlagError("external stores (-e) are not supported; spill to disk with store.ts --spill-directory");
+  const externalStore = flags.get("e") ?? "";
+  if (externalStore !== "" && !externalStore.startsWith("hashtable://")) {
+    throw new FlagError(`no such external store "${externalStore.split("://")[0]}" (only hashtable:// is supported)`);
   }
   const socketPath = flags.get("s");
   const memory = flags.get("m");
@@ -82,5 +85,6 @@ export function parseArrowFlags(
       fullDelayMs: 10,
       oomGraceMs: 0,
     },
+    externalStore,
   };
 }

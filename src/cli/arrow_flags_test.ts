@@ -30,10 +30,18 @@ Deno.test("parseArrowFlags() reads pyarrow's command line with Arrow's semantics
     fullDelayMs: 10,
     oomGraceMs: 0,
   });
+  assert.equal((parseArrowFlags(["-s", "/tmp/p.sock", "-m", "100"]) as { externalStore: string }).externalStore, "");
   const withAll = config(["-s", "/tmp/p.sock", "-m", "10000", "-d", "/mnt/huge", "-h"]);
   assert.equal(withAll.memoryBytes, 10_000);
   assert.equal(withAll.plasmaDirectory, "/mnt/huge");
   assert.equal(withAll.hugepages, true);
+});
+
+Deno.test("parseArrowFlags() takes Arrow's hashtable:// external store (the store then spills)", () => {
+  const result = parseArrowFlags(["-s", "/x", "-m", "1000", "-e", "hashtable://test"]);
+  assert.equal(result.kind, "config");
+  assert.equal((result as { externalStore: string }).externalStore, "hashtable://test");
+  assert.equal((parseArrowFlags(["-s", "/x", "-m", "1000"]) as { externalStore: string }).externalStore, "");
 });
 
 Deno.test("parseArrowFlags() accepts gflags' spellings: -m=N, --m=N, --m N", () => {
@@ -50,7 +58,7 @@ Deno.test("parseArrowFlags() refuses what Arrow's server refuses, in one line", 
   assertRefused(["-s", "/x", "-m", "1GiB"], /no letter suffix/);
   assertRefused(["-s", "/x", "-m", "0"], /not a usable size/);
   assertRefused(["-s", "/x", "-m"], /-m needs a value/);
-  assertRefused(["-s", "/x", "-m", "100", "-e", "hashtable://test"], /external stores .* not supported/);
+  assertRefused(["-s", "/x", "-m", "100", "-e", "redis://host"], /no such external store "redis"/);
   assertRefused(["-s", "/x", "-m", "100", "-z"], /unknown flag -z/);
   assertRefused(["-s", "/x", "-m", "100", "stray"], /unexpected argument "stray"/);
   assertRefused(["-s", "/".repeat(108), "-m", "100"], /longer than 107 bytes/);

@@ -25,8 +25,11 @@ export class QueuedCreate {
   result: LocalObject | { error: ErrorCode; message: string } | undefined;
   /** A CreateRetry is waiting for this request to finish (long poll). */
   retryTimer: ReturnType<typeof setTimeout> | undefined;
-  /** How the client learns the result: by asking again (our dialect) or by a reply sent when done. */
-  readonly replyWhenDone: boolean;
+  /**
+   * Called with the result when the request finishes, for clients that wait for their reply
+   * (Arrow's); null when the client asks again with CreateRetry (ours).
+   */
+  readonly onDone: ((create: QueuedCreate) => void) | null;
   /** Whether the request may end in a fallback file once its grace period is over. */
   readonly allowFallback: boolean;
 
@@ -34,14 +37,20 @@ export class QueuedCreate {
     requestId: number,
     session: ClientSession,
     request: CreateRequest,
-    options: { replyWhenDone: boolean; allowFallback: boolean },
+    options: CreateOptions,
   ) {
     this.requestId = requestId;
     this.session = session;
     this.request = { ...request, objectId: request.objectId.slice() };
-    this.replyWhenDone = options.replyWhenDone;
+    this.onDone = options.onDone;
     this.allowFallback = options.allowFallback;
   }
+}
+
+/** How a queued create ends: see {@linkcode QueuedCreate.onDone} and `allowFallback`. */
+export interface CreateOptions {
+  onDone: ((create: QueuedCreate) => void) | null;
+  allowFallback: boolean;
 }
 
 export interface CreateQueueOptions {
@@ -84,7 +93,7 @@ export class CreateRequestQueue {
   add(
     session: ClientSession,
     request: CreateRequest,
-    options = { replyWhenDone: false, allowFallback: true },
+    options: CreateOptions = { onDone: null, allowFallback: true },
   ): QueuedCreate {
     const create = new QueuedCreate(this.#nextRequestId++, session, request, options);
     this.#queue.push(create);

@@ -129,10 +129,19 @@ export class PlasmaStore {
 
   /**
    * Queues a create for a client that waits for its reply (Arrow's, while a spill can make
-   * room): the reply goes out when the create finishes, without a fallback file.
+   * room): `done` gets the object (referenced for the client) or the error when the create
+   * finishes; never a fallback file.
    */
-  createAwaited(session: ClientSession, request: CreateRequest): void {
-    this.creates.add(session, request, { replyWhenDone: true, allowFallback: false });
+  createAwaited(
+    session: ClientSession,
+    request: CreateRequest,
+    done: (result: LocalObject | { error: ErrorCode; message: string }) => void,
+  ): void {
+    const onDone = (create: QueuedCreate) => {
+      this.creates.claim(create);
+      done(create.result!);
+    };
+    this.creates.add(session, request, { onDone, allowFallback: false });
     this.creates.process();
   }
 
@@ -430,7 +439,8 @@ export class PlasmaStore {
     if ("error" in result && result.error === ErrorCode.OutOfMemory && result.message === "") {
       result.message = this.#fullMessage(create.request);
     }
-    if (create.retryTimer !== undefined || create.replyWhenDone) this.replyCreate(create);
+    if (create.onDone !== null) return create.onDone(create);
+    if (create.retryTimer !== undefined) this.replyCreate(create);
   }
 
   #sendCreateReply(

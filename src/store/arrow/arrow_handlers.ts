@@ -52,29 +52,35 @@ function connect(store: PlasmaStore, session: ClientSession): void {
   session.send(ArrowMessageType.ConnectReply, encode.encodeConnectReply(store.memory.configuredBytes));
 }
 
-function create(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
-  const request = decode.decodeCreateRequest(payload);
-  const objectId = checkId(request.objectId);
-  const dialect = session.dialect!;
-  if (request.deviceNum !== 0) {
-    // As Arrow's store built without CUDA.
-    const outcome = { objectId, retryId: 0, object: null, error: ErrorCode.OutOfMemory, message: "no GPU support" };
-    return dialect.sendCreateReply(session, outcome);
-  }
-  const spec = createRequest(objectId, request.dataSize, request.metadataSize);
-  const result = store.createNow(session, spec, { evict: request.evictIfFull, fallback: false });
-  if ("error" in result && result.error === ErrorCode.OutOfMemory && request.evictIfFull && store.spill !== null) {
-    return store.createAwaited(session, spec);
-  }
-  const object = "error" in result ? null : result;
-  const error = "error" in result ? result.error : ErrorCode.OK;
-  dialect.sendCreateReply(session, { objectId, retryId: 0, object, error, message: "" });
+/** Whether a create that found no room should wait: only when asked to evict and a spill can make room. */
+function waitsForSpill(store: PlasmaStore, evict: boolean, result: object): boolean {
+  return evict && store.spill !== null && "error" in result && result.error === ErrorCode.OutOfMemory;
 }
 
-/**
- * Creates, fills and seals inline objects for the client, all or none (a failure aborts those
- * created before it), dropping the creator's reference as Arrow's store does.
- */
+function create(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
+  const request = decode.decodeCreateRequest(payload);
+  const objectId = checkId(request.objectId).slice();
+  const reply = (result: LocalObject | { error: ErrorCode }) => {
+    const object = "error" in result ? null : result;
+    const error = "error" in result ? result.error : ErrorCode.OK;
+    session.dialect!.sendCreateReply(session, { objectId, retryId: 0, object, error, message: "" });
+  };
+  // As Arrow's store built without CUDA.
+  if (request.deviceNum !== 0) return reply({ error: ErrorCode.OutOfMemory });
+  const spec = createRequest(objectId, request.dataSize, request.metadataSize);
+  const result = store.createNow(session, spec, { evict: request.evictIfFull, fallback: false });
+  if (waitsForSpill(store, request.evictIfFull, result)) return store.createAwaited(session, spec, reply);
+  reply(result);
+}
+
+/** Writes an inline object's bytes and seals it for the client, dropping the creator's reference (Arrow's). */
+function fillAndSeal(store: PlasmaStore, session: ClientSession, object: LocalObject, inline: ArrowInlineObject): void {
+  store.memory.view(object.allocation, 0, inline.data.length).set(inline.data);
+  store.memory.view(object.allocation, inline.data.length, inline.metadata.length).set(inline.metadata);
+  store.seal(session, object.id, true, inline.digest);
+}
+
+/** Creates, fills and seals inline objects, all or none (a failure aborts those created before it). */
 function createAndSealAll(
   store: PlasmaStore,
   session: ClientSession,
@@ -91,24 +97,41 @@ function createAndSealAll(
     }
     created.push(result);
   }
-  created.forEach((object, index) => {
-    const { data, metadata, digest } = objects[index];
-    store.memory.view(object.allocation, 0, data.length).set(data);
-    store.memory.view(object.allocation, data.length, metadata.length).set(metadata);
-    store.seal(session, object.id, true, digest);
-  });
+  created.forEach((object, index) => fillAndSeal(store, session, object, objects[index]));
   return ArrowErrorCode.OK;
 }
 
-function createAndSeal(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
-  const request = decode.decodeCreateAndSealRequest(payload);
-  const error = createAndSealAll(store, session, request.objects, request.evictIfFull);
+function sendCreateAndSealReply(session: ClientSession, error: ArrowErrorCode): void {
   session.send(
     ArrowMessageType.CreateAndSealReply,
     encode.encodeErrorOnlyReply(ArrowMessageType.CreateAndSealReply, error),
   );
 }
 
+/** One inline object; in a full spilling store it waits for room like a create (the bytes are copied first). */
+function createAndSeal(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
+  const request = decode.decodeCreateAndSealRequest(payload);
+  const [inline] = request.objects;
+  const spec = createRequest(checkId(inline.objectId), inline.data.length, inline.metadata.length);
+  const result = store.createNow(session, spec, { evict: request.evictIfFull, fallback: false });
+  if (waitsForSpill(store, request.evictIfFull, result)) {
+    // The request's bytes live in the frame buffer until the next read: keep a copy while waiting.
+    const kept = {
+      objectId: spec.objectId.slice(),
+      data: inline.data.slice(),
+      metadata: inline.metadata.slice(),
+      digest: inline.digest.slice(),
+    };
+    return store.createAwaited(session, { ...spec, objectId: kept.objectId }, (waited) => {
+      if (!("error" in waited)) fillAndSeal(store, session, waited, kept);
+      sendCreateAndSealReply(session, "error" in waited ? toArrowError(waited.error) : ArrowErrorCode.OK);
+    });
+  }
+  if (!("error" in result)) fillAndSeal(store, session, result, inline);
+  sendCreateAndSealReply(session, "error" in result ? toArrowError(result.error) : ArrowErrorCode.OK);
+}
+
+/** A batch is all or nothing and never waits for spills (its objects could not all wait at once). */
 function createAndSealBatch(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
   const request = decode.decodeCreateAndSealBatchRequest(payload);
   checkIds(request.objects.map((object) => object.objectId));
