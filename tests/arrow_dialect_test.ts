@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { FrameConnection } from "../ffi/frame_connection.ts";
 import { closeFd, lookupAddress } from "../ffi/shared_memory.ts";
 import { Status } from "../ffi/status.ts";
-import { connectUnix } from "../ffi/unix_socket.ts";
+import { connectUnix, socketPair } from "../ffi/unix_socket.ts";
 import { ObjectId, PlasmaClient } from "../src/client/mod.ts";
 import { encodeEmpty, encodeGetRequest } from "../src/protocol/encode.ts";
 import { decodeErrorReply } from "../src/protocol/decode.ts";
@@ -18,6 +18,7 @@ import * as arrowFb from "../src/protocol/arrow/generated/mod.ts";
 import * as flatbuffers from "flatbuffers";
 import { checksum, patternFor } from "./fixtures/client_role.ts";
 import { eventually, outputOf, REPO, spawnStore } from "./_store_fixture.ts";
+import { readRaw } from "./fixtures/raw_write.ts";
 
 const PYTHON = `${REPO}.venv/bin/python`;
 
@@ -294,6 +295,40 @@ Deno.test("an Arrow client's seal digest is kept and reported by List; unsealed 
     }
     assert.deepEqual(digests.get(1), digest);
     assert.equal(digests.get(2)?.length, 0);
+  } finally {
+    assert.equal((await store.stop()).code, 0);
+  }
+});
+
+Deno.test("an Arrow subscriber that never reads its notifications does not slow the store down", async () => {
+  const store = await spawnStore(["--memory", "64MiB"]);
+  try {
+    using arrow = FrameConnection.adopt(connectUnix(store.socketPath));
+    const [storeEnd, ourEnd] = socketPair();
+    assert.equal(arrow.write(ARROW_VERSION, ArrowMessageType.SubscribeRequest, encodeEmpty(), -1), Status.ok);
+    assert.equal(arrow.sendFd(storeEnd, -1), Status.ok);
+    closeFd(storeEnd);
+    await using client = await PlasmaClient.connect(store.socketPath);
+    // Far more notifications than a socket buffer holds, none of them read while the puts run.
+    // A store that waited for the reader would never finish them: the deadline turns that into a failure.
+    const puts = (async () => {
+      await client.putBatch(Array.from({ length: 5_000 }, () => ({ data: new Uint8Array(16) })));
+      for (let index = 0; index < 200; index++) await client.put(new Uint8Array(16));
+    })();
+    let deadline: ReturnType<typeof setTimeout> | undefined;
+    const stuck = new Promise((_, reject) =>
+      deadline = setTimeout(() => reject(new Error("the store is stuck")), 30_000)
+    );
+    try {
+      await Promise.race([puts, stuck]);
+    } finally {
+      clearTimeout(deadline);
+    }
+    assert.equal((await client.stats()).numObjects, 5_200);
+    // The subscription was live: the first notification is waiting, length-prefixed.
+    const length = new DataView(readRaw(ourEnd, 8).buffer).getBigInt64(0, true);
+    assert.ok(length > 0n && length < 1024n, `notification length ${length}`);
+    closeFd(ourEnd);
   } finally {
     assert.equal((await store.stop()).code, 0);
   }

@@ -2,8 +2,8 @@
  * Arrow's notifications: a subscribed client passes one end of a socket pair, and the store
  * writes a length-prefixed Notification to it for every object sealed or deleted (and, at
  * subscription, for every sealed object already there). Writes never block the store: what the
- * socket does not take is queued and flushed on a timer; a subscriber whose socket fails or
- * whose queue overflows is dropped (its client sees the socket close).
+ * socket does not take waits and is retried on a timer; a subscriber whose socket fails or
+ * whose backlog passes PENDING_BYTES_MAX is dropped (its client sees the socket close).
  * @module
  */
 import { FrameConnection } from "../../../ffi/frame_connection.ts";
@@ -16,10 +16,14 @@ import type { ClientSession } from "../client_session.ts";
 import type { LocalObject } from "../local_object.ts";
 import type { ObjectWatcher, PlasmaStore } from "../plasma_store.ts";
 
-/** How often queued notifications are retried while a subscriber's socket is full. */
+/** Queued notifications are retried after this long while a subscriber's socket is full... */
 const FLUSH_RETRY_MS = 2;
+/** ...doubling up to this, so a client that stopped reading costs few wake-ups. */
+const FLUSH_RETRY_MS_MAX = 128;
 /** Largest single notification (a CreateAndSealBatch of many objects). */
 const NOTIFICATION_BYTES_MAX = 64 * 1024 * 1024;
+/** Notifications waiting for a client that does not read; past this it is unsubscribed. */
+const PENDING_BYTES_MAX = 256 * 1024 * 1024;
 /** Sealed objects without a client digest (created in our dialect) report this one. */
 const NO_DIGEST = new Uint8Array(ARROW_DIGEST_BYTES);
 
@@ -54,9 +58,17 @@ function deletedInfo(object: LocalObject): ArrowObjectInfo {
   };
 }
 
+/**
+ * One subscriber's socket. Each notification goes out in its own send, and the next only after
+ * it has gone whole, as Arrow's store does: Arrow's clients read the 8-byte length and then
+ * expect the whole message from one recv.
+ */
 class Subscriber {
   readonly connection: FrameConnection;
+  readonly #pending: Uint8Array[] = [];
+  #pendingBytes = 0;
   #retry: ReturnType<typeof setTimeout> | undefined;
+  #retryMs = FLUSH_RETRY_MS;
   #onFailure: () => void;
 
   constructor(fd: number, onFailure: () => void) {
@@ -65,8 +77,11 @@ class Subscriber {
   }
 
   push(infos: ArrowObjectInfo[]): void {
-    if (this.connection.queueBytes(encodeNotification(infos)) !== Status.ok) return this.#onFailure();
-    this.#flush();
+    const message = encodeNotification(infos);
+    this.#pendingBytes += message.length;
+    if (this.#pendingBytes > PENDING_BYTES_MAX) return this.#onFailure();
+    this.#pending.push(message);
+    if (this.#retry === undefined) this.#pump();
   }
 
   close(): void {
@@ -74,14 +89,28 @@ class Subscriber {
     this.connection.close();
   }
 
-  #flush(): void {
-    const status = this.connection.flush(0);
-    if (status === Status.ok) return;
-    if (status !== Status.queued) return this.#onFailure();
-    this.#retry ??= setTimeout(() => {
+  /** Sends pending notifications one by one until the socket is full, then retries on a timer. */
+  #pump(): void {
+    let progressed = false;
+    while (true) {
+      const status = this.connection.flush(0);
+      if (status === Status.queued) break;
+      if (status !== Status.ok) return this.#onFailure();
+      const next = this.#pending.shift();
+      if (next === undefined) {
+        this.#retryMs = FLUSH_RETRY_MS;
+        return;
+      }
+      this.#pendingBytes -= next.length;
+      if (this.connection.queueBytes(next) !== Status.ok) return this.#onFailure();
+      progressed = true;
+    }
+    // Back off only while the client reads nothing, so a stalled client costs few wake-ups.
+    this.#retryMs = progressed ? FLUSH_RETRY_MS : Math.min(this.#retryMs * 2, FLUSH_RETRY_MS_MAX);
+    this.#retry = setTimeout(() => {
       this.#retry = undefined;
-      this.#flush();
-    }, FLUSH_RETRY_MS);
+      this.#pump();
+    }, this.#retryMs);
   }
 }
 
