@@ -11,25 +11,31 @@ import type { LocalObject } from "./local_object.ts";
 export const EVICTION_FRACTION_MIN = 0.2;
 
 export class LruEvictionPolicy {
-  /** Oldest first: a Map keeps insertion order, and re-inserting moves an entry to the end. */
-  readonly #order = new Map<string, LocalObject>();
+  /**
+   * Oldest first, linked through the objects' own lruPrev/lruNext fields: no per-object entry in
+   * a separate map (a store holds millions of objects).
+   */
+  #head: LocalObject | null = null;
+  #tail: LocalObject | null = null;
+  #size = 0;
   #bytes = 0;
 
   /** Follows the stats' evictable transitions. */
   evictableChanged(object: LocalObject, evictable: boolean): void {
     if (evictable) {
-      if (this.#order.has(object.key)) throw new Error("object became evictable twice");
-      this.#order.set(object.key, object);
+      if (this.#contains(object)) throw new Error("object became evictable twice");
+      this.#append(object);
       this.#bytes += object.allocation.allocatedBytes;
     } else {
-      if (!this.#order.delete(object.key)) throw new Error("object stopped being evictable without being so");
+      if (!this.#contains(object)) throw new Error("object stopped being evictable without being so");
+      this.#unlink(object);
       this.#bytes -= object.allocation.allocatedBytes;
     }
   }
 
   /** Evictable objects and their allocated bytes. */
   get size(): number {
-    return this.#order.size;
+    return this.#size;
   }
 
   get bytes(): number {
@@ -44,8 +50,7 @@ export class LruEvictionPolicy {
     const target = Math.max(bytesNeeded, Math.ceil(capacityBytes * EVICTION_FRACTION_MIN));
     const victims: LocalObject[] = [];
     let freed = 0;
-    for (const object of this.#order.values()) {
-      if (freed >= target) break;
+    for (let object = this.#head; object !== null && freed < target; object = object.lruNext) {
       if (object.fallback) continue; // evicting it would free disk, not memory
       victims.push(object);
       freed += object.allocation.allocatedBytes;
@@ -60,8 +65,7 @@ export class LruEvictionPolicy {
   chooseBySize(bytes: number): LocalObject[] {
     const victims: LocalObject[] = [];
     let freed = 0;
-    for (const object of this.#order.values()) {
-      if (freed >= bytes) break;
+    for (let object = this.#head; object !== null && freed < bytes; object = object.lruNext) {
       victims.push(object);
       freed += object.sizeBytes;
     }
@@ -70,6 +74,31 @@ export class LruEvictionPolicy {
 
   /** Marks an evictable object as just used (Arrow's RefreshLRU); others are left alone. */
   refresh(object: LocalObject): void {
-    if (this.#order.delete(object.key)) this.#order.set(object.key, object);
+    if (!this.#contains(object)) return;
+    this.#unlink(object);
+    this.#append(object);
+  }
+
+  #contains(object: LocalObject): boolean {
+    return object.lruPrev !== null || this.#head === object;
+  }
+
+  #append(object: LocalObject): void {
+    object.lruPrev = this.#tail;
+    object.lruNext = null;
+    if (this.#tail === null) this.#head = object;
+    else this.#tail.lruNext = object;
+    this.#tail = object;
+    this.#size++;
+  }
+
+  #unlink(object: LocalObject): void {
+    if (object.lruPrev === null) this.#head = object.lruNext;
+    else object.lruPrev.lruNext = object.lruNext;
+    if (object.lruNext === null) this.#tail = object.lruPrev;
+    else object.lruNext.lruPrev = object.lruPrev;
+    object.lruPrev = null;
+    object.lruNext = null;
+    this.#size--;
   }
 }

@@ -2,7 +2,7 @@
  * One object held by the store: its sizes, where it lives, its state and who references it.
  * @module
  */
-import { type ObjectSource, ObjectState } from "../protocol/messages.ts";
+import { ObjectSource, ObjectState } from "../protocol/messages.ts";
 import type { ObjectSpec } from "../protocol/messages.ts";
 import { keyBytes } from "../protocol/object_id.ts";
 import { MAIN_CHUNK_ID } from "./constants.ts";
@@ -21,6 +21,11 @@ export interface ChunkInfo {
   sizeBytes: number;
 }
 
+const STATE_MASK = 0b1;
+const SOURCE_SHIFT = 1;
+const SOURCE_MASK = 0b11;
+const DELETE_PENDING = 0b1000;
+
 /** Process start in Unix milliseconds: creation times are kept relative to it (small integers). */
 const TIME_ORIGIN_MS = Math.round(performance.timeOrigin);
 
@@ -33,8 +38,6 @@ export class LocalObject implements Allocation {
   readonly key: string;
   readonly dataSize: number;
   readonly metadataSize: number;
-  readonly source: ObjectSource;
-  readonly chunkId: number;
   readonly offset: number;
   readonly allocatedBytes: number;
   readonly chunk: ChunkInfo;
@@ -42,13 +45,15 @@ export class LocalObject implements Allocation {
   readonly creatorId: number;
   /** Milliseconds after TIME_ORIGIN_MS. */
   readonly #createdAfterOriginMs: number;
-  state: ObjectState = ObjectState.Created;
+  /** State (bit 0), source (bits 1-2) and deletePending (bit 3) in one small integer. */
+  #bits: number;
   refCount = 0;
   constructDurationMs = -1;
   /** The hash an Arrow client computed at seal, as a key string (kept and reported, never checked). */
   digestKey: string | null = null;
-  /** Deleted while unsealed or referenced: removed as soon as it is sealed and unreferenced. */
-  deletePending = false;
+  /** Links of the eviction policy's LRU list (null when not in it). */
+  lruPrev: LocalObject | null = null;
+  lruNext: LocalObject | null = null;
 
   constructor(
     key: string,
@@ -59,13 +64,38 @@ export class LocalObject implements Allocation {
     this.key = key;
     this.dataSize = sizes.dataSize;
     this.metadataSize = sizes.metadataSize;
-    this.source = sizes.source;
+    this.#bits = ObjectState.Created | (sizes.source << SOURCE_SHIFT);
     this.creatorId = sizes.creatorId;
-    this.chunkId = allocation.chunkId;
     this.offset = allocation.offset;
     this.allocatedBytes = allocation.allocatedBytes;
     this.chunk = chunk;
     this.#createdAfterOriginMs = Math.round(performance.now());
+  }
+
+  get state(): ObjectState {
+    return this.#bits & STATE_MASK;
+  }
+
+  set state(state: ObjectState) {
+    this.#bits = (this.#bits & ~STATE_MASK) | state;
+  }
+
+  get source(): ObjectSource {
+    return (this.#bits >> SOURCE_SHIFT) & SOURCE_MASK;
+  }
+
+  /** Deleted while unsealed or referenced: removed as soon as it is sealed and unreferenced. */
+  get deletePending(): boolean {
+    return (this.#bits & DELETE_PENDING) !== 0;
+  }
+
+  set deletePending(pending: boolean) {
+    this.#bits = pending ? this.#bits | DELETE_PENDING : this.#bits & ~DELETE_PENDING;
+  }
+
+  /** The chunk its bytes are in. */
+  get chunkId(): number {
+    return this.chunk.id;
   }
 
   /** Where its bytes are (the object carries its allocation's fields itself). */
