@@ -9,7 +9,7 @@
 import { FlagError, PLASMA_DIRECTORY_DEFAULT, SOCKET_PATH_BYTES_MAX, type StoreConfig } from "./store_flags.ts";
 
 export const ARROW_USAGE = `Shared-memory object store, started the way pyarrow starts Arrow's plasma-store-server.
-Usage: plasma-store-server -m BYTES -s SOCKET [-d DIRECTORY] [-h]
+Usage: plasma-store-server -m BYTES -s SOCKET [-d DIRECTORY] [-h] [-e hashtable://NAME]
   -m BYTES      memory the store may use, in bytes (digits only)
   -s SOCKET     Unix socket path clients connect to
   -d DIRECTORY  directory whose filesystem backs the memory (default ${PLASMA_DIRECTORY_DEFAULT})

@@ -6,23 +6,12 @@
  * @module
  */
 import { parseArrowFlags } from "./arrow_flags.ts";
-import { runStore } from "./store_main.ts";
-import { FlagError } from "./store_flags.ts";
+import { parseOrExitCode, runStore } from "./store_main.ts";
 
 /** Runs the store from Arrow's flags; returns the exit code. */
 export async function plasmaStoreServerMain(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArrowFlags(args);
-  } catch (error) {
-    if (!(error instanceof FlagError)) throw error;
-    console.error(`plasma-store-server: ${error.message}`);
-    return 1;
-  }
-  if (parsed.kind === "help") {
-    console.log(parsed.text);
-    return 0;
-  }
+  const parsed = parseOrExitCode(() => parseArrowFlags(args), (message) => `plasma-store-server: ${message}`, 1);
+  if (typeof parsed === "number") return parsed;
   if (parsed.externalStore === "") return await runStore(parsed.config);
   // hashtable:// (Arrow's in-memory external store) = spilling into a directory of our own.
   const spillDirectory = await Deno.makeTempDir({ prefix: "plasma-external-store-" });

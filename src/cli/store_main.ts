@@ -13,21 +13,36 @@ export const EXIT_BAD_FLAGS = 2;
 /** The store could not start, or failed. */
 export const EXIT_FAILED = 1;
 
-/** Runs the store until a signal stops it; returns the process exit code. */
-export async function storeMain(args: string[]): Promise<number> {
+/**
+ * Parses a command line for a CLI entry point: the configuration, or the exit code when there is
+ * nothing to run (help printed: 0; bad flags: one line on stderr, then `badFlagsCode`).
+ */
+export function parseOrExitCode<Config extends { kind: "config" }>(
+  parse: () => Config | { kind: "help"; text: string },
+  complain: (message: string) => string,
+  badFlagsCode: number,
+): Config | number {
   let parsed;
   try {
-    parsed = parseStoreFlags(args);
+    parsed = parse();
   } catch (error) {
     if (!(error instanceof FlagError)) throw error;
-    console.error(`plasma store: ${error.message} (see --help)`);
-    return EXIT_BAD_FLAGS;
+    console.error(complain(error.message));
+    return badFlagsCode;
   }
-  if (parsed.kind === "help") {
-    console.log(parsed.text);
-    return 0;
-  }
-  return await runStore(parsed.config);
+  if (parsed.kind !== "help") return parsed as Config;
+  console.log(parsed.text);
+  return 0;
+}
+
+/** Runs the store until a signal stops it; returns the process exit code. */
+export async function storeMain(args: string[]): Promise<number> {
+  const parsed = parseOrExitCode(
+    () => parseStoreFlags(args),
+    (message) => `plasma store: ${message} (see --help)`,
+    EXIT_BAD_FLAGS,
+  );
+  return typeof parsed === "number" ? parsed : await runStore(parsed.config);
 }
 
 /** Runs the store with a complete configuration until a signal stops it; returns the exit code. */
