@@ -16,6 +16,7 @@ Usage: .venv/bin/python bench/arrow_side_by_side.py [--rounds 3] [--quick]
 import argparse
 import multiprocessing
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -77,7 +78,8 @@ class Store:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-        os.rmdir(self.directory) if not os.listdir(self.directory) else None
+        # Arrow's server leaves its socket file behind; ours removes it.
+        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 def ids(count, salt):
