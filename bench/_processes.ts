@@ -81,3 +81,46 @@ export function parseKeyValues(line: string, required: readonly string[]): Recor
   }
   return fields;
 }
+
+/** Deadlines of {@linkcode runTogether}: for all clients to say "ready", and for each result. */
+export interface TogetherDeadlines {
+  startupMs: number;
+  runMs: number;
+}
+
+/**
+ * Starts `count` client processes, waits until each prints "ready", releases them together
+ * (one "g" line each), and returns the aggregate rate: the sum of `countField` over all clients
+ * (each prints `start_ms=... end_ms=... <countField>=...`) divided by the span from the first
+ * start to the last end. Kills the clients in any case.
+ */
+export async function runTogether(
+  start: () => Deno.ChildProcess,
+  count: number,
+  countField: (fields: Record<string, number>) => number,
+  describe: string,
+  deadlines: TogetherDeadlines,
+): Promise<number> {
+  const started = Array.from({ length: count }, start);
+  try {
+    const readers = started.map((child) => new LineReader(child.stdout));
+    for (const reader of readers) {
+      const line = await reader.next(deadlines.startupMs, "a client to connect");
+      if (line !== "ready") throw new Error(`Unexpected client line: ${line}`);
+    }
+    const writers = started.map((child) => child.stdin.getWriter());
+    const go = new TextEncoder().encode("g\n");
+    await Promise.all(writers.map((writer) => writer.write(go)));
+    const results = await Promise.all(readers.map((reader) => reader.next(deadlines.runMs, "a client's result")));
+    await Promise.all(writers.map((writer) => writer.close()));
+    const statuses = await Promise.all(started.map((child) => child.status));
+    if (statuses.some((status) => !status.success)) throw new Error(`A client of ${describe} failed`);
+    const parsed = results.map((line) => parseKeyValues(line, ["rate", "start_ms", "end_ms"]));
+    const done = parsed.reduce((sum, fields) => sum + countField(fields), 0);
+    const spanMs = Math.max(...parsed.map((fields) => fields.end_ms)) -
+      Math.min(...parsed.map((fields) => fields.start_ms));
+    return done / (spanMs / 1000);
+  } finally {
+    for (const child of started) kill(child);
+  }
+}

@@ -11,7 +11,7 @@ import { FrameConnection } from "../ffi/frame_connection.ts";
 import { Status, statusName } from "../ffi/status.ts";
 import { connectUnix } from "../ffi/unix_socket.ts";
 import { median, printTable, type ResultRow } from "./_measure.ts";
-import { Children, kill, LineReader, parseKeyValues } from "./_processes.ts";
+import { Children, kill, LineReader, runTogether } from "./_processes.ts";
 import { STATS_REQUEST_TYPE, STATS_SLOTS, TICK_INTERVAL_MS } from "./pingpong_server.ts";
 
 type Side = "native" | "ts";
@@ -94,38 +94,19 @@ function clientArgs(side: Side, path: string, requests: number, depth: number): 
     : [DENO, ["run", "-A", `${BENCH_DIR}pingpong_client.ts`, path, ...extra]];
 }
 
-function parseResult(line: string): Record<string, number> {
-  return parseKeyValues(line, ["rate", "start_ms", "end_ms"]);
-}
-
-/**
- * Starts the clients, waits until all are connected and warmed up, releases them together, and
- * returns the aggregate requests/s: all requests over the span from first start to last end.
- */
-async function runClients(config: Config, server: Server): Promise<number> {
+/** Runs the clients together; returns the aggregate requests/s (see runTogether). */
+function runClients(config: Config, server: Server): Promise<number> {
   const [command, args] = clientArgs(config.client, server.path, config.requests, config.depth);
-  const started = Array.from({ length: config.clients }, () => spawn(command, args, "piped"));
-  try {
-    const readers = started.map((child) => new LineReader(child.stdout));
-    for (const reader of readers) {
-      const line = await reader.next(STARTUP_TIMEOUT_MS, "a client to connect");
-      if (line !== "ready") throw new Error(`Unexpected client line: ${line}`);
-    }
-    const writers = started.map((child) => child.stdin.getWriter());
-    const go = new TextEncoder().encode("g\n");
-    await Promise.all(writers.map((writer) => writer.write(go)));
-    const results = await Promise.all(readers.map((reader) => reader.next(RUN_TIMEOUT_MS, "a client's result")));
-    await Promise.all(writers.map((writer) => writer.close()));
-    const statuses = await Promise.all(started.map((child) => child.status));
-    if (statuses.some((status) => !status.success)) throw new Error(`A client of "${config.name}" failed`);
-    const parsed = results.map(parseResult);
-    const requests = parsed.reduce((sum, fields) => sum + fields.requests, 0);
-    const spanMs = Math.max(...parsed.map((fields) => fields.end_ms)) -
-      Math.min(...parsed.map((fields) => fields.start_ms));
-    return requests / (spanMs / 1000);
-  } finally {
-    for (const child of started) kill(child);
-  }
+  return runTogether(
+    () => spawn(command, args, "piped"),
+    config.clients,
+    (fields) => fields.requests,
+    `"${config.name}"`,
+    {
+      startupMs: STARTUP_TIMEOUT_MS,
+      runMs: RUN_TIMEOUT_MS,
+    },
+  );
 }
 
 /** User + system CPU seconds of a process, from /proc/<pid>/stat. */

@@ -9,7 +9,7 @@
  * @module
  */
 import { median, printTable, type ResultRow } from "./_measure.ts";
-import { Children, kill, LineReader, parseKeyValues } from "./_processes.ts";
+import { Children, kill, LineReader, parseKeyValues, runTogether } from "./_processes.ts";
 
 const ROUNDS = 3;
 const MIB = 1024 * 1024;
@@ -104,36 +104,18 @@ function clientCommand(config: SmallConfig, server: Server): [string, string[]] 
 }
 
 /**
- * Starts the clients, waits until all are connected and warmed up, releases them together, and
- * returns the aggregate rate (objects/s, or requests/s for the ceiling): everything done over the
- * span from the first start to the last end.
+ * Runs the clients together; returns the aggregate rate (objects/s, or requests/s for the
+ * ceiling) over the span from the first start to the last end (see runTogether).
  */
-async function runClients(config: SmallConfig, server: Server): Promise<number> {
+function runClients(config: SmallConfig, server: Server): Promise<number> {
   const [command, args] = clientCommand(config, server);
-  const started = Array.from({ length: config.clients }, () => children.spawn(command, args, "piped"));
-  try {
-    const readers = started.map((child) => new LineReader(child.stdout));
-    for (const reader of readers) {
-      const line = await reader.next(STARTUP_TIMEOUT_MS, "a client to connect");
-      if (line !== "ready") throw new Error(`Unexpected client line: ${line}`);
-    }
-    const writers = started.map((child) => child.stdin.getWriter());
-    const go = new TextEncoder().encode("g\n");
-    await Promise.all(writers.map((writer) => writer.write(go)));
-    const results = await Promise.all(readers.map((reader) => reader.next(RUN_TIMEOUT_MS, "a client's result")));
-    await Promise.all(writers.map((writer) => writer.close()));
-    const statuses = await Promise.all(started.map((child) => child.status));
-    if (statuses.some((status) => !status.success)) {
-      throw new Error(`A client of ${config.workload} x${config.clients} failed`);
-    }
-    const parsed = results.map((line) => parseKeyValues(line, ["rate", "start_ms", "end_ms"]));
-    const done = parsed.reduce((sum, fields) => sum + (fields.objects ?? fields.requests), 0);
-    const spanMs = Math.max(...parsed.map((fields) => fields.end_ms)) -
-      Math.min(...parsed.map((fields) => fields.start_ms));
-    return done / (spanMs / 1000);
-  } finally {
-    for (const child of started) kill(child);
-  }
+  return runTogether(
+    () => children.spawn(command, args, "piped"),
+    config.clients,
+    (fields) => fields.objects ?? fields.requests,
+    `${config.workload} x${config.clients}`,
+    { startupMs: STARTUP_TIMEOUT_MS, runMs: RUN_TIMEOUT_MS },
+  );
 }
 
 interface LargeResult {
