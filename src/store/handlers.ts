@@ -40,13 +40,18 @@ function checkId(id: Uint8Array): void {
   }
 }
 
-function checkIds(ids: Uint8Array[]): void {
+/** Refuses a request naming more ids than IDS_PER_REQUEST_MAX (both dialects). */
+export function checkIdCount(ids: Uint8Array[]): void {
   if (ids.length > IDS_PER_REQUEST_MAX) {
     throw new RequestError(
       ErrorCode.InvalidRequest,
       `${ids.length} ids in one request; the limit is ${IDS_PER_REQUEST_MAX}`,
     );
   }
+}
+
+function checkIds(ids: Uint8Array[]): void {
+  checkIdCount(ids);
   ids.forEach(checkId);
 }
 

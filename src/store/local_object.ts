@@ -2,7 +2,7 @@
  * One object held by the store: its sizes, where it lives, its state and who references it.
  * @module
  */
-import { ObjectSource, ObjectState } from "../protocol/messages.ts";
+import { type ObjectSource, ObjectState } from "../protocol/messages.ts";
 import type { ObjectSpec } from "../protocol/messages.ts";
 import { keyBytes } from "../protocol/object_id.ts";
 import { MAIN_CHUNK_ID } from "./constants.ts";

@@ -17,9 +17,9 @@ import {
 import { type CreateRequest, ErrorCode, ObjectSource } from "../../protocol/messages.ts";
 import { idKey } from "../../protocol/object_id.ts";
 import type { ClientSession } from "../client_session.ts";
-import { IDS_PER_REQUEST_MAX, PENDING_GETS_PER_CLIENT_MAX } from "../constants.ts";
+import { PENDING_GETS_PER_CLIENT_MAX } from "../constants.ts";
 import type { Handler } from "../dialect.ts";
-import { RequestError } from "../handlers.ts";
+import { checkIdCount, RequestError } from "../handlers.ts";
 import { debugString } from "../inspection.ts";
 import type { LocalObject } from "../local_object.ts";
 import type { PlasmaStore } from "../plasma_store.ts";
@@ -34,12 +34,7 @@ function checkId(id: Uint8Array): Uint8Array {
 }
 
 function checkIds(ids: Uint8Array[]): Uint8Array[] {
-  if (ids.length > IDS_PER_REQUEST_MAX) {
-    throw new RequestError(
-      ErrorCode.InvalidRequest,
-      `${ids.length} ids in one request; the limit is ${IDS_PER_REQUEST_MAX}`,
-    );
-  }
+  checkIdCount(ids);
   ids.forEach(checkId);
   return ids;
 }

@@ -34,7 +34,7 @@ export function sealedInfo(object: LocalObject): ArrowObjectInfo {
     dataSize: object.dataSize,
     metadataSize: object.metadataSize,
     refCount: object.refCount,
-    createTimeSeconds: Math.floor(object.createTimeMs / 1000),
+    createTimeSeconds: unixSeconds(object.createTimeMs),
     constructDurationSeconds: object.sealed ? unixSeconds(Date.now()) - unixSeconds(object.createTimeMs) : -1,
     digest: object.sealed ? (object.digestKey === null ? NO_DIGEST : keyBytes(object.digestKey)) : new Uint8Array(0),
     isDeletion: false,
