@@ -333,3 +333,13 @@ Deno.test("an Arrow subscriber that never reads its notifications does not slow 
     assert.equal((await store.stop()).code, 0);
   }
 });
+
+Deno.test("pyarrow gets and deletes 50,000 ids in one call each; contains answers for every object", async () => {
+  const store = await spawnStore();
+  try {
+    const lines = await outputOf(spawnPyarrow(store.socketPath, "bulk", "50000", "2000"));
+    assert.deepEqual(lines, ["found 2000 deleted 2000"]);
+  } finally {
+    assert.equal((await store.stop()).code, 0);
+  }
+});

@@ -10,6 +10,8 @@ import * as decode from "../../protocol/arrow/decode.ts";
 import * as encode from "../../protocol/arrow/encode.ts";
 import {
   ARROW_ID_BYTES,
+  ARROW_REPLY_BYTES_PER_ID_MAX,
+  ARROW_REPLY_FIXED_BYTES_MAX,
   ArrowErrorCode,
   type ArrowInlineObject,
   ArrowMessageType,
@@ -17,9 +19,9 @@ import {
 import { type CreateRequest, ErrorCode, ObjectSource } from "../../protocol/messages.ts";
 import { idKey } from "../../protocol/object_id.ts";
 import type { ClientSession } from "../client_session.ts";
-import { PENDING_GETS_PER_CLIENT_MAX } from "../constants.ts";
+import { PENDING_GETS_PER_CLIENT_MAX, REPLY_BYTES_MAX } from "../constants.ts";
 import type { Handler } from "../dialect.ts";
-import { checkIdCount, RequestError } from "../handlers.ts";
+import { RequestError } from "../handlers.ts";
 import { debugString } from "../inspection.ts";
 import type { LocalObject } from "../local_object.ts";
 import type { PlasmaStore } from "../plasma_store.ts";
@@ -33,8 +35,22 @@ function checkId(id: Uint8Array): Uint8Array {
   return id;
 }
 
+/**
+ * Ids one request may name: as many as its answer can carry in one reply frame (Arrow's replies
+ * list every id and cannot be split). Arrow's store has no count limit, so neither has this
+ * dialect below what the reply frame forces: over 3 million ids, a request frame of 100 MiB.
+ */
+export const ARROW_IDS_PER_REQUEST_MAX = Math.floor(
+  (REPLY_BYTES_MAX - ARROW_REPLY_FIXED_BYTES_MAX) / ARROW_REPLY_BYTES_PER_ID_MAX,
+);
+
 function checkIds(ids: Uint8Array[]): Uint8Array[] {
-  checkIdCount(ids);
+  if (ids.length > ARROW_IDS_PER_REQUEST_MAX) {
+    throw new RequestError(
+      ErrorCode.InvalidRequest,
+      `${ids.length} ids in one request: the reply would exceed ${REPLY_BYTES_MAX} bytes (at most ${ARROW_IDS_PER_REQUEST_MAX} ids)`,
+    );
+  }
   ids.forEach(checkId);
   return ids;
 }
