@@ -19,6 +19,8 @@ export class LruEvictionPolicy {
   #tail: LocalObject | null = null;
   #size = 0;
   #bytes = 0;
+  /** Data and metadata bytes of the listed objects (Arrow's LRU accounting). */
+  #dataBytes = 0;
 
   /** Follows the stats' evictable transitions. */
   evictableChanged(object: LocalObject, evictable: boolean): void {
@@ -26,10 +28,12 @@ export class LruEvictionPolicy {
       if (this.#contains(object)) throw new Error("object became evictable twice");
       this.#append(object);
       this.#bytes += object.allocation.allocatedBytes;
+      this.#dataBytes += object.sizeBytes;
     } else {
       if (!this.#contains(object)) throw new Error("object stopped being evictable without being so");
       this.#unlink(object);
       this.#bytes -= object.allocation.allocatedBytes;
+      this.#dataBytes -= object.sizeBytes;
     }
   }
 
@@ -40,6 +44,16 @@ export class LruEvictionPolicy {
 
   get bytes(): number {
     return this.#bytes;
+  }
+
+  /** Data and metadata bytes of the listed objects (allocations round these up). */
+  get dataBytes(): number {
+    return this.#dataBytes;
+  }
+
+  /** The listed objects, oldest first (do not change the list while iterating). */
+  *[Symbol.iterator](): IterableIterator<LocalObject> {
+    for (let object = this.#head; object !== null; object = object.lruNext) yield object;
   }
 
   /**

@@ -12,6 +12,7 @@ import { GetRequestQueue, type PendingGet } from "./get_request_queue.ts";
 import type { LocalObject } from "./local_object.ts";
 import { type NewObject, ObjectLifecycle } from "./object_lifecycle.ts";
 import { LruEvictionPolicy } from "./eviction_policy.ts";
+import { QuotaPolicy } from "./arrow/quota_policy.ts";
 import { SpillManager } from "./spill_manager.ts";
 import { REQUEST_BYTES_CEILING, REQUEST_BYTES_MAX, RESTORE_WAIT_MS_MAX, SPILL_PERIOD_MS } from "./constants.ts";
 import { StatsCollector } from "./stats_collector.ts";
@@ -49,6 +50,8 @@ export class PlasmaStore {
   readonly memory: StoreMemory;
   readonly stats: StatsCollector;
   readonly eviction: LruEvictionPolicy;
+  /** Arrow's per-client quotas: objects a client with a quota owns stay out of `eviction`. */
+  readonly quota: QuotaPolicy;
   /** Null when spilling is off. */
   readonly spill: SpillManager | null;
   #spillTimer: ReturnType<typeof setInterval> | undefined;
@@ -77,15 +80,17 @@ export class PlasmaStore {
     );
     this.#fallbackDirectory = options.fallbackDirectory ?? "";
     this.eviction = new LruEvictionPolicy();
+    this.quota = new QuotaPolicy(this.memory.configuredBytes);
     this.stats = new StatsCollector(
       { spillingEnabled: (options.spillDirectory ?? "") !== "" },
-      (object, evictable) => this.eviction.evictableChanged(object, evictable),
+      (object, evictable) => this.quota.owns(object) || this.eviction.evictableChanged(object, evictable),
     );
     this.#events = events;
     this.#enter = enter;
     this.lifecycle = new ObjectLifecycle(this.memory, this.stats, {
       objectSealed: (object) => this.#objectSealed(object),
       objectDeleted: (object) => this.#objectDeleted(object),
+      objectRemoved: (object) => this.quota.objectRemoved(object),
       memoryFreed: () => !this.#attempting && this.#memoryFreed(),
     });
     this.gets = new GetRequestQueue(this.lifecycle, (get) => this.#answerGet(get), enter);
@@ -263,8 +268,14 @@ export class PlasmaStore {
     this.gets.add(session, ids, timeoutMs, restoring, RESTORE_WAIT_MS_MAX);
   }
 
-  /** Forgets a client: aborts what it left unsealed, drops its references, gets and creates. */
+  /**
+   * Forgets a client: aborts what it left unsealed, drops its references, gets and creates; the
+   * objects its quota owned join the shared LRU (now, or when released).
+   */
   disconnect(session: ClientSession): void {
+    for (const object of this.quota.clientDisconnected(session.id)) {
+      if (this.stats.isEvictable(object)) this.eviction.evictableChanged(object, true);
+    }
     this.gets.removeSession(session);
     this.creates.removeSession(session);
     for (const key of [...session.objects]) {
@@ -343,6 +354,9 @@ export class PlasmaStore {
     if (total > this.memory.capacityBytes) {
       return { error: ErrorCode.OutOfMemory, message: this.#fullMessage(request) };
     }
+    if (policy.evict && !this.#makeQuotaRoom(session, total)) {
+      return { error: ErrorCode.OutOfMemory, message: `${mib(total)} exceeds the client's quota` };
+    }
     let result = this.lifecycle.create(spec);
     if (result === ErrorCode.OutOfMemory && policy.evict && this.#evict(this.#shortfall(total)) > 0) {
       result = this.lifecycle.create(spec);
@@ -361,8 +375,20 @@ export class PlasmaStore {
       return this.#createInFallback(session, spec, request);
     }
     if (result === ErrorCode.ObjectExists) return { error: result, message: "" };
+    this.quota.objectCreated(session.id, result);
     this.lifecycle.addReference(result, session.objects);
     return result;
+  }
+
+  /** Arrow's quota first: evicts within the client's quota; false when the object exceeds it. */
+  #makeQuotaRoom(session: ClientSession, total: number): boolean {
+    const room = this.quota.makeRoom(session.id, total);
+    if (!room.fits) return false;
+    // With spilling on, a primary copy is never evicted: it is only given up to the shared rules.
+    const [evictable, kept] = partition(room.victims, (victim) => this.stats.isEvictable(victim));
+    kept.forEach((victim) => this.quota.disown(victim));
+    this.#evictObjects(evictable);
+    return true;
   }
 
   /**
@@ -393,13 +419,18 @@ export class PlasmaStore {
   /** Evicts least recently used objects for `bytesNeeded`; returns how many went. */
   #evict(bytesNeeded: number): number {
     const victims = this.eviction.chooseVictims(bytesNeeded, this.memory.capacityBytes);
+    this.#evictObjects(victims);
+    return victims.length;
+  }
+
+  /** Evicts while a create is being attempted: the memory freed does not re-enter the create queue. */
+  #evictObjects(victims: LocalObject[]): void {
     this.#attempting = true;
     try {
       for (const victim of victims) this.lifecycle.evict(victim);
     } finally {
       this.#attempting = false;
     }
-    return victims.length;
   }
 
   /** The last resort: the object in a file of its own (OutOfDisk when that fails too). */
@@ -481,6 +512,13 @@ function hex(bytes: Uint8Array): string {
   let text = "";
   for (const byte of bytes) text += byte.toString(16).padStart(2, "0");
   return text;
+}
+
+function partition<T>(items: T[], test: (item: T) => boolean): [T[], T[]] {
+  const passed: T[] = [];
+  const failed: T[] = [];
+  for (const item of items) (test(item) ? passed : failed).push(item);
+  return [passed, failed];
 }
 
 function mib(bytes: number): string {

@@ -22,7 +22,6 @@ import type { ClientSession } from "../client_session.ts";
 import { PENDING_GETS_PER_CLIENT_MAX, REPLY_BYTES_MAX } from "../constants.ts";
 import type { Handler } from "../dialect.ts";
 import { RequestError } from "../handlers.ts";
-import { debugString } from "../inspection.ts";
 import type { LocalObject } from "../local_object.ts";
 import type { PlasmaStore } from "../plasma_store.ts";
 import { toArrowError } from "./arrow_errors.ts";
@@ -206,24 +205,42 @@ function subscribe(store: PlasmaStore, session: ClientSession, payload: Uint8Arr
   session.fdAwaited = (fd) => subscribersOf(store).add(store, session, fd);
 }
 
-function setOptions(_store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
-  decode.decodeSetOptionsRequest(payload);
-  // Per-client quotas are not supported: Arrow's store answers the same without its quota policy.
+/** Arrow's SetOptions sets the client's name and quota (see quota_policy.ts); a refused quota is OutOfMemory. */
+function setOptions(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
+  const request = decode.decodeSetOptionsRequest(payload);
+  const accepted = store.quota.setQuota(session.id, request.clientName, request.outputMemoryQuota);
   session.send(
     ArrowMessageType.SetOptionsReply,
-    encode.encodeErrorOnlyReply(ArrowMessageType.SetOptionsReply, ArrowErrorCode.OutOfMemory),
+    encode.encodeErrorOnlyReply(
+      ArrowMessageType.SetOptionsReply,
+      accepted ? ArrowErrorCode.OK : ArrowErrorCode.OutOfMemory,
+    ),
   );
 }
 
+/** Arrow's debug string: its quota policy's lines, which Arrow's clients and tests read. */
 function getDebugString(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
   decode.decodeEmptyRequest(payload, "GetDebugStringRequest");
-  session.send(ArrowMessageType.GetDebugStringReply, encode.encodeDebugStringReply(debugString(store)));
+  const quotaVictims = store.quota.victimsChosen;
+  const text = store.quota.debugString({
+    objects: store.eviction.size,
+    dataBytes: store.eviction.dataBytes,
+    evictions: store.stats.counters.numObjectsEvicted - quotaVictims.objects,
+    bytesEvicted: store.stats.counters.numBytesEvicted - quotaVictims.bytes,
+  }, {
+    allocatedBytes: store.memory.stats().allocatedBytes,
+    pinnedBytes: store.stats.counters.numBytesInUse,
+  });
+  session.send(ArrowMessageType.GetDebugStringReply, encode.encodeDebugStringReply(text));
 }
 
 function refreshLru(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
   for (const id of checkIds(decode.decodeIdsRequest(payload, "RefreshLRURequest"))) {
     const object = store.lifecycle.get(idKey(id));
-    if (object !== undefined) store.eviction.refresh(object);
+    if (object === undefined) continue;
+    // The two lists link through the same fields: each object is refreshed in its own.
+    if (store.quota.owns(object)) store.quota.refresh(object);
+    else store.eviction.refresh(object);
   }
   session.send(ArrowMessageType.RefreshLRUReply, encode.encodeEmptyReply());
 }
