@@ -27,6 +27,8 @@ export interface PlasmaStoreOptions extends StoreMemoryOptions {
   fallbackDirectory?: string;
   /** Where primary copies are spilled; "" (default) = no spilling (the store is an LRU cache). */
   spillDirectory?: string;
+  /** The port of a spill I/O Worker the main thread started (see spawnSpillWorker). */
+  spillPort?: MessagePort;
 }
 
 /** How hard a create may try: queued creates wait for the grace period before the fallback. */
@@ -94,7 +96,7 @@ export class PlasmaStore {
       memoryFreed: () => !this.#attempting && this.#memoryFreed(),
     });
     this.gets = new GetRequestQueue(this.lifecycle, (get) => this.#answerGet(get), enter);
-    this.spill = options.spillDirectory ? this.#startSpilling(options.spillDirectory) : null;
+    this.spill = options.spillDirectory ? this.#startSpilling(options.spillDirectory, options.spillPort) : null;
     this.creates = new CreateRequestQueue(
       (create, mode) =>
         this.#attemptCreate(create.session, create.request, mode, {
@@ -308,12 +310,13 @@ export class PlasmaStore {
     this.memory.close();
   }
 
-  #startSpilling(directory: string): SpillManager {
+  #startSpilling(directory: string, ioPort: MessagePort | undefined): SpillManager {
     const spill = new SpillManager(directory, {
       lifecycle: this.lifecycle,
       memory: this.memory,
       stats: this.stats,
       enter: this.#enter,
+      ioPort,
     }, {
       memoryFreed: () => this.#memoryFreed(),
       allocateRestored: (spec) => this.#allocateRestored(spec),
