@@ -17,7 +17,11 @@ export interface Tally {
  * snake_case): the enum name the store reports, and the counters that count the source.
  */
 export const SOURCE_LABELS = {
-  created_by_worker: { name: "CreatedByWorker", objects: "numObjectsCreatedByWorker", bytes: "numBytesCreatedByWorker" },
+  created_by_worker: {
+    name: "CreatedByWorker",
+    objects: "numObjectsCreatedByWorker",
+    bytes: "numBytesCreatedByWorker",
+  },
   restored_from_storage: { name: "RestoredFromStorage", objects: "numObjectsRestored", bytes: "numBytesRestored" },
   received_from_remote: { name: "ReceivedFromRemoteRaylet", objects: "numObjectsReceived", bytes: "numBytesReceived" },
   error_stored: { name: "ErrorStoredByRaylet", objects: "numObjectsErrored", bytes: "numBytesErrored" },
@@ -82,4 +86,12 @@ export function ratesBetween(earlier: StoreStats, later: StoreStats, elapsedMs: 
     rates[rate as keyof Rates] = elapsedMs > 0 ? (delta * 1000) / elapsedMs : 0;
   }
   return rates;
+}
+
+/**
+ * The stats as an observer (the CLI, the metrics endpoint) should show them: its own connection
+ * is not counted among the clients.
+ */
+export function excludingObserver(stats: StoreStats): StoreStats {
+  return { ...stats, numClients: Math.max(0, stats.numClients - 1) };
 }

@@ -24,7 +24,10 @@ export function renderStats(socketPath: string, stats: StoreStats): string {
     ["evictable", tally({ objects: stats.numObjectsEvictable, bytes: stats.numBytesEvictable })],
     ["spillable", tally({ objects: stats.numObjectsSpillable, bytes: stats.numBytesSpillable })],
     ["unsealed", tally(states.unsealed)],
-    ["spilled (on disk)", `${tally({ objects: stats.numObjectsOnDisk, bytes: stats.numBytesOnDisk })} in ${stats.numSpillFiles} files`],
+    [
+      "spilled (on disk)",
+      `${tally({ objects: stats.numObjectsOnDisk, bytes: stats.numBytesOnDisk })} in ${stats.numSpillFiles} files`,
+    ],
     ["spilled (total)", tally({ objects: stats.numObjectsSpilled, bytes: stats.numBytesSpilled })],
     ["restored (total)", tally({ objects: stats.numObjectsRestoredFromDisk, bytes: stats.numBytesRestoredFromDisk })],
     ["evicted (total)", tally({ objects: stats.numObjectsEvicted, bytes: stats.numBytesEvicted })],

@@ -39,7 +39,9 @@ export function renderTopFrame(socketPath: string, frame: TopFrame, intervalMs: 
     }; spill ${pair(rates.spilledObjectsPerSecond, rates.spilledBytesPerSecond)}; restore ${
       pair(rates.restoredObjectsPerSecond, rates.restoredBytesPerSecond)
     }`,
-    `disk     ${stats.numObjectsOnDisk} objects spilled (${humanBytes(stats.numBytesOnDisk)} in ${stats.numSpillFiles} files); ` +
+    `disk     ${stats.numObjectsOnDisk} objects spilled (${
+      humanBytes(stats.numBytesOnDisk)
+    } in ${stats.numSpillFiles} files); ` +
     `${stats.numObjectsFallback} in fallback files (${humanBytes(stats.numBytesFallback)})`,
     `clients  ${stats.numClients}; ${stats.numPendingGets} pending gets; ${stats.numQueuedCreates} queued creates`,
   ].join("\n");
@@ -71,7 +73,10 @@ export async function runTop(client: PlasmaClient, options: TopOptions): Promise
       // The first frame's rates cover a short first interval, so it is not all zeros.
       if (shown === 0 && !(await sleep(Math.min(options.intervalMs, 250), options.signal))) return;
       const current = { timeMs: Date.now(), stats: await client.stats() };
-      const frame = { ...current, rates: ratesBetween(previous.stats, current.stats, current.timeMs - previous.timeMs) };
+      const frame = {
+        ...current,
+        rates: ratesBetween(previous.stats, current.stats, current.timeMs - previous.timeMs),
+      };
       previous = current;
       if (options.json) write(`${JSON.stringify(frame)}\n`);
       else if (terminal) write(`\x1b[H\x1b[J${renderTopFrame(options.socketPath, frame, options.intervalMs)}\n`);
