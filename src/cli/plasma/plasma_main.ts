@@ -6,6 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import { ObjectId, type PlasmaClient, StoreError } from "../../client/mod.ts";
+import { excludingObserver } from "../../observe/stats_view.ts";
 import { CliError, connectToStore } from "./connect.ts";
 import { listRows, renderList, SORT_KEYS } from "./list_command.ts";
 import { renderStats } from "./stats_command.ts";
@@ -57,6 +58,8 @@ type Flags = { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]["type"] extends
 interface Command {
   arguments: string[];
   flags: (keyof typeof OPTIONS)[];
+  /** Checks the arguments' values before connecting, so bad usage never waits on a store. */
+  validate?(args: string[], flags: Flags): void;
   run(client: PlasmaClient, socketPath: string, args: string[], flags: Flags): Promise<void>;
 }
 
@@ -65,13 +68,16 @@ const COMMANDS: Record<string, Command> = {
     arguments: [],
     flags: ["json"],
     run: async (client, socketPath, _args, flags) => {
-      const stats = await client.stats();
+      const stats = excludingObserver(await client.stats());
       console.log(flags.json ? JSON.stringify(stats) : renderStats(socketPath, stats));
     },
   },
   list: {
     arguments: [],
     flags: ["json", "sort", "limit"],
+    validate: (_args, flags) => {
+      if (flags.limit !== undefined) wholeNumber("--limit", flags.limit, 0);
+    },
     run: async (client, _socketPath, _args, flags) => {
       const listings = await client.list();
       const limit = flags.limit === undefined ? undefined : wholeNumber("--limit", flags.limit, 0);
@@ -82,6 +88,10 @@ const COMMANDS: Record<string, Command> = {
   top: {
     arguments: [],
     flags: ["json", "interval-ms", "iterations"],
+    validate: (_args, flags) => {
+      wholeNumber("--interval-ms", flags["interval-ms"] ?? "1000", 50);
+      if (flags.iterations !== undefined) wholeNumber("--iterations", flags.iterations, 1);
+    },
     run: async (client, socketPath, _args, flags) => {
       const stop = new AbortController();
       const onSignal = () => stop.abort();
@@ -103,6 +113,9 @@ const COMMANDS: Record<string, Command> = {
   put: {
     arguments: ["FILE"],
     flags: ["id"],
+    validate: (_args, flags) => {
+      if (flags.id !== undefined) objectId(flags.id);
+    },
     run: async (client, _socketPath, [path], flags) => {
       const id = flags.id === undefined ? undefined : objectId(flags.id);
       console.log((await putFile(client, path, { id })).toHex());
@@ -111,6 +124,10 @@ const COMMANDS: Record<string, Command> = {
   get: {
     arguments: ["ID"],
     flags: ["output", "timeout-ms"],
+    validate: ([hex], flags) => {
+      objectId(hex);
+      wholeNumber("--timeout-ms", flags["timeout-ms"] ?? "0", 0);
+    },
     run: async (client, socketPath, [hex], flags) => {
       const timeoutMs = wholeNumber("--timeout-ms", flags["timeout-ms"] ?? "0", 0);
       await getToOutput(client, objectId(hex), { output: flags.output, timeoutMs, socketPath });
@@ -171,6 +188,7 @@ function parseCommandLine(
       throw new UsageError(`${name} does not take --${flag}`);
     }
   }
+  command.validate?.(rest, flags);
   const socketPath = flags.socket ?? Deno.env.get("PLASMA_SOCKET");
   if (socketPath === undefined || socketPath === "") {
     throw new UsageError("missing --socket PATH (or PLASMA_SOCKET)");

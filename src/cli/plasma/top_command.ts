@@ -6,7 +6,13 @@
  */
 import type { PlasmaClient } from "../../client/mod.ts";
 import type { StoreStats } from "../../protocol/messages.ts";
-import { objectsBySource, objectsByState, type Rates, ratesBetween } from "../../observe/stats_view.ts";
+import {
+  excludingObserver,
+  objectsBySource,
+  objectsByState,
+  type Rates,
+  ratesBetween,
+} from "../../observe/stats_view.ts";
 import { gauge, humanBytes, humanRate, percent } from "./format.ts";
 
 /** Width of the memory gauge in cells. */
@@ -64,7 +70,7 @@ export async function runTop(client: PlasmaClient, options: TopOptions): Promise
   const encoder = new TextEncoder();
   const terminal = !options.json && options.output.isTerminal();
   const write = (text: string) => options.output.writeSync(encoder.encode(text));
-  let previous = { timeMs: Date.now(), stats: await client.stats() };
+  let previous = { timeMs: Date.now(), stats: excludingObserver(await client.stats()) };
   // On a terminal: hide the cursor while drawing, and show it again however the loop ends.
   if (terminal) write("\x1b[?25l");
   try {
@@ -72,7 +78,7 @@ export async function runTop(client: PlasmaClient, options: TopOptions): Promise
       if (shown > 0 && !(await sleep(options.intervalMs, options.signal))) return;
       // The first frame's rates cover a short first interval, so it is not all zeros.
       if (shown === 0 && !(await sleep(Math.min(options.intervalMs, 250), options.signal))) return;
-      const current = { timeMs: Date.now(), stats: await client.stats() };
+      const current = { timeMs: Date.now(), stats: excludingObserver(await client.stats()) };
       const frame = {
         ...current,
         rates: ratesBetween(previous.stats, current.stats, current.timeMs - previous.timeMs),
