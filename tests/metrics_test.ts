@@ -119,3 +119,31 @@ Deno.test("a bad --metrics-address is refused with one line naming the flag", as
     }
   }
 });
+
+Deno.test("a metrics address already in use stops the store at start-up with exit 1, naming the address", async () => {
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const directory = await Deno.makeTempDir({ prefix: "plasma-metrics-" });
+  try {
+    const address = `127.0.0.1:${(taken.addr as Deno.NetAddr).port}`;
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        `${REPO}store.ts`,
+        "--socket",
+        `${directory}/s.sock`,
+        "--memory",
+        "16MiB",
+        "--metrics-address",
+        address,
+      ],
+    }).output();
+    const stderr = new TextDecoder().decode(output.stderr);
+    assert.equal(output.code, 1, stderr);
+    assert.match(stderr, new RegExp(`cannot serve metrics on ${address}: .*(in use|AddrInUse)`, "i"));
+    await assert.rejects(Deno.stat(`${directory}/s.sock`), Deno.errors.NotFound, "the store's socket is removed again");
+  } finally {
+    taken.close();
+    await Deno.remove(directory, { recursive: true });
+  }
+});

@@ -76,17 +76,14 @@ export async function runStore(config: StoreConfig): Promise<number> {
     console.error(`plasma store: ${message}`);
     return EXIT_FAILED;
   }
-  let metrics: MetricsServer | null = null;
-  if (config.metricsAddress !== "") {
-    try {
-      metrics = await MetricsServer.start(parseMetricsAddress(config.metricsAddress), config.socketPath);
-    } catch (error) {
-      signalled.dispose();
-      await runner.stop();
-      console.error(`plasma store: cannot serve metrics on ${config.metricsAddress}: ${(error as Error).message}`);
-      return EXIT_FAILED;
-    }
-    console.log(`plasma store: metrics on ${metrics.origin}/metrics, dashboard on ${metrics.origin}/`);
+  let metrics: MetricsServer | null;
+  try {
+    metrics = await startMetrics(config);
+  } catch (error) {
+    signalled.dispose();
+    await runner.stop();
+    console.error(`plasma store: cannot serve metrics on ${config.metricsAddress}: ${(error as Error).message}`);
+    return EXIT_FAILED;
   }
   console.log(
     `plasma store: listening on ${config.socketPath}, capacity ${
@@ -104,6 +101,17 @@ export async function runStore(config: StoreConfig): Promise<number> {
   await metrics?.close();
   await runner.stop();
   return code;
+}
+
+/**
+ * Starts the metrics endpoint when `--metrics-address` asks for one (before the store says it is
+ * listening, so whoever waits for that line can scrape at once); null when not asked for.
+ */
+async function startMetrics(config: StoreConfig): Promise<MetricsServer | null> {
+  if (config.metricsAddress === "") return null;
+  const metrics = await MetricsServer.start(parseMetricsAddress(config.metricsAddress), config.socketPath);
+  console.log(`plasma store: metrics on ${metrics.origin}/metrics, dashboard on ${metrics.origin}/`);
+  return metrics;
 }
 
 /** Resolves on the first SIGINT or SIGTERM; `dispose` removes the listeners. */
