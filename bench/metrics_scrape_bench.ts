@@ -162,12 +162,15 @@ try {
   const results: Record<Condition, number[]> = { "none": [], "10 Hz": [], "back-to-back": [] };
   const scrapeCounts: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
+    // Progress on a terminal only; piped output stays the tables alone.
+    if (Deno.stderr.isTerminal()) Deno.stderr.writeSync(new TextEncoder().encode(`\rround ${round + 1} of ${ROUNDS}`));
     for (const condition of ["none", "10 Hz", "back-to-back"] as Condition[]) {
       const run = await loadRun(store.socketPath, store.origin, condition);
       results[condition].push(run.opsPerSecond);
       if (condition === "back-to-back") scrapeCounts.push((run.scrapes * 1000) / (LOAD_MS - 300));
     }
   }
+  if (Deno.stderr.isTerminal()) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[K"));
   const reference = median(results.none);
   printTable(`One client's get+release rate while scraping (${ROUNDS} interleaved rounds, medians)`, [
     { label: "no scraping (reference)", value: reference, unit: "ops/s", note: "1.00" },

@@ -178,6 +178,23 @@ Deno.test("plasma top prints frames with a memory gauge, objects and rates; --js
   }
 });
 
+Deno.test("plasma top on a terminal redraws each frame in place and restores the cursor", async () => {
+  const store = await spawnStore(["--memory", "16MiB"]);
+  try {
+    const command = `${PLASMA} top --socket ${store.socketPath} --iterations 2 --interval-ms 100`;
+    const output = await new Deno.Command("script", { args: ["-qec", command, "/dev/null"], stdout: "piped" }).output();
+    const text = new TextDecoder().decode(output.stdout);
+    assert.equal(output.code, 0, text);
+    // Each frame starts with cursor-home + clear-to-end, not appended below the last one.
+    assert.equal(text.split("\x1b[H\x1b[J").length - 1, 2, JSON.stringify(text));
+    assert.ok(text.indexOf("\x1b[?25l") < text.indexOf("\x1b[H"), "the cursor is hidden while drawing");
+    assert.ok(text.trimEnd().endsWith("\x1b[?25h"), "and shown again at the end");
+    assert.match(text, /memory {3}\[\.{40}\] 0\.0% {2}0 B of 16\.0 MiB/);
+  } finally {
+    await store.stop();
+  }
+});
+
 Deno.test("plasma works against bin/plasma-store-server and sees what a pyarrow client put", async () => {
   const directory = await Deno.makeTempDir({ prefix: "plasma-cli-" });
   const socketPath = `${directory}/arrow.sock`;
