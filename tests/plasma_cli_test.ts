@@ -271,3 +271,29 @@ Deno.test("plasma's errors name the socket and the reason; bad usage exits 2", a
     await Deno.remove(directory, { recursive: true });
   }
 });
+
+Deno.test({
+  name: "plasma reports a store socket it may not open as permission denied (run as nobody)",
+  // Only root can run the tool as another user; the store's socket is 0600, owned by root.
+  ignore: Deno.uid() !== 0,
+  fn: async () => {
+    const store = await spawnStore(["--memory", "16MiB"]);
+    const home = await Deno.makeTempDir({ prefix: "plasma-nobody-" });
+    try {
+      await Deno.chmod(store.directory, 0o755);
+      await Deno.chown(home, 65534, 65534);
+      const output = await new Deno.Command("setpriv", {
+        args: ["--reuid=65534", "--regid=65534", "--clear-groups", "env", `HOME=${home}`, `DENO_DIR=${home}/deno`]
+          .concat([Deno.execPath(), "run", "-A", "--cached-only", `--config=${REPO}deno.json`])
+          .concat([`${REPO}src/cli/plasma/plasma_main.ts`, "stats", "--socket", store.socketPath]),
+        cwd: REPO,
+      }).output();
+      const stderr = new TextDecoder().decode(output.stderr);
+      assert.equal(output.code, 1, stderr);
+      assert.equal(stderr.trim(), `plasma: cannot connect to the store at ${store.socketPath}: permission denied`);
+    } finally {
+      await store.stop();
+      await Deno.remove(home, { recursive: true });
+    }
+  },
+});
