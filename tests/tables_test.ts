@@ -4,7 +4,7 @@
  * table read back lies inside the object's bytes in the store's shared mapping.
  */
 import assert from "node:assert/strict";
-import { type Data, tableFromArrays } from "apache-arrow";
+import { type Data, DataType, Dictionary, Int32, Table, tableFromArrays, Utf8, vectorFromArray } from "apache-arrow";
 import { ObjectId, PlasmaClient } from "../src/client/mod.ts";
 import { PlasmaTables } from "../src/tables/mod.ts";
 import { outputOf, REPO, withStore } from "./_store_fixture.ts";
@@ -82,6 +82,29 @@ Deno.test("a table put by pyarrow is read in TypeScript without copying any colu
     await client.release(id);
     // Released: the views read as empty instead of pointing at memory the store may reuse.
     assert.equal(object!.data.byteLength, 0);
+  });
+});
+
+Deno.test("putTable() then getTable() keeps nulls, several record batches and dictionary columns", async () => {
+  await withStore(async ({ socketPath }) => {
+    await using client = await PlasmaClient.connect(socketPath);
+    const tables = new PlasmaTables(client);
+    const first = tableFromArrays({ n: Int32Array.from([1, 2, 3]), tag: ["a", "b", "a"] });
+    const second = tableFromArrays({ n: Int32Array.from([4, 5]), tag: ["c", "a"] });
+    const table = first.concat(second);
+    const withNulls = new Table({
+      n: table.getChild("n")!,
+      tag: vectorFromArray(["x", null, "y", null, "x"], new Dictionary(new Utf8(), new Int32())),
+    });
+    assert.equal(withNulls.batches.length, 2);
+    const id = await tables.putTable(withNulls);
+    const back = await tables.getTable(id, { timeoutMs: 0 });
+    assert.ok(back !== null);
+    assert.equal(back.numRows, 5);
+    assert.deepEqual([...back.getChild("n")!], [1, 2, 3, 4, 5]);
+    assert.deepEqual([...back.getChild("tag")!], ["x", null, "y", null, "x"]);
+    assert.ok(DataType.isDictionary(back.getChild("tag")!.type));
+    await client.release(id);
   });
 });
 
