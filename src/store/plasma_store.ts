@@ -109,6 +109,14 @@ export class PlasmaStore {
     );
   }
 
+  /**
+   * Runs `work` once the requests already received from every client have been handled (the
+   * current batch of socket events at least), inside a dispatch so its replies are flushed.
+   */
+  afterReceived(work: () => void): void {
+    queueMicrotask(() => this.#enter(work));
+  }
+
   /** Starts sending events to `sink` (object added / deleted, store full). */
   subscribe(sink: StoreEventSink): void {
     this.#events = sink;

@@ -218,9 +218,20 @@ function setOptions(store: PlasmaStore, session: ClientSession, payload: Uint8Ar
   );
 }
 
-/** Arrow's debug string: its quota policy's lines, which Arrow's clients and tests read. */
+/**
+ * Arrow's debug string: its quota policy's lines, which Arrow's clients and tests read. Answered
+ * after the requests already received from other clients: a Release has no reply, so a client
+ * that released on one connection and asks on another expects to see it, but the store may
+ * read both sockets in either order. (Arrow's clients send one request at a time, so no later
+ * reply of the same client can overtake this one.)
+ */
 function getDebugString(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
   decode.decodeEmptyRequest(payload, "GetDebugStringRequest");
+  store.afterReceived(() => sendDebugString(store, session));
+}
+
+function sendDebugString(store: PlasmaStore, session: ClientSession): void {
+  if (session.broken || session.connection.closed) return; // the client left meanwhile
   const quotaVictims = store.quota.victimsChosen;
   const text = store.quota.debugString({
     objects: store.eviction.size,
