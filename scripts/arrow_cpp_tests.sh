@@ -10,6 +10,9 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 python="$1"
 filter="${2:-*}"
 out="$(bash "$root/tools/build_arrow_cpp_tests.sh" "$python")"
+# The first start after a source change bundles the store's Worker (seconds on a loaded machine);
+# done here, not inside the first test, whose client gives up connecting after 5 s.
+"$root/bin/plasma-store-server" --help >/dev/null
 passed=0; failed=0
 
 # run_one BINARY TEST: runs one gtest test; returns its exit status.
