@@ -6,6 +6,7 @@
  * objects go to files and come back on get, as they came back from Arrow's in-memory table.
  * @module
  */
+import { FULL_DELAY_MS_DEFAULT } from "../store/constants.ts";
 import { FlagError, PLASMA_DIRECTORY_DEFAULT, SOCKET_PATH_BYTES_MAX, type StoreConfig } from "./store_flags.ts";
 
 export const ARROW_USAGE = `Shared-memory object store, started the way pyarrow starts Arrow's plasma-store-server.
@@ -82,7 +83,7 @@ export function parseArrowFlags(
       spillDirectory: "",
       fallbackDirectory: "",
       noFallback: true,
-      fullDelayMs: 10,
+      fullDelayMs: FULL_DELAY_MS_DEFAULT,
       oomGraceMs: 0,
     },
     externalStore,

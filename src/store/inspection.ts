@@ -5,6 +5,7 @@
 import { ObjectSource, ObjectState } from "../protocol/messages.ts";
 import type { ObjectInfo } from "../protocol/messages.ts";
 import type { PlasmaStore } from "./plasma_store.ts";
+import { mib } from "./units.ts";
 
 /** Every object with its sizes, references, state and times. */
 export function listObjects(store: PlasmaStore): ObjectInfo[] {
@@ -27,7 +28,6 @@ export function listObjects(store: PlasmaStore): ObjectInfo[] {
 /** A human-readable summary, like Ray's GetDebugString. */
 export function debugString(store: PlasmaStore): string {
   const stats = store.snapshot();
-  const mib = (bytes: number) => `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
   const bySource = new Map<string, number>();
   let sealed = 0;
   for (const object of store.lifecycle.objects.values()) {

@@ -17,6 +17,7 @@ import { REQUEST_BYTES_CEILING, REQUEST_BYTES_MAX, RESTORE_WAIT_MS_MAX, SPILL_PE
 import { StatsCollector } from "./stats_collector.ts";
 import type { StoreEventSink } from "./store_events.ts";
 import { StoreMemory, type StoreMemoryOptions } from "./store_memory.ts";
+import { mib } from "./units.ts";
 
 /** Everything the store needs to start. */
 export interface PlasmaStoreOptions extends StoreMemoryOptions {
@@ -481,8 +482,4 @@ function hex(bytes: Uint8Array): string {
   let text = "";
   for (const byte of bytes) text += byte.toString(16).padStart(2, "0");
   return text;
-}
-
-function mib(bytes: number): string {
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
 }

@@ -12,16 +12,17 @@ import { closeFd } from "../../ffi/shared_memory.ts";
 import { NativeError, Status, statusName } from "../../ffi/status.ts";
 import { acceptUnix, listenUnix, peerCredentials } from "../../ffi/unix_socket.ts";
 import { EventLoop } from "../net/event_loop.ts";
+import { REPLY_BYTES_MAX } from "../protocol/frame.ts";
 import { ErrorCode } from "../protocol/messages.ts";
 import { VerificationError } from "../protocol/verifier.ts";
 import { ARROW_DIALECT } from "./arrow/arrow_dialect.ts";
 import { ClientSession } from "./client_session.ts";
-import { CONNECTIONS_MAX, LOOP_SPIN_MICROS_DEFAULT, REPLY_BYTES_MAX } from "./constants.ts";
+import { CONNECTIONS_MAX } from "./constants.ts";
 import type { Dialect } from "./dialect.ts";
-import { RequestError } from "./handlers.ts";
 import { PlasmaStore, type PlasmaStoreOptions } from "./plasma_store.ts";
 import { RAY_DIALECT } from "./ray_dialect.ts";
 import type { StoreEventSink } from "./store_events.ts";
+import { RequestError } from "./validation.ts";
 
 /** The dialects a connection may speak, told apart by the first 8 bytes of its first frame. */
 const DIALECTS: readonly Dialect[] = [RAY_DIALECT, ARROW_DIALECT];
@@ -61,7 +62,7 @@ export class StoreServer {
     }
     this.#poller.add(this.#listenFd, LISTEN_TOKEN);
     this.#loop = new EventLoop(this.#poller, (token, flags) => this.#enter(() => this.#onEvent(token, flags)), {
-      spinMicros: options.spinMicros ?? LOOP_SPIN_MICROS_DEFAULT,
+      spinMicros: options.spinMicros,
     });
   }
 

@@ -17,26 +17,20 @@ import {
 import { type CreateRequest, ErrorCode, ObjectSource } from "../../protocol/messages.ts";
 import { idKey } from "../../protocol/object_id.ts";
 import type { ClientSession } from "../client_session.ts";
-import { PENDING_GETS_PER_CLIENT_MAX } from "../constants.ts";
 import type { Handler } from "../dialect.ts";
-import { checkIdCount, RequestError } from "../handlers.ts";
 import { debugString } from "../inspection.ts";
 import type { LocalObject } from "../local_object.ts";
 import type { PlasmaStore } from "../plasma_store.ts";
+import { checkFixedId, checkIds as checkIdsOf, checkPendingGets } from "../validation.ts";
 import { toArrowError } from "./arrow_errors.ts";
 import { sealedInfo, subscribersOf } from "./subscribers.ts";
 
 function checkId(id: Uint8Array): Uint8Array {
-  if (id.length !== ARROW_ID_BYTES) {
-    throw new RequestError(ErrorCode.InvalidRequest, `Arrow object ids have ${ARROW_ID_BYTES} bytes, got ${id.length}`);
-  }
-  return id;
+  return checkFixedId(id, ARROW_ID_BYTES);
 }
 
 function checkIds(ids: Uint8Array[]): Uint8Array[] {
-  checkIdCount(ids);
-  ids.forEach(checkId);
-  return ids;
+  return checkIdsOf(ids, checkId);
 }
 
 function createRequest(objectId: Uint8Array, dataSize: number, metadataSize: number): CreateRequest {
@@ -152,9 +146,7 @@ function seal(store: PlasmaStore, session: ClientSession, payload: Uint8Array): 
 function get(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
   const request = decode.decodeGetRequest(payload);
   checkIds(request.objectIds);
-  if (session.pendingGets >= PENDING_GETS_PER_CLIENT_MAX) {
-    throw new RequestError(ErrorCode.InvalidRequest, `too many pending gets (limit ${PENDING_GETS_PER_CLIENT_MAX})`);
-  }
+  checkPendingGets(session.pendingGets);
   store.get(session, request.objectIds, request.timeoutMs);
 }
 
