@@ -9,9 +9,11 @@ import * as encode from "../protocol/encode.ts";
 import { MessageType, ObjectSource } from "../protocol/messages.ts";
 import type { CreateRequest } from "../protocol/messages.ts";
 import type { ClientSession } from "./client_session.ts";
+import type { Handler } from "./dialect.ts";
 import { CREATE_RETRY_LONG_POLL_MS, IDS_PER_REQUEST_MAX } from "./constants.ts";
 import { debugString, listObjects } from "./inspection.ts";
 import type { PlasmaStore } from "./plasma_store.ts";
+import { sendCreateReply, sendGetReply } from "./ray_replies.ts";
 import {
   checkCreateFields,
   checkId,
@@ -20,8 +22,6 @@ import {
   checkQueuedCreates,
   checkTimeout,
 } from "./validation.ts";
-
-type Handler = (store: PlasmaStore, session: ClientSession, payload: Uint8Array) => void;
 
 function checkCreate(request: CreateRequest): void {
   checkId(request.objectId);
@@ -32,7 +32,7 @@ function connect(store: PlasmaStore, session: ClientSession): void {
   session.send(
     MessageType.ConnectReply,
     encode.encodeConnectReply({
-      memoryCapacity: store.memory.capacityBytes,
+      memoryCapacity: store.capacityBytes,
       requestBytesMax: store.requestBytesMax,
       idsPerRequestMax: IDS_PER_REQUEST_MAX,
     }),
@@ -42,15 +42,16 @@ function connect(store: PlasmaStore, session: ClientSession): void {
 function create(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
   const request = decode.decodeCreateRequest(payload);
   checkCreate(request);
-  if (request.tryImmediately) return store.createImmediately(session, request);
-  checkQueuedCreates(session.queuedCreates, store.creates.size);
-  store.createQueued(session, request);
+  if (request.tryImmediately) return sendCreateReply(session, store.createImmediately(session, request));
+  checkQueuedCreates(session.queuedCreates, store.queuedCreateCount);
+  sendCreateReply(session, store.createQueued(session, request));
 }
 
 function createRetry(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
   const request = decode.decodeCreateRetryRequest(payload);
   checkId(request.objectId);
-  store.retryCreate(session, request.objectId, request.requestId, CREATE_RETRY_LONG_POLL_MS);
+  const result = store.retryCreate(session, request.objectId, request.requestId, CREATE_RETRY_LONG_POLL_MS);
+  if (result !== null) sendCreateReply(session, result);
 }
 
 function abort(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
@@ -71,7 +72,8 @@ function get(store: PlasmaStore, session: ClientSession, payload: Uint8Array): v
   checkIds(request.objectIds);
   checkTimeout(request.timeoutMs);
   checkPendingGets(session.pendingGets);
-  store.get(session, request.objectIds, request.timeoutMs);
+  const result = store.get(session, request.objectIds, request.timeoutMs);
+  if (result !== null) sendGetReply(session, result);
 }
 
 function release(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
@@ -112,9 +114,7 @@ function createAndSeal(store: PlasmaStore, session: ClientSession, payload: Uint
       tryImmediately: true,
     });
     if ("error" in created) return created.error;
-    store.memory.view(created.allocation, 0, object.data.length).set(object.data);
-    store.memory.view(created.allocation, object.data.length, object.metadata.length).set(object.metadata);
-    return store.seal(session, object.objectId, true);
+    return store.fillAndSeal(session, created, object, null);
   });
   session.send(
     MessageType.CreateAndSealReply,

@@ -10,7 +10,7 @@ import { mib } from "./units.ts";
 /** Every object with its sizes, references, state and times. */
 export function listObjects(store: PlasmaStore): ObjectInfo[] {
   const objects: ObjectInfo[] = [];
-  for (const object of store.lifecycle.objects.values()) {
+  for (const object of store.objects()) {
     objects.push({
       objectId: object.id,
       dataSize: object.dataSize,
@@ -30,7 +30,7 @@ export function debugString(store: PlasmaStore): string {
   const stats = store.snapshot();
   const bySource = new Map<string, number>();
   let sealed = 0;
-  for (const object of store.lifecycle.objects.values()) {
+  for (const object of store.objects()) {
     const source = ObjectSource[object.source];
     bySource.set(source, (bySource.get(source) ?? 0) + 1);
     if (object.state === ObjectState.Sealed) sealed++;
