@@ -134,7 +134,7 @@ export class StatsCollector {
     if (!object.sealed) bits |= UNSEALED;
     if (object.fallback) bits |= FALLBACK;
     if (this.isEvictable(object)) bits |= EVICTABLE;
-    if (object.sealed && object.refCount === 0 && object.source === ObjectSource.CreatedByWorker) bits |= SPILLABLE;
+    if (object.sealed && object.source === ObjectSource.CreatedByWorker) bits |= SPILLABLE;
     return bits;
   }
 
