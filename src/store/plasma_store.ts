@@ -80,7 +80,6 @@ export class PlasmaStore {
   #events: StoreEventSink | null;
   readonly #enter: (work: () => void) => void;
   #clientCount = 0;
-  #restoresFailed = 0;
   /** Largest request this store accepts (see REQUEST_BYTES_MAX). */
   readonly requestBytesMax: number;
   readonly #watchers = new Set<ObjectWatcher>();
@@ -351,11 +350,6 @@ export class PlasmaStore {
     };
   }
 
-  /** Restores that failed (missing or damaged spill file, I/O error) since the store started. */
-  get restoresFailed(): number {
-    return this.#restoresFailed;
-  }
-
   async close(): Promise<void> {
     this.#creates.close();
     this.#gets.close();
@@ -388,7 +382,7 @@ export class PlasmaStore {
 
   /** A restore failed: the gets waiting for it fail now (nothing waits for a deadline), counted, evented, logged. */
   #restoreFailed(key: string, message: string): void {
-    this.#restoresFailed++;
+    this.#stats.counters.numRestoresFailed++;
     const objectIdHex = hex(keyBytes(key));
     const failure = {
       error: ErrorCode.UnexpectedError,

@@ -73,6 +73,7 @@ export class StatsCollector {
     numObjectsOnDisk: 0,
     numBytesOnDisk: 0,
     numSpillFiles: 0,
+    numRestoresFailed: 0,
   };
   readonly #rule: EvictionRule;
   readonly #evictableChanged: (object: LocalObject, evictable: boolean) => void;
@@ -134,7 +135,7 @@ export class StatsCollector {
     if (!object.sealed) bits |= UNSEALED;
     if (object.fallback) bits |= FALLBACK;
     if (this.isEvictable(object)) bits |= EVICTABLE;
-    if (object.sealed && object.source === ObjectSource.CreatedByWorker) bits |= SPILLABLE;
+    if (object.sealed && object.refCount === 0 && object.source === ObjectSource.CreatedByWorker) bits |= SPILLABLE;
     return bits;
   }
 
