@@ -9,9 +9,9 @@
 import type { Poller } from "../../ffi/poller.ts";
 
 /** How long the loop keeps polling after its last event before it sleeps (measured best on these machines). */
-export const SPIN_MICROS_DEFAULT = 50;
+const SPIN_MICROS_DEFAULT = 50;
 /** While continuously busy, the loop lets timers and messages run this often. */
-export const YIELD_EVERY_MS_DEFAULT = 2;
+const YIELD_EVERY_MS_DEFAULT = 2;
 
 /** Receives each ready event. */
 export type EventHandler = (token: number, flags: number) => void;

@@ -41,7 +41,7 @@ export interface PlasmaStoreWiring {
 }
 
 /** How hard a create may try: queued creates wait for the grace period before the fallback. */
-export type CreateMode = "queued" | "now" | "fallback";
+type CreateMode = "queued" | "now" | "fallback";
 
 /** What a create may do when memory is short (Arrow's clients: evict only if asked, no fallback). */
 export interface CreatePolicy {

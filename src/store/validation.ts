@@ -40,7 +40,7 @@ export function checkFixedId(id: Uint8Array, bytes: number): Uint8Array {
 }
 
 /** Refuses a request naming more ids than IDS_PER_REQUEST_MAX (both dialects). */
-export function checkIdCount<T>(ids: T[]): T[] {
+function checkIdCount<T>(ids: T[]): T[] {
   if (ids.length > IDS_PER_REQUEST_MAX) {
     throw invalid(`${ids.length} ids in one request; the limit is ${IDS_PER_REQUEST_MAX}`);
   }
