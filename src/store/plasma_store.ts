@@ -16,7 +16,7 @@ import { SpillManager } from "./spill_manager.ts";
 import { REQUEST_BYTES_CEILING, REQUEST_BYTES_MAX, RESTORE_WAIT_MS_MAX, SPILL_PERIOD_MS } from "./constants.ts";
 import { StatsCollector } from "./stats_collector.ts";
 import type { StoreClient } from "./store_client.ts";
-import type { StoreEvent, StoreEventSink } from "./store_events.ts";
+import type { StoreEventSink } from "./store_events.ts";
 import { StoreMemory, type StoreMemoryOptions } from "./store_memory.ts";
 import type { CreateResult, Failure, GetResult, StoreOutput } from "./store_output.ts";
 import { mib } from "./units.ts";
@@ -368,12 +368,12 @@ export class PlasmaStore {
       memoryFreed: () => this.#memoryFreed(),
       allocateRestored: (spec) => this.#allocateRestored(spec),
       restored: (object) => {
-        this.#emit({ type: "objectRestored", objectIdHex: hex(object.id), sizeBytes: object.sizeBytes });
+        this.#events?.({ type: "objectRestored", objectIdHex: hex(object.id), sizeBytes: object.sizeBytes });
         this.#lifecycle.seal(object);
       },
       restoreFailed: (key, message) => this.#restoreFailed(key, message),
-      spillFailed: (message) => this.#emit({ type: "spillFailed", message }),
-      spilled: (count, bytes) => this.#emit({ type: "objectsSpilled", count, bytes }),
+      spillFailed: (message) => this.#events?.({ type: "spillFailed", message }),
+      spilled: (count, bytes) => this.#events?.({ type: "objectsSpilled", count, bytes }),
     });
     // Ray spills periodically too: objects released since the last seal become spillable.
     this.#spillTimer = setInterval(() => this.#enter(() => spill.maybeSpill()), SPILL_PERIOD_MS);
@@ -390,11 +390,7 @@ export class PlasmaStore {
     };
     const gets = this.#gets.objectFailed(key, failure);
     console.error(`plasma store: ${failure.message} (${gets} waiting gets answered with the error)`);
-    this.#emit({ type: "restoreFailed", objectIdHex, message });
-  }
-
-  #emit(event: StoreEvent): void {
-    this.#events?.(event);
+    this.#events?.({ type: "restoreFailed", objectIdHex, message });
   }
 
   /** Tells the object manager which ids a waiting get wants that are neither in memory nor on disk. */
@@ -403,7 +399,7 @@ export class PlasmaStore {
       const key = idKey(id);
       return this.#lifecycle.get(key) === undefined && !(this.#spill?.has(key) ?? false);
     });
-    if (absent.length > 0) this.#emit({ type: "objectsWanted", objectIdsHex: absent.map(hex) });
+    if (absent.length > 0) this.#events?.({ type: "objectsWanted", objectIdsHex: absent.map(hex) });
   }
 
   /**
@@ -436,7 +432,7 @@ export class PlasmaStore {
       result = this.#lifecycle.create(spec);
     }
     if (result === ErrorCode.OutOfMemory) {
-      this.#emit({
+      this.#events?.({
         type: "storeFull",
         requestedBytes: total,
         capacityBytes: this.#memory.capacityBytes,
@@ -551,14 +547,14 @@ export class PlasmaStore {
 
   #objectDeleted(object: LocalObject): void {
     for (const watcher of this.#watchers) watcher.deleted(object);
-    this.#emit({ type: "objectDeleted", objectIdHex: hex(object.id) });
+    this.#events?.({ type: "objectDeleted", objectIdHex: hex(object.id) });
   }
 
   #objectSealed(object: LocalObject): void {
     for (const watcher of this.#watchers) watcher.sealed(object);
     this.#gets.objectSealed(object);
     this.#spill?.maybeSpill();
-    this.#emit({
+    this.#events?.({
       type: "objectAdded",
       objectIdHex: hex(object.id),
       dataSize: object.dataSize,
