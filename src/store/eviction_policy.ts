@@ -18,8 +18,7 @@ export class LruEvictionPolicy {
   #head: LocalObject | null = null;
   #tail: LocalObject | null = null;
   #size = 0;
-  #bytes = 0;
-  /** Data and metadata bytes of the listed objects (Arrow's LRU accounting). */
+  /** Data and metadata bytes of the listed objects (Arrow's LRU accounting, for its debug string). */
   #dataBytes = 0;
 
   /** Follows the stats' evictable transitions. */
@@ -27,23 +26,17 @@ export class LruEvictionPolicy {
     if (evictable) {
       if (this.#contains(object)) throw new Error("object became evictable twice");
       this.#append(object);
-      this.#bytes += object.allocation.allocatedBytes;
       this.#dataBytes += object.sizeBytes;
     } else {
       if (!this.#contains(object)) throw new Error("object stopped being evictable without being so");
       this.#unlink(object);
-      this.#bytes -= object.allocation.allocatedBytes;
       this.#dataBytes -= object.sizeBytes;
     }
   }
 
-  /** Evictable objects and their allocated bytes. */
+  /** Listed objects. */
   get size(): number {
     return this.#size;
-  }
-
-  get bytes(): number {
-    return this.#bytes;
   }
 
   /** Data and metadata bytes of the listed objects (allocations round these up). */

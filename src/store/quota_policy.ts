@@ -5,8 +5,8 @@
  * in the store's shared LRU; the quotas together leave the shared LRU at least 30% of the capacity.
  * @module
  */
-import { LruEvictionPolicy } from "../eviction_policy.ts";
-import type { LocalObject } from "../local_object.ts";
+import { LruEvictionPolicy } from "./eviction_policy.ts";
+import type { LocalObject } from "./local_object.ts";
 
 /** Arrow's kGlobalLruReserveFraction: quotas may take at most the rest of the capacity. */
 export const GLOBAL_LRU_RESERVE_FRACTION = 0.3;

@@ -4,8 +4,8 @@
  * shared LRU) and its debug string, plus a seeded random walk checked against the invariants.
  */
 import assert from "node:assert/strict";
-import { ObjectSource, ObjectState } from "../../protocol/messages.ts";
-import { LocalObject } from "../local_object.ts";
+import { ObjectSource, ObjectState } from "../protocol/messages.ts";
+import { LocalObject } from "./local_object.ts";
 import { formatLikeCxxStream, QuotaPolicy } from "./quota_policy.ts";
 
 const MIB = 1024 * 1024;
