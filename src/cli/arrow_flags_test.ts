@@ -28,6 +28,7 @@ Deno.test("parseArrowFlags() reads pyarrow's command line with Arrow's semantics
     fallbackDirectory: "",
     noFallback: true,
     fullDelayMs: 10,
+    metricsAddress: "",
     oomGraceMs: 0,
   });
   assert.equal((parseArrowFlags(["-s", "/tmp/p.sock", "-m", "100"]) as { externalStore: string }).externalStore, "");

@@ -4,6 +4,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { parseMetricsAddress } from "../observe/metrics_address.ts";
 import { FULL_DELAY_MS_DEFAULT, OOM_GRACE_MS_DEFAULT } from "../store/constants.ts";
 import { formatSize, parseSize } from "./sizes.ts";
 
@@ -38,6 +39,8 @@ export interface StoreConfig {
   fullDelayMs: number;
   /** How long the head of the create queue may wait for memory before the fallback (or failure). */
   oomGraceMs: number;
+  /** `HOST:PORT` of the metrics endpoint (Prometheus `/metrics`, `/healthz`, dashboard); "" = none. */
+  metricsAddress: string;
 }
 
 /** What {@linkcode parseStoreFlags} found: a request for help, or a complete configuration. */
@@ -170,6 +173,14 @@ export const STORE_FLAGS: readonly FlagSpec[] = [
     max: 3_600_000,
     description: "how long a create may wait for memory before the fallback allocation",
   },
+  {
+    name: "metrics-address",
+    type: "string",
+    key: "metricsAddress",
+    valueName: "HOST:PORT",
+    default: "",
+    description: "serve Prometheus /metrics, /healthz and a dashboard at / on this address (port 0: any free port)",
+  },
 ];
 
 /** `--help` (or `-h`) is handled before the table: it prints help instead of filling the config. */
@@ -211,7 +222,19 @@ export function storeHelpText(flags: readonly FlagSpec[] = STORE_FLAGS): string 
  * ```
  */
 export function parseStoreFlags(args: string[]): StoreFlagsResult {
-  return parseFlags(args, STORE_FLAGS);
+  const result = parseFlags(args, STORE_FLAGS);
+  if (result.kind === "config") checkMetricsAddress(result.config.metricsAddress);
+  return result;
+}
+
+/** Refuses a `--metrics-address` that is not HOST:PORT at parse time, with the flag's one-line error. */
+export function checkMetricsAddress(text: string): void {
+  if (text === "") return;
+  try {
+    parseMetricsAddress(text);
+  } catch (error) {
+    throw new FlagError((error as Error).message);
+  }
 }
 
 /**

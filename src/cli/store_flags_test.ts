@@ -46,6 +46,7 @@ Deno.test("parseStoreFlags() fills defaults when only the required flags are giv
     fallbackDirectory: "",
     noFallback: false,
     fullDelayMs: 10,
+    metricsAddress: "",
     oomGraceMs: 2000,
   });
 });
@@ -66,6 +67,8 @@ Deno.test("parseStoreFlags() reads every flag, in any order, with spaces or =", 
       "--full-delay-ms",
       "5",
       "--oom-grace-ms=0",
+      "--metrics-address",
+      "127.0.0.1:9100",
     ]),
     {
       socketPath: "/run/plasma/store.sock",
@@ -77,6 +80,7 @@ Deno.test("parseStoreFlags() reads every flag, in any order, with spaces or =", 
       fallbackDirectory: "/var/fallback",
       noFallback: true,
       fullDelayMs: 5,
+      metricsAddress: "127.0.0.1:9100",
       oomGraceMs: 0,
     },
   );
