@@ -203,7 +203,15 @@ Deno.test("plasma works against bin/plasma-store-server and sees what a pyarrow 
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+  const serverOutput = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
   try {
+    // pyarrow's client retries its connect only briefly: start it once the server listens.
+    let banner = "";
+    while (!banner.includes("listening on")) {
+      const { value, done } = await serverOutput.read();
+      if (done) throw new Error(`plasma-store-server exited before listening: ${banner}`);
+      banner += value;
+    }
     const writer = new Deno.Command(`${REPO}.venv/bin/python`, {
       args: [`${REPO}tests/fixtures/pyarrow_role.py`, socketPath, "write", "2", "1000"],
       stdout: "piped",
@@ -220,7 +228,7 @@ Deno.test("plasma works against bin/plasma-store-server and sees what a pyarrow 
   } finally {
     server.kill("SIGTERM");
     await server.status;
-    await server.stdout.cancel();
+    await serverOutput.cancel();
     await server.stderr.cancel();
     await Deno.remove(directory, { recursive: true });
   }
