@@ -3,15 +3,7 @@
  * @module
  */
 
-/**
- * Largest request payload accepted from any store; larger frames are refused from their header
- * alone. A store accepts max(this, its capacity + 1 MiB) up to {@linkcode REQUEST_BYTES_CEILING},
- * so any object that fits can be sent inline (CreateAndSeal); receive buffers grow only with the
- * bytes that actually arrive.
- */
-export const REQUEST_BYTES_MAX = 16 * 1024 * 1024;
-/** The native connection's hard limit on a frame payload. */
-export const REQUEST_BYTES_CEILING = 1024 * 1024 * 1024;
+export { REQUEST_BYTES_CEILING, REQUEST_BYTES_MAX } from "../protocol/limits.ts";
 /** Largest reply payload the store sends (a List of many objects is the big one). */
 export const REPLY_BYTES_MAX = 256 * 1024 * 1024;
 /** Ids in one Get, Seal, Delete or CreateAndSeal request. */
