@@ -79,3 +79,23 @@ Deno.test("a pyarrow client that subscribes and exits at once does not stop the 
     await store.stop();
   }
 });
+
+Deno.test("malformed Arrow frames from many connections cannot flood the store's log", async () => {
+  const store = await spawnStore(["--memory", "64MiB"]);
+  try {
+    const attempts = 200;
+    for (let index = 0; index < attempts; index++) {
+      using arrow = FrameConnection.adopt(connectUnix(store.socketPath));
+      const garbage = new Uint8Array(16).fill(0xff);
+      assert.equal(arrow.write(ARROW_VERSION, ArrowMessageType.GetRequest, garbage, -1), Status.ok);
+      // The store answers a bad Arrow frame by closing the connection.
+      assert.notEqual(arrow.read(-1), Status.ok);
+    }
+    const { code, output } = await store.stop();
+    assert.equal(code, 0, output);
+    const refusals = output.split("\n").filter((line) => line.includes("closing a pyarrow client's connection"));
+    assert.ok(refusals.length >= 1 && refusals.length <= 20, `${refusals.length} log lines for ${attempts} bad frames`);
+  } finally {
+    await store.stop();
+  }
+});

@@ -4,6 +4,7 @@
  * reused, because Arrow's clients key their mappings by that number and never unmap.
  * @module
  */
+import { clientErrorLog } from "../../log/rate_limited_log.ts";
 import { encodeCreateReply, encodeGetReply } from "../../protocol/arrow/encode.ts";
 import {
   ARROW_VERSION,
@@ -92,7 +93,11 @@ export const ARROW_DIALECT: Dialect = {
   },
 
   refuse(session, _requestType, _error, message) {
-    console.error(`plasma store: closing a pyarrow client's connection (pid ${session.pid}): ${message}`);
+    // Any client can send bad frames at will: rate-limited, so none can flood the log.
+    clientErrorLog.line(
+      "closing a pyarrow client's connection",
+      `plasma store: closing a pyarrow client's connection (pid ${session.pid}): ${message}`,
+    );
     return false;
   },
 };
