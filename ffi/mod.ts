@@ -9,3 +9,4 @@ export * from "./region_allocator.ts";
 export * from "./unix_socket.ts";
 export * from "./frame_connection.ts";
 export * from "./poller.ts";
+export * from "./checksum.ts";

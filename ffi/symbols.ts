@@ -12,6 +12,9 @@ export const SYMBOLS = {
   // uint32_t plasma_noop(uint32_t value)
   plasma_noop: { parameters: ["u32"], result: "u32" },
 
+  // uint64_t plasma_hash64(uint64_t seed, const uint8_t *bytes, uint64_t len)
+  plasma_hash64: { parameters: ["u64", "buffer", "u64"], result: "u64" },
+
   // int plasma_chunk_create(uint32_t kind, const char *dir, uint64_t size, uint32_t flags, Mapping *out)
   plasma_chunk_create: { parameters: ["u32", "buffer", "u64", "u32", "buffer"], result: "i32" },
   // int plasma_chunk_map(int32_t fd, uint64_t size, uint32_t flags, Mapping *out)

@@ -3,6 +3,7 @@
  * clean stop on SIGINT/SIGTERM (stop accepting, close clients, remove the socket, exit 0).
  * @module
  */
+import { removeDeadSpillFiles } from "../store/spill_io/spill_files.ts";
 import { ObjectStoreRunner } from "../runner/object_store_runner.ts";
 import { formatSize } from "./sizes.ts";
 import { checkCapacity, checkDiskDirectories, checkSocketPath, StartupError } from "./startup_checks.ts";
@@ -57,6 +58,7 @@ export async function runStore(config: StoreConfig): Promise<number> {
     if (await checkSocketPath(config.socketPath) === "stale") {
       console.error(`plasma store: replaced a stale socket at ${config.socketPath}`);
     }
+    removeStaleSpillFiles(config.spillDirectory);
     runner = await ObjectStoreRunner.start({
       socketPath: config.socketPath,
       capacityBytes: capacity.memoryBytes,
@@ -89,6 +91,15 @@ export async function runStore(config: StoreConfig): Promise<number> {
   signalled.dispose();
   await runner.stop();
   return code;
+}
+
+/** Spill files of stores that were killed hold nothing anyone can read back: remove them. */
+function removeStaleSpillFiles(spillDirectory: string): void {
+  if (spillDirectory === "") return;
+  const removed = removeDeadSpillFiles(spillDirectory);
+  if (removed.length > 0) {
+    console.error(`plasma store: removed ${removed.length} spill files of stopped stores in ${spillDirectory}`);
+  }
 }
 
 /** Resolves on the first SIGINT or SIGTERM; `dispose` removes the listeners. */

@@ -23,7 +23,7 @@ export interface RestoreTarget {
 }
 
 export type ToSpillWorker =
-  | { type: "init"; chunks: ChunkInfo[] }
+  | { type: "init"; chunks: ChunkInfo[]; instance: string }
   | { type: "spill"; requestId: number; directory: string; objects: SpillSource[] }
   | { type: "restore"; requestId: number; url: string; target: RestoreTarget }
   | { type: "delete"; requestId: number; path: string }
