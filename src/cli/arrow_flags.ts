@@ -6,7 +6,14 @@
  * objects go to files and come back on get, as they came back from Arrow's in-memory table.
  * @module
  */
-import { FlagError, PLASMA_DIRECTORY_DEFAULT, SOCKET_PATH_BYTES_MAX, type StoreConfig } from "./store_flags.ts";
+import {
+  FlagError,
+  parseIdList,
+  parseSocketMode,
+  PLASMA_DIRECTORY_DEFAULT,
+  SOCKET_PATH_BYTES_MAX,
+  type StoreConfig,
+} from "./store_flags.ts";
 
 export const ARROW_USAGE = `Shared-memory object store, started the way pyarrow starts Arrow's plasma-store-server.
 Usage: plasma-store-server -m BYTES -s SOCKET [-d DIRECTORY] [-h] [-e hashtable://NAME]
@@ -15,15 +22,19 @@ Usage: plasma-store-server -m BYTES -s SOCKET [-d DIRECTORY] [-h] [-e hashtable:
   -d DIRECTORY  directory whose filesystem backs the memory (default ${PLASMA_DIRECTORY_DEFAULT})
   -h            back the memory with huge pages (then -d names a hugetlbfs mount)
   -e ENDPOINT   external store for evicted objects: hashtable://NAME keeps them in a private
-                spill directory (removed at exit) and restores them on get`;
+                spill directory (removed at exit) and restores them on get
+Access control (long flags Arrow's server does not have):
+  --socket-mode=OCTAL         permission bits of the socket file (default 600)
+  --allow-uid=UID[,UID...]    only these users' processes may connect (besides the store's user)
+  --allow-gid=GID[,GID...]    processes whose primary group is one of these may connect too`;
 
-const VALUE_FLAGS = new Set(["m", "s", "d", "e"]);
+const VALUE_FLAGS = new Set(["m", "s", "d", "e", "socket-mode", "allow-uid", "allow-gid"]);
 
 /** Splits gflags-style arguments into name -> value ("true" for a bare boolean flag). */
 function splitFlags(args: string[]): Map<string, string> {
   const flags = new Map<string, string>();
   for (let index = 0; index < args.length; index++) {
-    const match = /^--?([A-Za-z]+)(?:=(.*))?$/.exec(args[index]);
+    const match = /^--?([A-Za-z][A-Za-z-]*)(?:=(.*))?$/.exec(args[index]);
     if (match === null) throw new FlagError(`unexpected argument ${JSON.stringify(args[index])}`);
     const [, name, inline] = match;
     if (VALUE_FLAGS.has(name) && inline === undefined) {
@@ -84,6 +95,9 @@ export function parseArrowFlags(
       noFallback: true,
       fullDelayMs: 10,
       oomGraceMs: 0,
+      socketMode: parseSocketMode(flags.get("socket-mode") ?? "600", "--socket-mode"),
+      allowUids: parseIdList(flags.get("allow-uid") ?? "", "--allow-uid"),
+      allowGids: parseIdList(flags.get("allow-gid") ?? "", "--allow-gid"),
     },
     externalStore,
   };

@@ -20,6 +20,9 @@ function storeConfig(overrides: Partial<StoreConfig>): StoreConfig {
     noFallback: false,
     fullDelayMs: 10,
     oomGraceMs: 2000,
+    socketMode: 0o600,
+    allowUids: [],
+    allowGids: [],
     ...overrides,
   };
 }

@@ -47,6 +47,9 @@ Deno.test("parseStoreFlags() fills defaults when only the required flags are giv
     noFallback: false,
     fullDelayMs: 10,
     oomGraceMs: 2000,
+    socketMode: 0o600,
+    allowUids: [],
+    allowGids: [],
   });
 });
 
@@ -66,6 +69,10 @@ Deno.test("parseStoreFlags() reads every flag, in any order, with spaces or =", 
       "--full-delay-ms",
       "5",
       "--oom-grace-ms=0",
+      "--socket-mode=0o660",
+      "--allow-uid",
+      "1000,1001",
+      "--allow-gid=50",
     ]),
     {
       socketPath: "/run/plasma/store.sock",
@@ -78,6 +85,9 @@ Deno.test("parseStoreFlags() reads every flag, in any order, with spaces or =", 
       noFallback: true,
       fullDelayMs: 5,
       oomGraceMs: 0,
+      socketMode: 0o660,
+      allowUids: [1000, 1001],
+      allowGids: [50],
     },
   );
 });

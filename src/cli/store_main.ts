@@ -69,6 +69,8 @@ export async function runStore(config: StoreConfig): Promise<number> {
       oomGraceMs: config.oomGraceMs,
       fallbackDirectory: config.noFallback ? "" : config.fallbackDirectory || config.spillDirectory || "/tmp",
       spillDirectory: config.spillDirectory,
+      socketMode: config.socketMode,
+      access: { allowUids: config.allowUids, allowGids: config.allowGids },
     });
   } catch (error) {
     signalled.dispose();

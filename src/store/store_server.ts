@@ -14,6 +14,8 @@ import { acceptUnix, listenUnix, peerCredentials } from "../../ffi/unix_socket.t
 import { EventLoop } from "../net/event_loop.ts";
 import { ErrorCode } from "../protocol/messages.ts";
 import { VerificationError } from "../protocol/verifier.ts";
+import { clientErrorLog } from "../log/rate_limited_log.ts";
+import { type AccessOptions, AccessPolicy } from "./access_policy.ts";
 import { ARROW_DIALECT } from "./arrow/arrow_dialect.ts";
 import { ClientSession } from "./client_session.ts";
 import { CONNECTIONS_MAX, LOOP_SPIN_MICROS_DEFAULT, REPLY_BYTES_MAX } from "./constants.ts";
@@ -33,6 +35,8 @@ export interface StoreServerOptions extends PlasmaStoreOptions {
   socketPath: string;
   /** Permission bits of the socket file (default 0o600). */
   socketMode?: number;
+  /** Which peers may connect (default: anyone who can open the socket file). */
+  access?: AccessOptions;
   /** How long the loop keeps polling after the last event before it sleeps (see EventLoop). */
   spinMicros?: number;
 }
@@ -45,12 +49,14 @@ export class StoreServer {
   readonly #loop: EventLoop;
   readonly #sessions = new Map<number, ClientSession>();
   readonly #dirty = new Set<ClientSession>();
+  readonly #access: AccessPolicy;
   #nextToken = 1;
   #running: Promise<void> | undefined;
   #stopped = false;
 
   constructor(options: StoreServerOptions, events: StoreEventSink | null = null) {
     this.socketPath = options.socketPath;
+    this.#access = new AccessPolicy(options.access, Deno.uid() ?? 0);
     const enter = (work: () => void) => this.#enter(work);
     this.store = new PlasmaStore(options, events, enter);
     try {
@@ -109,11 +115,21 @@ export class StoreServer {
 
   #acceptAll(): void {
     for (let fd = acceptUnix(this.#listenFd); fd !== null; fd = acceptUnix(this.#listenFd)) {
+      const peer = peerCredentials(fd);
+      if (!this.#access.allows(peer)) {
+        closeFd(fd);
+        clientErrorLog.line(
+          "refused a connection",
+          `plasma store: refused a connection from pid ${peer.pid} (uid ${peer.uid}, gid ${peer.gid}): ` +
+            "not in --allow-uid / --allow-gid",
+        );
+        continue;
+      }
       const connection = FrameConnection.adopt(fd, {
         payloadBytesMax: this.store.requestBytesMax,
         sendPayloadBytesMax: REPLY_BYTES_MAX,
       });
-      const session = new ClientSession(this.#nextToken++, connection, peerCredentials(fd).pid, this.#dirty);
+      const session = new ClientSession(this.#nextToken++, connection, peer.pid, this.#dirty);
       if (this.#sessions.size >= CONNECTIONS_MAX) {
         this.#refuse(session, -1, ErrorCode.InvalidRequest, `the store has ${CONNECTIONS_MAX} clients, its limit`);
         session.flush();
