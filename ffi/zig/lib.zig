@@ -234,5 +234,6 @@ comptime {
         _ = connection_mod;
         _ = poller_mod;
         _ = allocator_mod;
+        _ = @import("connection_fuzz.zig");
     }
 }
