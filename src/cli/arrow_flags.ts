@@ -7,6 +7,7 @@
  * @module
  */
 import {
+  checkMetricsAddress,
   FlagError,
   parseIdList,
   parseSocketMode,
@@ -23,12 +24,14 @@ Usage: plasma-store-server -m BYTES -s SOCKET [-d DIRECTORY] [-h] [-e hashtable:
   -h            back the memory with huge pages (then -d names a hugetlbfs mount)
   -e ENDPOINT   external store for evicted objects: hashtable://NAME keeps them in a private
                 spill directory (removed at exit) and restores them on get
+  --metrics-address HOST:PORT
+                serve Prometheus /metrics, /healthz and a dashboard at / (not in Arrow's server)
 Access control (long flags Arrow's server does not have):
   --socket-mode=OCTAL         permission bits of the socket file (default 600)
   --allow-uid=UID[,UID...]    only these users' processes may connect (besides the store's user)
   --allow-gid=GID[,GID...]    processes whose primary group is one of these may connect too`;
 
-const VALUE_FLAGS = new Set(["m", "s", "d", "e", "socket-mode", "allow-uid", "allow-gid"]);
+const VALUE_FLAGS = new Set(["m", "s", "d", "e", "metrics-address", "socket-mode", "allow-uid", "allow-gid"]);
 
 /** Splits gflags-style arguments into name -> value ("true" for a bare boolean flag). */
 function splitFlags(args: string[]): Map<string, string> {
@@ -82,6 +85,8 @@ export function parseArrowFlags(
     throw new FlagError(`socket path longer than ${SOCKET_PATH_BYTES_MAX} bytes`);
   }
   const hugepages = flags.get("h") === "true";
+  const metricsAddress = flags.get("metrics-address") ?? "";
+  checkMetricsAddress(metricsAddress);
   return {
     kind: "config",
     config: {
@@ -95,6 +100,7 @@ export function parseArrowFlags(
       noFallback: true,
       fullDelayMs: 10,
       oomGraceMs: 0,
+      metricsAddress,
       socketMode: parseSocketMode(flags.get("socket-mode") ?? "600", "--socket-mode"),
       allowUids: parseIdList(flags.get("allow-uid") ?? "", "--allow-uid"),
       allowGids: parseIdList(flags.get("allow-gid") ?? "", "--allow-gid"),

@@ -4,6 +4,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { parseMetricsAddress } from "../observe/metrics_address.ts";
 import { formatSize, parseSize } from "./sizes.ts";
 
 /** Longest socket path Linux accepts: `sun_path` is 108 bytes including the terminating NUL. */
@@ -43,6 +44,8 @@ export interface StoreConfig {
   allowUids: number[];
   /** Group ids whose processes may connect (the peer's primary group, from SO_PEERCRED). */
   allowGids: number[];
+  /** `HOST:PORT` of the metrics endpoint (Prometheus `/metrics`, `/healthz`, dashboard); "" = none. */
+  metricsAddress: string;
 }
 
 /** What {@linkcode parseStoreFlags} found: a request for help, or a complete configuration. */
@@ -217,6 +220,14 @@ export const STORE_FLAGS: readonly FlagSpec[] = [
     default: "",
     description: "processes whose primary group is one of these may connect too",
   },
+  {
+    name: "metrics-address",
+    type: "string",
+    key: "metricsAddress",
+    valueName: "HOST:PORT",
+    default: "",
+    description: "serve Prometheus /metrics, /healthz and a dashboard at / on this address (port 0: any free port)",
+  },
 ];
 
 /** Largest numeric user or group id (2^32 - 2: -1 means "no id" to the kernel). */
@@ -288,7 +299,19 @@ export function storeHelpText(flags: readonly FlagSpec[] = STORE_FLAGS): string 
  * ```
  */
 export function parseStoreFlags(args: string[]): StoreFlagsResult {
-  return parseFlags(args, STORE_FLAGS);
+  const result = parseFlags(args, STORE_FLAGS);
+  if (result.kind === "config") checkMetricsAddress(result.config.metricsAddress);
+  return result;
+}
+
+/** Refuses a `--metrics-address` that is not HOST:PORT at parse time, with the flag's one-line error. */
+export function checkMetricsAddress(text: string): void {
+  if (text === "") return;
+  try {
+    parseMetricsAddress(text);
+  } catch (error) {
+    throw new FlagError((error as Error).message);
+  }
 }
 
 /**
