@@ -81,9 +81,9 @@ export const SYMBOLS = {
   plasma_poller_create: { parameters: ["buffer"], result: "i32" },
   // void plasma_poller_destroy(Poller *self)
   plasma_poller_destroy: { parameters: ["pointer"], result: "void" },
-  // int plasma_poller_add(Poller *self, int32_t fd, uint32_t token, uint32_t writable)
+  // int plasma_poller_add(Poller *self, int32_t fd, uint32_t token, uint32_t interest)
   plasma_poller_add: { parameters: ["pointer", "i32", "u32", "u32"], result: "i32" },
-  // int plasma_poller_modify(Poller *self, int32_t fd, uint32_t token, uint32_t writable)
+  // int plasma_poller_modify(Poller *self, int32_t fd, uint32_t token, uint32_t interest)
   plasma_poller_modify: { parameters: ["pointer", "i32", "u32", "u32"], result: "i32" },
   // int plasma_poller_remove(Poller *self, int32_t fd)
   plasma_poller_remove: { parameters: ["pointer", "i32"], result: "i32" },

@@ -204,12 +204,12 @@ export fn plasma_poller_destroy(self: *Poller) void {
     self.destroy();
 }
 
-export fn plasma_poller_add(self: *Poller, fd: i32, token: u32, writable: u32) c_int {
-    return code(self.add(fd, token, writable != 0));
+export fn plasma_poller_add(self: *Poller, fd: i32, token: u32, interest: u32) c_int {
+    return code(self.add(fd, token, interest));
 }
 
-export fn plasma_poller_modify(self: *Poller, fd: i32, token: u32, writable: u32) c_int {
-    return code(self.modify(fd, token, writable != 0));
+export fn plasma_poller_modify(self: *Poller, fd: i32, token: u32, interest: u32) c_int {
+    return code(self.modify(fd, token, interest));
 }
 
 export fn plasma_poller_remove(self: *Poller, fd: i32) c_int {

@@ -17,6 +17,7 @@ import { VerificationError } from "../protocol/verifier.ts";
 import { clientErrorLog } from "../log/rate_limited_log.ts";
 import { type AccessOptions, AccessPolicy } from "./access_policy.ts";
 import { ARROW_DIALECT } from "./arrow/arrow_dialect.ts";
+import { FRAMES_PER_SLICE, ServiceQueue, UNREAD_REPLY_BYTES_MAX } from "./fair_service.ts";
 import { ClientSession } from "./client_session.ts";
 import { CONNECTIONS_MAX, LOOP_SPIN_MICROS_DEFAULT, REPLY_BYTES_MAX } from "./constants.ts";
 import type { Dialect } from "./dialect.ts";
@@ -50,6 +51,10 @@ export class StoreServer {
   readonly #sessions = new Map<number, ClientSession>();
   readonly #dirty = new Set<ClientSession>();
   readonly #access: AccessPolicy;
+  /** Connections that used up their slice with frames left: served round-robin, a slice a turn. */
+  readonly #backlog = new ServiceQueue<ClientSession>();
+  /** Connections whose input is not read until they read their replies. */
+  readonly #readsPaused = new Set<ClientSession>();
   #nextToken = 1;
   #running: Promise<void> | undefined;
   #stopped = false;
@@ -68,6 +73,7 @@ export class StoreServer {
     this.#poller.add(this.#listenFd, LISTEN_TOKEN);
     this.#loop = new EventLoop(this.#poller, (token, flags) => this.#enter(() => this.#onEvent(token, flags)), {
       spinMicros: options.spinMicros ?? LOOP_SPIN_MICROS_DEFAULT,
+      backlog: () => this.#serveBacklog(),
     });
   }
 
@@ -110,7 +116,18 @@ export class StoreServer {
     const session = this.#sessions.get(token);
     if (session === undefined) return;
     if (flags & EVENT_WRITABLE) this.#flush(session);
-    this.#drain(session);
+    // A connection in the backlog gets its next slice in turn, not an extra one now.
+    if (!this.#backlog.has(session) && this.#drain(session)) this.#backlog.add(session);
+  }
+
+  /** One slice for each connection in the backlog; whether any still has frames left. */
+  #serveBacklog(): boolean {
+    if (this.#backlog.size === 0) return false;
+    let left = false;
+    this.#enter(() => {
+      left = this.#backlog.serveRound((session) => this.#sessions.has(session.id) && this.#drain(session));
+    });
+    return left;
   }
 
   #acceptAll(): void {
@@ -142,21 +159,33 @@ export class StoreServer {
     }
   }
 
-  #drain(session: ClientSession): void {
-    while (!session.broken) {
-      if (session.fdAwaited !== null && !this.#takeAwaitedFd(session)) return;
+  /**
+   * Serves up to one slice of the connection's frames; returns whether frames may be left (then
+   * it belongs in the backlog). A client with too many unread replies is paused instead.
+   */
+  #drain(session: ClientSession): boolean {
+    if (this.#readsPaused.has(session) || this.#pauseIfNotReading(session)) return false;
+    for (let served = 0; !session.broken; served++) {
+      if (served === FRAMES_PER_SLICE) return true;
+      if (session.fdAwaited !== null && !this.#takeAwaitedFd(session)) return false;
       const status = session.connection.read(0);
-      if (status === Status.would_block) return;
-      if (status !== Status.ok) return this.#readFailed(session, status);
+      if (status === Status.would_block) return false;
+      if (status !== Status.ok) {
+        this.#readFailed(session, status);
+        return false;
+      }
       const { connection } = session;
       const dialect = session.dialect ?? this.#chooseDialect(session);
       if (dialect === null || !connection.cookieIs(dialect.cookieLow, dialect.cookieHigh)) {
         const expected = dialect === null ? "neither protocol's" : `not this connection's (${dialect.name})`;
         this.#refuse(session, connection.type, ErrorCode.InvalidRequest, `bad frame header: ${expected}`);
         session.fail();
-        return;
+        return false;
       }
-      if (connection.type === dialect.disconnectType && connection.header[3] === 0) return this.#close(session);
+      if (connection.type === dialect.disconnectType && connection.header[3] === 0) {
+        this.#close(session);
+        return false;
+      }
       if (connection.length > this.store.requestBytesMax) {
         this.#refuse(
           session,
@@ -165,10 +194,34 @@ export class StoreServer {
           `request of ${connection.length} bytes; the limit is ${this.store.requestBytesMax}`,
         );
         session.fail();
-        return;
+        return false;
       }
       this.#dispatch(session, connection.header[3] === 0 ? connection.type : -1, connection.payload());
+      if (served % 8 === 7 && this.#pauseIfNotReading(session)) return false;
     }
+    return false;
+  }
+
+  /** Stops reading a client that leaves more than UNREAD_REPLY_BYTES_MAX of replies unread. */
+  #pauseIfNotReading(session: ClientSession): boolean {
+    if (session.connection.counters().queuedBytes <= UNREAD_REPLY_BYTES_MAX) return false;
+    this.#readsPaused.add(session);
+    this.#watch(session);
+    return true;
+  }
+
+  /** Resumes reading a paused client once it has read its replies down to half the limit. */
+  #resumeIfReading(session: ClientSession): void {
+    if (!this.#readsPaused.has(session)) return;
+    if (session.connection.counters().queuedBytes > UNREAD_REPLY_BYTES_MAX / 2) return;
+    this.#readsPaused.delete(session);
+    this.#watch(session);
+    this.#backlog.add(session); // frames may wait in its receive buffer, which no event reports
+  }
+
+  /** Tells the poller what this connection waits for. */
+  #watch(session: ClientSession): void {
+    this.#poller.modify(session.connection.fd, session.id, session.waitingWritable, this.#readsPaused.has(session));
   }
 
   /** The first frame's first 8 bytes pick the connection's dialect for good (null: neither). */
@@ -247,8 +300,11 @@ export class StoreServer {
     if (session.broken) return this.#close(session);
     if (status === Status.ok || status === Status.queued) {
       const waiting = status === Status.queued;
-      if (waiting !== session.waitingWritable) this.#poller.modify(session.connection.fd, session.id, waiting);
-      session.waitingWritable = waiting;
+      if (waiting !== session.waitingWritable) {
+        session.waitingWritable = waiting;
+        this.#watch(session);
+      }
+      this.#resumeIfReading(session);
       return;
     }
     this.#close(session);
@@ -256,6 +312,8 @@ export class StoreServer {
 
   #close(session: ClientSession): void {
     if (!this.#sessions.delete(session.id)) return;
+    this.#backlog.delete(session);
+    this.#readsPaused.delete(session);
     this.store.clientCount = this.#sessions.size;
     this.store.disconnect(session);
     session.onClose?.();
