@@ -99,3 +99,80 @@ Deno.test("malformed Arrow frames from many connections cannot flood the store's
     await store.stop();
   }
 });
+
+/** Starts a flooder process (tests/fixtures/flooder.ts) and waits for its "started" line. */
+async function startFlooder(
+  socketPath: string,
+  mode: "read" | "noread",
+  count = 0,
+): Promise<{ child: Deno.ChildProcess; lines: ReadableStreamDefaultReader<string> }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      `--config=${REPO}deno.json`,
+      `${REPO}tests/fixtures/flooder.ts`,
+      socketPath,
+      mode,
+      String(count),
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("started")) {
+    const { value, done } = await lines.read();
+    if (done) throw new Error(`flooder ended before starting: ${text}`);
+    text += value;
+  }
+  return { child, lines };
+}
+
+Deno.test("a client pipelining 200,000 requests does not make another client's put wait for its whole burst", async () => {
+  const store = await spawnStore(["--memory", "64MiB"]);
+  try {
+    const flooder = await startFlooder(store.socketPath, "read", 200_000);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await using polite = await PlasmaClient.connect(store.socketPath);
+    await polite.put(new Uint8Array([1]));
+    let text = "";
+    for (let chunk = await flooder.lines.read(); !chunk.done; chunk = await flooder.lines.read()) text += chunk.value;
+    assert.equal((await flooder.child.status).code, 0);
+    const [, first, total] = /first=(-?\d+) total=(\d+)/.exec(text)!.map(Number);
+    // Served in turn, the put lands while most of the burst is still to come; served after the
+    // burst (no fairness), the flood's replies see it only at the very end.
+    assert.ok(first >= 0 && first < total / 2, `the put was seen by reply ${first} of ${total}`);
+  } finally {
+    await store.stop();
+  }
+});
+
+Deno.test("clients that never read their replies are paused, not served into memory, and others keep being served", async () => {
+  const store = await spawnStore(["--memory", "64MiB"]);
+  const flooders: Deno.ChildProcess[] = [];
+  try {
+    const rssBefore = rssBytes(store.child.pid);
+    for (let index = 0; index < 2; index++) flooders.push((await startFlooder(store.socketPath, "noread")).child);
+    await using polite = await PlasmaClient.connect(store.socketPath);
+    const deadline = performance.now() + 4_000;
+    let served = 0;
+    while (performance.now() < deadline) {
+      await polite.put(new Uint8Array([served & 0xff]));
+      served++;
+    }
+    const stats = await polite.stats();
+    assert.equal(stats.numClients, 3, "a client that does not read was dropped");
+    assert.equal(stats.numObjects, served);
+    const grownBytes = rssBytes(store.child.pid) - rssBefore;
+    assert.ok(grownBytes < 96 * 1024 * 1024, `the store grew by ${(grownBytes / 2 ** 20).toFixed(0)} MiB`);
+  } finally {
+    for (const flooder of flooders) flooder.kill("SIGKILL");
+    for (const flooder of flooders) await flooder.status;
+    await store.stop();
+  }
+});
+
+function rssBytes(pid: number): number {
+  return Number(/VmRSS:\s+(\d+)/.exec(Deno.readTextFileSync(`/proc/${pid}/status`))![1]) * 1024;
+}
