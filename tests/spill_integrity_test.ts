@@ -3,7 +3,7 @@
  * and the files of a killed store are removed when the next store starts, never a live store's.
  */
 import assert from "node:assert/strict";
-import { type ObjectId, PlasmaClient } from "../src/client/mod.ts";
+import { type ObjectId, PlasmaClient, StoreError } from "../src/client/mod.ts";
 import { eventually, spawnStore } from "./_store_fixture.ts";
 
 const MIB = 1024 * 1024;
@@ -34,7 +34,7 @@ async function putUntilSpilled(client: PlasmaClient, directory: string, count = 
   return ids;
 }
 
-Deno.test("a damaged spill file is never served: gets of its objects come back missing, others intact", async () => {
+Deno.test("a damaged spill file is never served: gets of its objects fail naming the damage, others are intact", async () => {
   await inSpillDirectory(async (directory) => {
     const store = await spawnStore(["--memory", "16MiB", "--spill-directory", directory]);
     try {
@@ -46,17 +46,23 @@ Deno.test("a damaged spill file is never served: gets of its objects come back m
         for (let position = 100; position < bytes.length; position += 64 * 1024) bytes[position] ^= 0xff;
         Deno.writeFileSync(path, bytes);
       }
-      let missing = 0;
+      let refused = 0;
       for (const [seed, id] of ids.entries()) {
-        const [object] = await client.get([id], { timeoutMs: 1_000 });
-        if (object === null) {
-          missing++;
+        let object;
+        try {
+          [object] = await client.get([id], { timeoutMs: 1_000 });
+        } catch (error) {
+          // The failed restore answers the get at once, naming the damage.
+          assert.ok(error instanceof StoreError, String(error));
+          assert.match(error.message, /restore of object [0-9a-f]+ failed: spilled object at .* is damaged/);
+          refused++;
           continue;
         }
+        assert.ok(object !== null, `object ${seed} is missing without an error`);
         assert.deepEqual(object.data, patternFor(seed, 2 * MIB), `object ${seed} came back with other bytes`);
         await client.release(id);
       }
-      assert.ok(missing > 0, "no object was read back from a damaged file");
+      assert.ok(refused > 0, "no object was read back from a damaged file");
     } finally {
       await store.stop();
     }

@@ -69,7 +69,11 @@ export class PlasmaClient {
   readonly #held = new Map<string, HeldObject>();
   readonly #creating = new Map<string, CreatingObject>();
 
-  private constructor(connection: StoreConnection, capacityBytes: number) {
+  /** Largest request the store accepts: as it announced, else as its capacity implies. */
+  readonly #requestBytesMax: number;
+
+  private constructor(connection: StoreConnection, capacityBytes: number, requestBytesMax: number) {
+    this.#requestBytesMax = requestBytesMax > 0 ? requestBytesMax : requestBytesMaxFor(capacityBytes);
     this.#connection = connection;
     this.capacityBytes = capacityBytes;
   }
@@ -89,7 +93,7 @@ export class PlasmaClient {
       const reply = decode.decodeConnectReply(
         connection.call(MessageType.ConnectRequest, encode.encodeEmpty(), MessageType.ConnectReply),
       );
-      return new PlasmaClient(connection, reply.memoryCapacity);
+      return new PlasmaClient(connection, reply.memoryCapacity, reply.requestBytesMax);
     } catch (error) {
       connection.close();
       throw error;
@@ -337,7 +341,7 @@ export class PlasmaClient {
 
   /** A request past the store's limit would make the store close the connection: refuse it here. */
   #checkRequestSize(payload: Uint8Array, what: string): void {
-    const limit = requestBytesMaxFor(this.capacityBytes);
+    const limit = this.#requestBytesMax;
     if (payload.length <= limit) return;
     throw new RangeError(
       `${what} makes a request of ${payload.length} bytes; this store accepts at most ${limit} bytes ` +

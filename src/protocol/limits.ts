@@ -3,6 +3,7 @@
  * store enforces them); kept here because the client package ships src/protocol but not src/store.
  * @module
  */
+import { FRAME_PAYLOAD_BYTES_MAX } from "../../ffi/frame_connection.ts";
 
 /**
  * Largest request payload accepted from any store; larger frames are refused from their header
@@ -12,7 +13,7 @@
  */
 export const REQUEST_BYTES_MAX = 16 * 1024 * 1024;
 /** The native connection's hard limit on a frame payload. */
-export const REQUEST_BYTES_CEILING = 1024 * 1024 * 1024;
+export const REQUEST_BYTES_CEILING = FRAME_PAYLOAD_BYTES_MAX;
 /** Room for a request's own fields beside an object as large as the capacity. */
 const REQUEST_OVERHEAD_BYTES = 1024 * 1024;
 

@@ -4,8 +4,6 @@
  */
 
 export { REQUEST_BYTES_CEILING, REQUEST_BYTES_MAX } from "../protocol/limits.ts";
-/** Largest reply payload the store sends (a List of many objects is the big one). */
-export const REPLY_BYTES_MAX = 256 * 1024 * 1024;
 /** Ids in one Get, Seal, Delete or CreateAndSeal request. */
 export const IDS_PER_REQUEST_MAX = 10_000;
 /** Gets waiting at once for one client. */
@@ -26,8 +24,6 @@ export const FULL_DELAY_MS_DEFAULT = 10;
 export const OOM_GRACE_MS_DEFAULT = 2_000;
 /** Unique id of the store's main chunk (fallback chunks get higher ids). */
 export const MAIN_CHUNK_ID = 1;
-/** How long the store's loop keeps polling after its last event before it sleeps (measured best here). */
-export const LOOP_SPIN_MICROS_DEFAULT = 50;
 /** Fallback allocations alive at once (each holds an fd: Ray once hit the 65,535-fd limit). */
 export const FALLBACK_OBJECTS_MAX = 1_000;
 /** Fallback bytes alive at once, as a multiple of the store's capacity. */

@@ -12,6 +12,7 @@ import { closeFd } from "../../ffi/shared_memory.ts";
 import { NativeError, Status, statusName } from "../../ffi/status.ts";
 import { acceptUnix, listenUnix, peerCredentials } from "../../ffi/unix_socket.ts";
 import { EventLoop } from "../net/event_loop.ts";
+import { REPLY_BYTES_MAX } from "../protocol/frame.ts";
 import { ErrorCode } from "../protocol/messages.ts";
 import { VerificationError } from "../protocol/verifier.ts";
 import { clientErrorLog } from "../log/rate_limited_log.ts";
@@ -19,12 +20,14 @@ import { type AccessOptions, AccessPolicy } from "./access_policy.ts";
 import { ARROW_DIALECT } from "./arrow/arrow_dialect.ts";
 import { FRAMES_PER_SLICE, ServiceQueue, UNREAD_REPLY_BYTES_MAX } from "./fair_service.ts";
 import { ClientSession } from "./client_session.ts";
-import { CONNECTIONS_MAX, LOOP_SPIN_MICROS_DEFAULT, REPLY_BYTES_MAX } from "./constants.ts";
+import { CONNECTIONS_MAX } from "./constants.ts";
 import type { Dialect } from "./dialect.ts";
-import { RequestError } from "./handlers.ts";
 import { PlasmaStore, type PlasmaStoreOptions } from "./plasma_store.ts";
 import { RAY_DIALECT } from "./ray_dialect.ts";
+import type { StoreClient } from "./store_client.ts";
 import type { StoreEventSink } from "./store_events.ts";
+import type { CreateResult, GetResult, StoreOutput } from "./store_output.ts";
+import { RequestError } from "./validation.ts";
 
 /** The dialects a connection may speak, told apart by the first 8 bytes of its first frame. */
 const DIALECTS: readonly Dialect[] = [RAY_DIALECT, ARROW_DIALECT];
@@ -42,19 +45,39 @@ export interface StoreServerOptions extends PlasmaStoreOptions {
   spinMicros?: number;
 }
 
+/** The server's side of the core's output: answers of requests that waited go out in the client's dialect. */
+class SessionOutput implements StoreOutput {
+  readonly #sessions: ReadonlyMap<number, ClientSession<Dialect>>;
+
+  constructor(sessions: ReadonlyMap<number, ClientSession<Dialect>>) {
+    this.#sessions = sessions;
+  }
+
+  createFinished(client: StoreClient, result: CreateResult): void {
+    // A client that disconnected meanwhile is not answered (the core forgot its requests).
+    const session = this.#sessions.get(client.id);
+    if (session !== undefined) session.dialect!.sendCreateReply(session, result);
+  }
+
+  getFinished(client: StoreClient, result: GetResult): void {
+    const session = this.#sessions.get(client.id);
+    if (session !== undefined) session.dialect!.sendGetReply(session, result);
+  }
+}
+
 export class StoreServer {
   readonly store: PlasmaStore;
   readonly socketPath: string;
   readonly #poller = new Poller();
   readonly #listenFd: number;
   readonly #loop: EventLoop;
-  readonly #sessions = new Map<number, ClientSession>();
-  readonly #dirty = new Set<ClientSession>();
+  readonly #sessions = new Map<number, ClientSession<Dialect>>();
+  readonly #dirty = new Set<ClientSession<Dialect>>();
   readonly #access: AccessPolicy;
   /** Connections that used up their slice with frames left: served round-robin, a slice a turn. */
-  readonly #backlog = new ServiceQueue<ClientSession>();
+  readonly #backlog = new ServiceQueue<ClientSession<Dialect>>();
   /** Connections whose input is not read until they read their replies. */
-  readonly #readsPaused = new Set<ClientSession>();
+  readonly #readsPaused = new Set<ClientSession<Dialect>>();
   #nextToken = 1;
   #running: Promise<void> | undefined;
   #stopped = false;
@@ -63,7 +86,7 @@ export class StoreServer {
     this.socketPath = options.socketPath;
     this.#access = new AccessPolicy(options.access, Deno.uid() ?? 0);
     const enter = (work: () => void) => this.#enter(work);
-    this.store = new PlasmaStore(options, events, enter);
+    this.store = new PlasmaStore(options, { output: new SessionOutput(this.#sessions), events, enter });
     try {
       this.#listenFd = listenUnix(options.socketPath, { mode: options.socketMode ?? 0o600 });
     } catch (error) {
@@ -72,7 +95,7 @@ export class StoreServer {
     }
     this.#poller.add(this.#listenFd, LISTEN_TOKEN);
     this.#loop = new EventLoop(this.#poller, (token, flags) => this.#enter(() => this.#onEvent(token, flags)), {
-      spinMicros: options.spinMicros ?? LOOP_SPIN_MICROS_DEFAULT,
+      spinMicros: options.spinMicros,
       backlog: () => this.#serveBacklog(),
     });
   }
@@ -146,7 +169,7 @@ export class StoreServer {
         payloadBytesMax: this.store.requestBytesMax,
         sendPayloadBytesMax: REPLY_BYTES_MAX,
       });
-      const session = new ClientSession(this.#nextToken++, connection, peer.pid, this.#dirty);
+      const session = new ClientSession<Dialect>(this.#nextToken++, connection, peer.pid, this.#dirty);
       if (this.#sessions.size >= CONNECTIONS_MAX) {
         this.#refuse(session, -1, ErrorCode.InvalidRequest, `the store has ${CONNECTIONS_MAX} clients, its limit`);
         session.flush();
@@ -154,7 +177,7 @@ export class StoreServer {
         continue;
       }
       this.#sessions.set(session.id, session);
-      this.store.clientCount = this.#sessions.size;
+      this.store.clientConnected(session);
       this.#poller.add(fd, session.id);
     }
   }
@@ -163,7 +186,7 @@ export class StoreServer {
    * Serves up to one slice of the connection's frames; returns whether frames may be left (then
    * it belongs in the backlog). A client with too many unread replies is paused instead.
    */
-  #drain(session: ClientSession): boolean {
+  #drain(session: ClientSession<Dialect>): boolean {
     if (this.#readsPaused.has(session) || this.#pauseIfNotReading(session)) return false;
     for (let served = 0; !session.broken; served++) {
       if (served === FRAMES_PER_SLICE) return true;
@@ -203,7 +226,7 @@ export class StoreServer {
   }
 
   /** Stops reading a client that leaves more than UNREAD_REPLY_BYTES_MAX of replies unread. */
-  #pauseIfNotReading(session: ClientSession): boolean {
+  #pauseIfNotReading(session: ClientSession<Dialect>): boolean {
     if (session.connection.counters().queuedBytes <= UNREAD_REPLY_BYTES_MAX) return false;
     this.#readsPaused.add(session);
     this.#watch(session);
@@ -211,7 +234,7 @@ export class StoreServer {
   }
 
   /** Resumes reading a paused client once it has read its replies down to half the limit. */
-  #resumeIfReading(session: ClientSession): void {
+  #resumeIfReading(session: ClientSession<Dialect>): void {
     if (!this.#readsPaused.has(session)) return;
     if (session.connection.counters().queuedBytes > UNREAD_REPLY_BYTES_MAX / 2) return;
     this.#readsPaused.delete(session);
@@ -220,12 +243,12 @@ export class StoreServer {
   }
 
   /** Tells the poller what this connection waits for. */
-  #watch(session: ClientSession): void {
+  #watch(session: ClientSession<Dialect>): void {
     this.#poller.modify(session.connection.fd, session.id, session.waitingWritable, this.#readsPaused.has(session));
   }
 
   /** The first frame's first 8 bytes pick the connection's dialect for good (null: neither). */
-  #chooseDialect(session: ClientSession): Dialect | null {
+  #chooseDialect(session: ClientSession<Dialect>): Dialect | null {
     for (const dialect of DIALECTS) {
       if (session.connection.cookieIs(dialect.cookieLow, dialect.cookieHigh)) {
         session.dialect = dialect;
@@ -236,7 +259,7 @@ export class StoreServer {
   }
 
   /** Hands an awaited fd to its request; false while it has not arrived. */
-  #takeAwaitedFd(session: ClientSession): boolean {
+  #takeAwaitedFd(session: ClientSession<Dialect>): boolean {
     let fd: number | null;
     try {
       fd = session.connection.takeFdIfArrived();
@@ -254,7 +277,7 @@ export class StoreServer {
     return true;
   }
 
-  #dispatch(session: ClientSession, type: number, payload: Uint8Array): void {
+  #dispatch(session: ClientSession<Dialect>, type: number, payload: Uint8Array): void {
     const dialect = session.dialect!;
     const handler = dialect.handlers.get(type);
     if (handler === undefined) {
@@ -271,7 +294,7 @@ export class StoreServer {
     }
   }
 
-  #readFailed(session: ClientSession, status: number): void {
+  #readFailed(session: ClientSession<Dialect>, status: number): void {
     if (status === Status.frame_too_large) {
       this.#refuse(
         session,
@@ -288,12 +311,12 @@ export class StoreServer {
   }
 
   /** Tells the client why; a dialect that cannot say it (Arrow's) gets its connection closed. */
-  #refuse(session: ClientSession, requestType: number, error: ErrorCode, message: string): void {
+  #refuse(session: ClientSession<Dialect>, requestType: number, error: ErrorCode, message: string): void {
     const dialect = session.dialect ?? RAY_DIALECT;
     if (!dialect.refuse(session, requestType, error, message)) session.fail();
   }
 
-  #flush(session: ClientSession): void {
+  #flush(session: ClientSession<Dialect>): void {
     if (!this.#sessions.has(session.id)) return;
     const status = session.flush();
     // A stream the client broke gets its error reply (best effort) before it is closed.
@@ -310,11 +333,10 @@ export class StoreServer {
     this.#close(session);
   }
 
-  #close(session: ClientSession): void {
+  #close(session: ClientSession<Dialect>): void {
     if (!this.#sessions.delete(session.id)) return;
     this.#backlog.delete(session);
     this.#readsPaused.delete(session);
-    this.store.clientCount = this.#sessions.size;
     this.store.disconnect(session);
     session.onClose?.();
     this.#poller.remove(session.connection.fd);

@@ -11,6 +11,7 @@
 import { hash64 } from "../../../ffi/checksum.ts";
 import { SharedMemoryChunk } from "../../../ffi/shared_memory.ts";
 import type { ChunkInfo } from "../local_object.ts";
+import { mib } from "../units.ts";
 import type { FromSpillWorker, RestoreTarget, SpillSource, ToSpillWorker } from "./messages.ts";
 import {
   decodeSpillHeader,
@@ -46,10 +47,6 @@ function bytesOf(chunkId: number, offset: number, length: number): Uint8Array {
 
 function writeAll(file: Deno.FsFile, bytes: Uint8Array): void {
   for (let done = 0; done < bytes.length;) done += file.writeSync(bytes.subarray(done));
-}
-
-function mib(bytes: number): string {
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
 }
 
 /** Writes `bytes` and returns the checksum chained through it. */
