@@ -176,3 +176,28 @@ Deno.test("clients that never read their replies are paused, not served into mem
 function rssBytes(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(Deno.readTextFileSync(`/proc/${pid}/status`))![1]) * 1024;
 }
+
+Deno.test("flooding clients killed while the store still writes to them do not stop the store", async () => {
+  const store = await spawnStore(["--memory", "64MiB"]);
+  try {
+    for (let round = 0; round < 3; round++) {
+      const flooders = [
+        await startFlooder(store.socketPath, "read", 1_000_000_000),
+        await startFlooder(store.socketPath, "noread"),
+      ];
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      for (const { child } of flooders) child.kill("SIGKILL");
+      for (const { child, lines } of flooders) {
+        await child.status;
+        await lines.cancel();
+      }
+    }
+    await using client = await PlasmaClient.connect(store.socketPath);
+    assert.equal((await client.stats()).numClients, 1);
+    const { code, output } = await store.stop();
+    assert.equal(code, 0, output);
+    assert.doesNotMatch(output, /NativeError|crashed/);
+  } finally {
+    await store.stop();
+  }
+});

@@ -187,6 +187,8 @@ export class StoreServer {
    * it belongs in the backlog). A client with too many unread replies is paused instead.
    */
   #drain(session: ClientSession<Dialect>): boolean {
+    // A session closed earlier in this dispatch (its flush failed) has nothing left to serve.
+    if (!this.#sessions.has(session.id) || session.broken) return false;
     if (this.#readsPaused.has(session) || this.#pauseIfNotReading(session)) return false;
     for (let served = 0; !session.broken; served++) {
       if (served === FRAMES_PER_SLICE) return true;
@@ -220,7 +222,7 @@ export class StoreServer {
         return false;
       }
       this.#dispatch(session, connection.header[3] === 0 ? connection.type : -1, connection.payload());
-      if (served % 8 === 7 && this.#pauseIfNotReading(session)) return false;
+      if (served % 8 === 7 && !session.broken && this.#pauseIfNotReading(session)) return false;
     }
     return false;
   }
