@@ -29,9 +29,11 @@ let instance = "";
 const ownFiles = new Set<string>();
 /** Directories spilled into; dead stores' files in each are removed on first use. */
 const directories = new Set<string>();
+/** The Worker's own channel, or the port the store's Worker talks through. */
+let replies: { postMessage(message: FromSpillWorker): void } = self;
 
 function post(message: FromSpillWorker): void {
-  self.postMessage(message);
+  replies.postMessage(message);
 }
 
 function mapChunks(infos: ChunkInfo[]): void {
@@ -152,7 +154,7 @@ function removeFilesAtStop(): void {
   for (const directory of directories) removeDeadSpillFiles(directory);
 }
 
-function handle(message: ToSpillWorker): void {
+function handle(message: Exclude<ToSpillWorker, { type: "port" }>): void {
   if (message.type === "init") {
     instance = message.instance;
     return mapChunks(message.chunks);
@@ -183,4 +185,10 @@ function handle(message: ToSpillWorker): void {
   }
 }
 
-self.onmessage = (event: MessageEvent<ToSpillWorker>) => handle(event.data);
+self.onmessage = (event: MessageEvent<ToSpillWorker>) => {
+  const message = event.data;
+  if (message.type !== "port") return handle(message);
+  replies = message.port;
+  message.port.onmessage = (portEvent: MessageEvent<Exclude<ToSpillWorker, { type: "port" }>>) =>
+    handle(portEvent.data);
+};
