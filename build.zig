@@ -21,6 +21,10 @@ pub fn build(b: *std.Build) void {
     const install_tests = b.addInstallArtifact(tests, .{ .dest_dir = .{ .override = .{ .custom = "test" } }, .dest_sub_path = "plasma-zig-tests" });
     const test_step = b.step("test", "Build the Zig unit tests into zig-out/test");
     test_step.dependOn(&install_tests.step);
+    // `zig build fuzz --fuzz`: Zig's coverage-guided fuzzer on the tests that call std.testing.fuzz
+    // (without --fuzz it runs them once, like the test binary does).
+    const fuzz_step = b.step("fuzz", "Run the Zig tests, fuzzing with --fuzz");
+    fuzz_step.dependOn(&b.addRunArtifact(tests).step);
 
     addBenchmarks(b, target);
 }

@@ -33,12 +33,16 @@ export class Poller {
 
   /** Watches `fd` for readability (and writability if asked), reporting `token`. */
   add(fd: number, token: number, writable = false): void {
-    unwrap(native().plasma_poller_add(this.#live(), fd, token, writable ? 1 : 0), `Watching fd ${fd}`);
+    unwrap(native().plasma_poller_add(this.#live(), fd, token, interestOf(writable, false)), `Watching fd ${fd}`);
   }
 
-  /** Changes whether `fd` is also watched for writability. */
-  modify(fd: number, token: number, writable: boolean): void {
-    unwrap(native().plasma_poller_modify(this.#live(), fd, token, writable ? 1 : 0), `Re-watching fd ${fd}`);
+  /**
+   * Changes whether `fd` is also watched for writability, and whether for readability
+   * (`readsPaused`: a hang-up is still reported).
+   */
+  modify(fd: number, token: number, writable: boolean, readsPaused = false): void {
+    const interest = interestOf(writable, readsPaused);
+    unwrap(native().plasma_poller_modify(this.#live(), fd, token, interest), `Re-watching fd ${fd}`);
   }
 
   /** Stops watching `fd`. */
@@ -88,4 +92,9 @@ export class Poller {
     if (this.#handle === null) throw new Error("poller is closed");
     return this.#handle;
   }
+}
+
+/** The native interest bits: 1 writable, 2 reads paused (ffi/zig/poller.zig). */
+function interestOf(writable: boolean, readsPaused: boolean): number {
+  return (writable ? 1 : 0) | (readsPaused ? 2 : 0);
 }

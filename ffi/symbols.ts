@@ -12,6 +12,9 @@ export const SYMBOLS = {
   // uint32_t plasma_noop(uint32_t value)
   plasma_noop: { parameters: ["u32"], result: "u32" },
 
+  // uint64_t plasma_hash64(uint64_t seed, const uint8_t *bytes, uint64_t len)
+  plasma_hash64: { parameters: ["u64", "buffer", "u64"], result: "u64" },
+
   // int plasma_chunk_create(uint32_t kind, const char *dir, uint64_t size, uint32_t flags, Mapping *out)
   plasma_chunk_create: { parameters: ["u32", "buffer", "u64", "u32", "buffer"], result: "i32" },
   // int plasma_chunk_map(int32_t fd, uint64_t size, uint32_t flags, Mapping *out)
@@ -78,9 +81,9 @@ export const SYMBOLS = {
   plasma_poller_create: { parameters: ["buffer"], result: "i32" },
   // void plasma_poller_destroy(Poller *self)
   plasma_poller_destroy: { parameters: ["pointer"], result: "void" },
-  // int plasma_poller_add(Poller *self, int32_t fd, uint32_t token, uint32_t writable)
+  // int plasma_poller_add(Poller *self, int32_t fd, uint32_t token, uint32_t interest)
   plasma_poller_add: { parameters: ["pointer", "i32", "u32", "u32"], result: "i32" },
-  // int plasma_poller_modify(Poller *self, int32_t fd, uint32_t token, uint32_t writable)
+  // int plasma_poller_modify(Poller *self, int32_t fd, uint32_t token, uint32_t interest)
   plasma_poller_modify: { parameters: ["pointer", "i32", "u32", "u32"], result: "i32" },
   // int plasma_poller_remove(Poller *self, int32_t fd)
   plasma_poller_remove: { parameters: ["pointer", "i32"], result: "i32" },

@@ -56,6 +56,22 @@ export fn plasma_filesystem_space(path: [*:0]const u8, out: *[2]u64) c_int {
     return code(shm.filesystemSpace(path, out));
 }
 
+// ---------------------------------------------------------------- checksums
+
+/// XXH3-64 of `len` bytes, seeded: spill files checksum each object, chaining its parts through
+/// the seed. XXH3 because it runs far faster than the disk the spilled bytes go to.
+export fn plasma_hash64(seed: u64, bytes: ?[*]const u8, len: u64) u64 {
+    const ptr = bytes orelse return std.hash.XxHash3.hash(seed, "");
+    return std.hash.XxHash3.hash(seed, ptr[0..@intCast(len)]);
+}
+
+test "plasma_hash64 chains parts through the seed and tells one changed byte" {
+    const whole = plasma_hash64(plasma_hash64(7, "head", 4), "data", 4);
+    try std.testing.expectEqual(whole, plasma_hash64(plasma_hash64(7, "head", 4), "data", 4));
+    try std.testing.expect(whole != plasma_hash64(plasma_hash64(7, "head", 4), "dbta", 4));
+    try std.testing.expectEqual(std.hash.XxHash3.hash(3, ""), plasma_hash64(3, null, 0));
+}
+
 // ---------------------------------------------------------------- allocator
 
 export fn plasma_allocator_create(capacity_bytes: u64, blocks_max: u32, handle_out: *u64) c_int {
@@ -188,12 +204,12 @@ export fn plasma_poller_destroy(self: *Poller) void {
     self.destroy();
 }
 
-export fn plasma_poller_add(self: *Poller, fd: i32, token: u32, writable: u32) c_int {
-    return code(self.add(fd, token, writable != 0));
+export fn plasma_poller_add(self: *Poller, fd: i32, token: u32, interest: u32) c_int {
+    return code(self.add(fd, token, interest));
 }
 
-export fn plasma_poller_modify(self: *Poller, fd: i32, token: u32, writable: u32) c_int {
-    return code(self.modify(fd, token, writable != 0));
+export fn plasma_poller_modify(self: *Poller, fd: i32, token: u32, interest: u32) c_int {
+    return code(self.modify(fd, token, interest));
 }
 
 export fn plasma_poller_remove(self: *Poller, fd: i32) c_int {
@@ -218,5 +234,6 @@ comptime {
         _ = connection_mod;
         _ = poller_mod;
         _ = allocator_mod;
+        _ = @import("connection_fuzz.zig");
     }
 }

@@ -14,6 +14,9 @@ pub const event_readable: u32 = 1;
 pub const event_writable: u32 = 2;
 pub const event_hangup: u32 = 4;
 pub const event_error: u32 = 8;
+/// Interest bits of add/modify: also watch for writability; stop watching for readability.
+pub const interest_writable: u32 = 1;
+pub const interest_reads_paused: u32 = 2;
 
 /// Token reserved for the wake-up eventfd; wait() swallows its events.
 const wake_token: u32 = std.math.maxInt(u32);
@@ -38,7 +41,7 @@ pub const Poller = struct {
             return .system_resources;
         };
         self.* = .{ .epoll_fd = epoll_fd, .wake_fd = wake_fd };
-        const added = self.control(linux.EPOLL.CTL_ADD, wake_fd, wake_token, false);
+        const added = self.control(linux.EPOLL.CTL_ADD, wake_fd, wake_token, 0);
         if (added != .ok) self.destroy();
         if (added != .ok) return added;
         out.* = self;
@@ -52,14 +55,16 @@ pub const Poller = struct {
     }
 
     /// Watches `fd` for readability (and writability when asked), reporting `token`.
-    pub fn add(self: *Poller, fd: i32, token: u32, writable: bool) Status {
+    /// `interest`: interest_writable adds writability; interest_reads_paused drops readability
+    /// (a hang-up is still reported), so a peer whose input is not wanted now wakes nobody.
+    pub fn add(self: *Poller, fd: i32, token: u32, interest: u32) Status {
         if (token == wake_token) return .invalid_argument;
-        return self.control(linux.EPOLL.CTL_ADD, fd, token, writable);
+        return self.control(linux.EPOLL.CTL_ADD, fd, token, interest);
     }
 
-    pub fn modify(self: *Poller, fd: i32, token: u32, writable: bool) Status {
+    pub fn modify(self: *Poller, fd: i32, token: u32, interest: u32) Status {
         if (token == wake_token) return .invalid_argument;
-        return self.control(linux.EPOLL.CTL_MOD, fd, token, writable);
+        return self.control(linux.EPOLL.CTL_MOD, fd, token, interest);
     }
 
     pub fn remove(self: *Poller, fd: i32) Status {
@@ -104,9 +109,11 @@ pub const Poller = struct {
         _ = linux.read(self.wake_fd, std.mem.asBytes(&value), 8);
     }
 
-    fn control(self: *Poller, op: u32, fd: i32, token: u32, writable: bool) Status {
-        const out_flag: u32 = if (writable) linux.EPOLL.OUT else 0;
-        var event = linux.epoll_event{ .events = linux.EPOLL.IN | linux.EPOLL.RDHUP | out_flag, .data = .{ .u32 = token } };
+    fn control(self: *Poller, op: u32, fd: i32, token: u32, interest: u32) Status {
+        if (interest & ~(interest_writable | interest_reads_paused) != 0) return .invalid_argument;
+        const out_flag: u32 = if (interest & interest_writable != 0) linux.EPOLL.OUT else 0;
+        const in_flag: u32 = if (interest & interest_reads_paused != 0) 0 else linux.EPOLL.IN;
+        var event = linux.epoll_event{ .events = in_flag | linux.EPOLL.RDHUP | out_flag, .data = .{ .u32 = token } };
         const rc = linux.epoll_ctl(self.epoll_fd, op, fd, &event);
         if (syscallError(rc)) |err| return status_mod.fromErrno(err);
         return .ok;
@@ -130,7 +137,7 @@ test "wait reports a readable fd with its token and a wake returns an empty wait
     try std.testing.expectEqual(@as(usize, 0), linux.pipe2(&fds, .{ .CLOEXEC = true, .NONBLOCK = true }));
     defer _ = linux.close(fds[0]);
     defer _ = linux.close(fds[1]);
-    try std.testing.expectEqual(Status.ok, poller.add(fds[0], 42, false));
+    try std.testing.expectEqual(Status.ok, poller.add(fds[0], 42, 0));
     var events: [8]u32 = undefined;
     try std.testing.expectEqual(@as(c_int, 0), poller.wait(&events, 4, 0));
     _ = linux.write(fds[1], "x", 1);
@@ -140,5 +147,26 @@ test "wait reports a readable fd with its token and a wake returns an empty wait
     try std.testing.expectEqual(Status.ok, poller.remove(fds[0]));
     try std.testing.expectEqual(Status.ok, poller.wake());
     try std.testing.expectEqual(@as(c_int, 0), poller.wait(&events, 4, 1000));
-    try std.testing.expectEqual(Status.invalid_argument, poller.add(fds[0], wake_token, false));
+    try std.testing.expectEqual(Status.invalid_argument, poller.add(fds[0], wake_token, 0));
+}
+
+test "a paused fd reports no readability until resumed, but still reports a hang-up" {
+    var poller: *Poller = undefined;
+    try std.testing.expectEqual(Status.ok, Poller.create(&poller));
+    defer poller.destroy();
+    var fds: [2]i32 = undefined;
+    try std.testing.expectEqual(@as(usize, 0), linux.socketpair(linux.AF.UNIX, linux.SOCK.STREAM | linux.SOCK.CLOEXEC, 0, &fds));
+    defer _ = linux.close(fds[0]);
+    try std.testing.expectEqual(Status.ok, poller.add(fds[0], 7, interest_reads_paused));
+    _ = linux.write(fds[1], "x", 1);
+    var events: [8]u32 = undefined;
+    try std.testing.expectEqual(@as(c_int, 0), poller.wait(&events, 4, 0));
+    try std.testing.expectEqual(Status.ok, poller.modify(fds[0], 7, 0));
+    try std.testing.expectEqual(@as(c_int, 1), poller.wait(&events, 4, 0));
+    try std.testing.expectEqual(event_readable, events[1] & event_readable);
+    try std.testing.expectEqual(Status.ok, poller.modify(fds[0], 7, interest_reads_paused));
+    _ = linux.close(fds[1]);
+    try std.testing.expectEqual(@as(c_int, 1), poller.wait(&events, 4, 0));
+    try std.testing.expectEqual(event_hangup, events[1] & event_hangup);
+    try std.testing.expectEqual(Status.invalid_argument, poller.modify(fds[0], 7, 4));
 }

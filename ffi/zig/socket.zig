@@ -8,7 +8,8 @@ const Status = status_mod.Status;
 const syscallError = status_mod.syscallError;
 
 /// Binds and listens on `path`. The mode is set on the socket before bind so the file never
-/// exists with wider permissions (Linux applies the socket inode's mode, minus umask, at bind).
+/// exists with wider permissions (Linux applies the socket inode's mode, minus umask, at bind);
+/// after bind the file gets exactly `mode`, so a deliberate share (0660) is not cut by the umask.
 pub fn listen(path: [*:0]const u8, mode: u32, backlog: u32, fd_out: *i32) Status {
     if (mode > 0o777 or backlog == 0) return .invalid_argument;
     var address: linux.sockaddr.un = undefined;
@@ -17,7 +18,7 @@ pub fn listen(path: [*:0]const u8, mode: u32, backlog: u32, fd_out: *i32) Status
     var fd: i32 = -1;
     const opened = openSocket(linux.SOCK.NONBLOCK, &fd);
     if (opened != .ok) return opened;
-    const result = bindAndListen(fd, &address, mode, backlog);
+    const result = bindAndListen(fd, path, &address, mode, backlog);
     if (result != .ok) {
         _ = linux.close(fd);
         return result;
@@ -26,10 +27,14 @@ pub fn listen(path: [*:0]const u8, mode: u32, backlog: u32, fd_out: *i32) Status
     return .ok;
 }
 
-fn bindAndListen(fd: i32, address: *const linux.sockaddr.un, mode: u32, backlog: u32) Status {
+fn bindAndListen(fd: i32, path: [*:0]const u8, address: *const linux.sockaddr.un, mode: u32, backlog: u32) Status {
     if (syscallError(linux.fchmod(fd, mode))) |err| return status_mod.fromErrno(err);
     const rc_bind = linux.bind(fd, @ptrCast(address), @sizeOf(linux.sockaddr.un));
     if (syscallError(rc_bind)) |err| return status_mod.fromErrno(err);
+    if (syscallError(linux.chmod(path, mode))) |err| {
+        _ = linux.unlink(path);
+        return status_mod.fromErrno(err);
+    }
     if (syscallError(linux.listen(fd, backlog))) |err| return status_mod.fromErrno(err);
     return .ok;
 }

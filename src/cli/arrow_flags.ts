@@ -10,6 +10,8 @@ import { FULL_DELAY_MS_DEFAULT } from "../store/constants.ts";
 import {
   checkMetricsAddress,
   FlagError,
+  parseIdList,
+  parseSocketMode,
   PLASMA_DIRECTORY_DEFAULT,
   SOCKET_PATH_BYTES_MAX,
   type StoreConfig,
@@ -24,9 +26,13 @@ Usage: plasma-store-server -m BYTES -s SOCKET [-d DIRECTORY] [-h] [-e hashtable:
   -e ENDPOINT   external store for evicted objects: hashtable://NAME keeps them in a private
                 spill directory (removed at exit) and restores them on get
   --metrics-address HOST:PORT
-                serve Prometheus /metrics, /healthz and a dashboard at / (not in Arrow's server)`;
+                serve Prometheus /metrics, /healthz and a dashboard at / (not in Arrow's server)
+Access control (long flags Arrow's server does not have):
+  --socket-mode=OCTAL         permission bits of the socket file (default 600)
+  --allow-uid=UID[,UID...]    only these users' processes may connect (besides the store's user)
+  --allow-gid=GID[,GID...]    processes whose primary group is one of these may connect too`;
 
-const VALUE_FLAGS = new Set(["m", "s", "d", "e", "metrics-address"]);
+const VALUE_FLAGS = new Set(["m", "s", "d", "e", "metrics-address", "socket-mode", "allow-uid", "allow-gid"]);
 
 /** Splits gflags-style arguments into name -> value ("true" for a bare boolean flag). */
 function splitFlags(args: string[]): Map<string, string> {
@@ -96,6 +102,9 @@ export function parseArrowFlags(
       fullDelayMs: FULL_DELAY_MS_DEFAULT,
       oomGraceMs: 0,
       metricsAddress,
+      socketMode: parseSocketMode(flags.get("socket-mode") ?? "600", "--socket-mode"),
+      allowUids: parseIdList(flags.get("allow-uid") ?? "", "--allow-uid"),
+      allowGids: parseIdList(flags.get("allow-gid") ?? "", "--allow-gid"),
     },
     externalStore,
   };

@@ -30,6 +30,9 @@ Deno.test("parseArrowFlags() reads pyarrow's command line with Arrow's semantics
     fullDelayMs: 10,
     metricsAddress: "",
     oomGraceMs: 0,
+    socketMode: 0o600,
+    allowUids: [],
+    allowGids: [],
   });
   assert.equal((parseArrowFlags(["-s", "/tmp/p.sock", "-m", "100"]) as { externalStore: string }).externalStore, "");
   const withAll = config(["-s", "/tmp/p.sock", "-m", "10000", "-d", "/mnt/huge", "-h"]);

@@ -21,6 +21,9 @@ function storeConfig(overrides: Partial<StoreConfig>): StoreConfig {
     fullDelayMs: 10,
     metricsAddress: "",
     oomGraceMs: 2000,
+    socketMode: 0o600,
+    allowUids: [],
+    allowGids: [],
     ...overrides,
   };
 }

@@ -39,6 +39,12 @@ export interface StoreConfig {
   fullDelayMs: number;
   /** How long the head of the create queue may wait for memory before the fallback (or failure). */
   oomGraceMs: number;
+  /** Permission bits of the socket file (default 0o600: only the store's user may connect). */
+  socketMode: number;
+  /** User ids whose processes may connect, besides the store's own ([] with no gids: anyone who can open the socket). */
+  allowUids: number[];
+  /** Group ids whose processes may connect (the peer's primary group, from SO_PEERCRED). */
+  allowGids: number[];
   /** `HOST:PORT` of the metrics endpoint (Prometheus `/metrics`, `/healthz`, dashboard); "" = none. */
   metricsAddress: string;
 }
@@ -93,6 +99,24 @@ export type FlagSpec =
     default: string;
     min: number;
     max: number;
+    description: string;
+  }
+  | {
+    name: string;
+    /** Permission bits in octal, e.g. `660` or `0o660`. */
+    type: "mode";
+    key: KeysOf<number>;
+    valueName: string;
+    default: string;
+    description: string;
+  }
+  | {
+    name: string;
+    /** Comma-separated numeric user or group ids. */
+    type: "ids";
+    key: KeysOf<number[]>;
+    valueName: string;
+    default: string;
     description: string;
   }
   | {
@@ -174,6 +198,30 @@ export const STORE_FLAGS: readonly FlagSpec[] = [
     description: "how long a create may wait for memory before the fallback allocation",
   },
   {
+    name: "socket-mode",
+    type: "mode",
+    key: "socketMode",
+    valueName: "OCTAL",
+    default: "600",
+    description: "permission bits of the socket file, to share the store deliberately (e.g. 660)",
+  },
+  {
+    name: "allow-uid",
+    type: "ids",
+    key: "allowUids",
+    valueName: "UID[,UID...]",
+    default: "",
+    description: "only these users' processes may connect (checked with SO_PEERCRED; the store's own user always may)",
+  },
+  {
+    name: "allow-gid",
+    type: "ids",
+    key: "allowGids",
+    valueName: "GID[,GID...]",
+    default: "",
+    description: "processes whose primary group is one of these may connect too",
+  },
+  {
     name: "metrics-address",
     type: "string",
     key: "metricsAddress",
@@ -182,6 +230,36 @@ export const STORE_FLAGS: readonly FlagSpec[] = [
     description: "serve Prometheus /metrics, /healthz and a dashboard at / on this address (port 0: any free port)",
   },
 ];
+
+/** Largest numeric user or group id (2^32 - 2: -1 means "no id" to the kernel). */
+const ID_MAX = 2 ** 32 - 2;
+
+/**
+ * Parses permission bits written in octal (`660`, `0660`, `0o660`).
+ * @throws {FlagError} naming `flag` when the text is not octal or sets bits beyond 0o777
+ */
+export function parseSocketMode(text: string, flag: string): number {
+  const match = /^(?:0o?)?([0-7]{1,3})$/.exec(text);
+  if (match === null) {
+    throw new FlagError(`${flag} takes permission bits in octal (e.g. 660), got ${JSON.stringify(text)}`);
+  }
+  return parseInt(match[1], 8);
+}
+
+/**
+ * Parses a comma-separated list of numeric ids ("" = none).
+ * @throws {FlagError} naming `flag` on anything but whole numbers up to 2^32 - 2
+ */
+export function parseIdList(text: string, flag: string): number[] {
+  if (text === "") return [];
+  return text.split(",").map((part) => {
+    const id = /^\d+$/.test(part) ? Number(part) : NaN;
+    if (!Number.isSafeInteger(id) || id > ID_MAX) {
+      throw new FlagError(`${flag} takes numeric ids separated by commas, got ${JSON.stringify(text)}`);
+    }
+    return id;
+  });
+}
 
 /** `--help` (or `-h`) is handled before the table: it prints help instead of filling the config. */
 const HELP_FLAG = { name: "help", short: "h", description: "print this help and exit" } as const;
@@ -301,6 +379,8 @@ function flagValue(spec: FlagSpec, given: string | true | undefined): unknown {
   }
   if (spec.type === "size") return sizeValue(spec, text);
   if (spec.type === "integer") return integerValue(spec, text);
+  if (spec.type === "mode") return parseSocketMode(text, `--${spec.name}`);
+  if (spec.type === "ids") return parseIdList(text, `--${spec.name}`);
   // An optional string flag's default is "" (unset); a value given explicitly must not be empty.
   return given === undefined ? text : stringValue(spec, text);
 }

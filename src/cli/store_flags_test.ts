@@ -48,6 +48,9 @@ Deno.test("parseStoreFlags() fills defaults when only the required flags are giv
     fullDelayMs: 10,
     metricsAddress: "",
     oomGraceMs: 2000,
+    socketMode: 0o600,
+    allowUids: [],
+    allowGids: [],
   });
 });
 
@@ -67,6 +70,10 @@ Deno.test("parseStoreFlags() reads every flag, in any order, with spaces or =", 
       "--full-delay-ms",
       "5",
       "--oom-grace-ms=0",
+      "--socket-mode=0o660",
+      "--allow-uid",
+      "1000,1001",
+      "--allow-gid=50",
       "--metrics-address",
       "127.0.0.1:9100",
     ]),
@@ -82,6 +89,9 @@ Deno.test("parseStoreFlags() reads every flag, in any order, with spaces or =", 
       fullDelayMs: 5,
       metricsAddress: "127.0.0.1:9100",
       oomGraceMs: 0,
+      socketMode: 0o660,
+      allowUids: [1000, 1001],
+      allowGids: [50],
     },
   );
 });

@@ -5,6 +5,7 @@
  */
 import { parseMetricsAddress } from "../observe/metrics_address.ts";
 import type { MetricsServer } from "../observe/metrics_server.ts";
+import { removeDeadSpillFiles } from "../store/spill_io/spill_files.ts";
 import { ObjectStoreRunner } from "../runner/object_store_runner.ts";
 import { formatSize } from "./sizes.ts";
 import { checkCapacity, checkDiskDirectories, checkSocketPath, StartupError } from "./startup_checks.ts";
@@ -59,6 +60,7 @@ export async function runStore(config: StoreConfig): Promise<number> {
     if (await checkSocketPath(config.socketPath) === "stale") {
       console.error(`plasma store: replaced a stale socket at ${config.socketPath}`);
     }
+    removeStaleSpillFiles(config.spillDirectory);
     runner = await ObjectStoreRunner.start({
       socketPath: config.socketPath,
       capacityBytes: capacity.memoryBytes,
@@ -69,6 +71,8 @@ export async function runStore(config: StoreConfig): Promise<number> {
       oomGraceMs: config.oomGraceMs,
       fallbackDirectory: config.noFallback ? "" : config.fallbackDirectory || config.spillDirectory || "/tmp",
       spillDirectory: config.spillDirectory,
+      socketMode: config.socketMode,
+      access: { allowUids: config.allowUids, allowGids: config.allowGids },
     });
   } catch (error) {
     signalled.dispose();
@@ -101,6 +105,15 @@ export async function runStore(config: StoreConfig): Promise<number> {
   await metrics?.close();
   await runner.stop();
   return code;
+}
+
+/** Spill files of stores that were killed hold nothing anyone can read back: remove them. */
+function removeStaleSpillFiles(spillDirectory: string): void {
+  if (spillDirectory === "") return;
+  const removed = removeDeadSpillFiles(spillDirectory);
+  if (removed.length > 0) {
+    console.error(`plasma store: removed ${removed.length} spill files of stopped stores in ${spillDirectory}`);
+  }
 }
 
 /**

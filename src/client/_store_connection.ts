@@ -60,6 +60,7 @@ export class StoreConnection {
    * synchronously (a request the store answers at once) takes no lock and makes no extra Promise.
    */
   exclusive<T>(work: () => T | Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(new ConnectionClosedError("Cannot send a request: the client is closed"));
     if (this.#lock) return this.#afterLock(work);
     let result: T | Promise<T>;
     try {

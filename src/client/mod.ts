@@ -19,4 +19,5 @@
 export * from "./plasma_client.ts";
 export * from "./errors.ts";
 export { ObjectId } from "../protocol/object_id.ts";
+export { GET_TIMEOUT_MS_MAX } from "../protocol/limits.ts";
 export type { StoreStats } from "../protocol/messages.ts";

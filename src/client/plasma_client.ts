@@ -9,6 +9,7 @@ import * as encode from "../protocol/encode.ts";
 import { ErrorCode, MessageType, ObjectSource } from "../protocol/messages.ts";
 import type { ObjectInfo, ObjectSpec, StoreStats } from "../protocol/messages.ts";
 import { ObjectId } from "../protocol/object_id.ts";
+import { requestBytesMaxFor } from "../protocol/limits.ts";
 import { errorFromCode, ObjectNotFoundError } from "./errors.ts";
 import { StoreConnection } from "./_store_connection.ts";
 
@@ -68,7 +69,11 @@ export class PlasmaClient {
   readonly #held = new Map<string, HeldObject>();
   readonly #creating = new Map<string, CreatingObject>();
 
-  private constructor(connection: StoreConnection, capacityBytes: number) {
+  /** Largest request the store accepts: as it announced, else as its capacity implies. */
+  readonly #requestBytesMax: number;
+
+  private constructor(connection: StoreConnection, capacityBytes: number, requestBytesMax: number) {
+    this.#requestBytesMax = requestBytesMax > 0 ? requestBytesMax : requestBytesMaxFor(capacityBytes);
     this.#connection = connection;
     this.capacityBytes = capacityBytes;
   }
@@ -88,7 +93,7 @@ export class PlasmaClient {
       const reply = decode.decodeConnectReply(
         connection.call(MessageType.ConnectRequest, encode.encodeEmpty(), MessageType.ConnectReply),
       );
-      return new PlasmaClient(connection, reply.memoryCapacity);
+      return new PlasmaClient(connection, reply.memoryCapacity, reply.requestBytesMax);
     } catch (error) {
       connection.close();
       throw error;
@@ -144,12 +149,14 @@ export class PlasmaClient {
 
   /**
    * Gets objects: each is a zero-copy view, or null when it was not sealed in time.
-   * `timeoutMs`: -1 (default) waits forever, 0 answers at once.
+   * `timeoutMs`: -1 (default) waits forever, 0 answers at once; a timeout past
+   * GET_TIMEOUT_MS_MAX (about 24.8 days, the longest timer) also waits forever.
    * Every object returned must be released once.
+   * @throws {RangeError} when `timeoutMs` is not a safe integer of -1 or more
    */
   get(ids: ObjectId[], options: { timeoutMs?: number } = {}): Promise<(PlasmaObject | null)[]> {
     const timeoutMs = options.timeoutMs ?? -1;
-    if (!Number.isInteger(timeoutMs) || timeoutMs < -1) {
+    if (!Number.isSafeInteger(timeoutMs) || timeoutMs < -1) {
       throw new RangeError(`timeoutMs must be -1 or more, got ${timeoutMs}`);
     }
     return this.#connection.exclusive(async () => {
@@ -253,6 +260,7 @@ export class PlasmaClient {
    * Writes many small objects in one round trip (the store copies them in and seals them).
    * @returns their ids, in order
    * @throws the first object's error, after the others were still written
+   * @throws {RangeError} before sending, when the batch is larger than one request may be
    */
   putBatch(items: PutItem[]): Promise<ObjectId[]> {
     const ids = items.map((item) => item.id ?? ObjectId.random());
@@ -264,6 +272,7 @@ export class PlasmaClient {
           metadata: item.metadata ?? EMPTY,
         })),
       });
+      this.#checkRequestSize(payload, `putBatch of ${items.length} objects`);
       const reply = decode.decodeIdsReply(
         this.#connection.call(MessageType.CreateAndSealRequest, payload, MessageType.CreateAndSealReply),
       );
@@ -328,6 +337,16 @@ export class PlasmaClient {
   [Symbol.asyncDispose](): Promise<void> {
     this.close();
     return Promise.resolve();
+  }
+
+  /** A request past the store's limit would make the store close the connection: refuse it here. */
+  #checkRequestSize(payload: Uint8Array, what: string): void {
+    const limit = this.#requestBytesMax;
+    if (payload.length <= limit) return;
+    throw new RangeError(
+      `${what} makes a request of ${payload.length} bytes; this store accepts at most ${limit} bytes ` +
+        `per request: split it`,
+    );
   }
 
   #sealMany(ids: ObjectId[]): Promise<ErrorCode[]> {

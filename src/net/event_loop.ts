@@ -22,6 +22,11 @@ export interface EventLoopOptions {
   spinMicros?: number;
   /** While continuously busy, let timers and messages run this often (default {@linkcode YIELD_EVERY_MS_DEFAULT}). */
   yieldEveryMs?: number;
+  /**
+   * Work left over from earlier events (a connection that used up its slice), run once per turn;
+   * returns whether any is still left, and while it is the loop never sleeps.
+   */
+  backlog?: () => boolean;
 }
 
 /** Counters for benchmarks and tests: how the loop spent its wake-ups. */
@@ -37,6 +42,7 @@ export class EventLoop {
   readonly #handler: EventHandler;
   readonly #spinMs: number;
   readonly #yieldEveryMs: number;
+  readonly #backlog: () => boolean;
   #running = false;
   #done: Promise<void> | null = null;
   readonly counters: EventLoopCounters = { syncPolls: 0, blockingWaits: 0, events: 0 };
@@ -46,6 +52,7 @@ export class EventLoop {
     this.#handler = handler;
     this.#spinMs = (options.spinMicros ?? SPIN_MICROS_DEFAULT) / 1000;
     this.#yieldEveryMs = options.yieldEveryMs ?? YIELD_EVERY_MS_DEFAULT;
+    this.#backlog = options.backlog ?? (() => false);
   }
 
   /** Starts the loop; the promise settles when {@linkcode stop} is called (or a handler throws). */
@@ -71,8 +78,8 @@ export class EventLoop {
       const ready = this.#poller.poll();
       this.counters.syncPolls++;
       const now = performance.now();
-      if (ready > 0) {
-        this.#dispatch(this.#poller.events, ready);
+      if (ready > 0) this.#dispatch(this.#poller.events, ready);
+      if (this.#backlog() || ready > 0) {
         lastEventAt = now;
         if (now - lastYieldAt < this.#yieldEveryMs) continue;
         // A zero-timeout wait on the native thread is a real macrotask: timers and messages run.

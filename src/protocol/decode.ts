@@ -8,6 +8,7 @@ import * as fb from "./generated/mod.ts";
 import { STATS_FIELDS } from "./encode.ts";
 import type * as m from "./messages.ts";
 import { BYTES, bytesOf, byteStrings, verifiedBuffer } from "./flatbuffer_reading.ts";
+import { effectiveGetTimeoutMs } from "./limits.ts";
 
 function buffer(payload: Uint8Array, table: string): flatbuffers.ByteBuffer {
   return verifiedBuffer(payload, table);
@@ -104,7 +105,7 @@ export function decodeGetRequest(payload: Uint8Array): m.GetRequest {
   const table = fb.GetRequest.getRootAsGetRequest(buffer(payload, "GetRequest"));
   return {
     objectIds: byteStrings(table.objectIdsLength(), (index) => table.objectIds(index, BYTES)),
-    timeoutMs: Number(table.timeoutMs()),
+    timeoutMs: effectiveGetTimeoutMs(Number(table.timeoutMs())),
   };
 }
 

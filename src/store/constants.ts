@@ -2,17 +2,8 @@
  * The store's named limits. A client that exceeds one gets an error reply naming it.
  * @module
  */
-import { FRAME_PAYLOAD_BYTES_MAX } from "../../ffi/frame_connection.ts";
 
-/**
- * Largest request payload accepted from any store; larger frames are refused from their header
- * alone. A store accepts max(this, its capacity + 1 MiB) up to {@linkcode REQUEST_BYTES_CEILING},
- * so any object that fits can be sent inline (CreateAndSeal); receive buffers grow only with the
- * bytes that actually arrive.
- */
-export const REQUEST_BYTES_MAX = 16 * 1024 * 1024;
-/** The native connection's hard limit on a frame payload. */
-export const REQUEST_BYTES_CEILING = FRAME_PAYLOAD_BYTES_MAX;
+export { REQUEST_BYTES_CEILING, REQUEST_BYTES_MAX } from "../protocol/limits.ts";
 /** Ids in one Get, Seal, Delete or CreateAndSeal request. */
 export const IDS_PER_REQUEST_MAX = 10_000;
 /** Gets waiting at once for one client. */

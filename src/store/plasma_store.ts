@@ -14,7 +14,8 @@ import { type NewObject, ObjectLifecycle } from "./object_lifecycle.ts";
 import { LruEvictionPolicy } from "./eviction_policy.ts";
 import { QuotaPolicy } from "./quota_policy.ts";
 import { SpillManager } from "./spill_manager.ts";
-import { REQUEST_BYTES_CEILING, REQUEST_BYTES_MAX, RESTORE_WAIT_MS_MAX, SPILL_PERIOD_MS } from "./constants.ts";
+import { RESTORE_WAIT_MS_MAX, SPILL_PERIOD_MS } from "./constants.ts";
+import { requestBytesMaxFor } from "../protocol/limits.ts";
 import { StatsCollector } from "./stats_collector.ts";
 import type { StoreClient } from "./store_client.ts";
 import type { StoreEventSink } from "./store_events.ts";
@@ -85,16 +86,13 @@ export class PlasmaStore {
   #events: StoreEventSink | null;
   readonly #enter: (work: () => void) => void;
   #clientCount = 0;
-  /** Largest request this store accepts (see REQUEST_BYTES_MAX). */
+  /** Largest request this store accepts (see requestBytesMaxFor). */
   readonly requestBytesMax: number;
   readonly #watchers = new Set<ObjectWatcher>();
 
   constructor(options: PlasmaStoreOptions, wiring: PlasmaStoreWiring) {
     this.#memory = new StoreMemory(options);
-    this.requestBytesMax = Math.min(
-      REQUEST_BYTES_CEILING,
-      Math.max(REQUEST_BYTES_MAX, this.#memory.capacityBytes + 1024 * 1024),
-    );
+    this.requestBytesMax = requestBytesMaxFor(this.#memory.capacityBytes);
     this.#fallbackDirectory = options.fallbackDirectory ?? "";
     this.#eviction = new LruEvictionPolicy();
     this.#quota = new QuotaPolicy(this.#memory.configuredBytes);

@@ -15,7 +15,10 @@ import { EventLoop } from "../net/event_loop.ts";
 import { REPLY_BYTES_MAX } from "../protocol/frame.ts";
 import { ErrorCode } from "../protocol/messages.ts";
 import { VerificationError } from "../protocol/verifier.ts";
+import { clientErrorLog } from "../log/rate_limited_log.ts";
+import { type AccessOptions, AccessPolicy } from "./access_policy.ts";
 import { ARROW_DIALECT } from "./arrow/arrow_dialect.ts";
+import { FRAMES_PER_SLICE, ServiceQueue, UNREAD_REPLY_BYTES_MAX } from "./fair_service.ts";
 import { ClientSession } from "./client_session.ts";
 import { CONNECTIONS_MAX } from "./constants.ts";
 import type { Dialect } from "./dialect.ts";
@@ -36,6 +39,8 @@ export interface StoreServerOptions extends PlasmaStoreOptions {
   socketPath: string;
   /** Permission bits of the socket file (default 0o600). */
   socketMode?: number;
+  /** Which peers may connect (default: anyone who can open the socket file). */
+  access?: AccessOptions;
   /** How long the loop keeps polling after the last event before it sleeps (see EventLoop). */
   spinMicros?: number;
   /**
@@ -73,12 +78,18 @@ export class StoreServer {
   readonly #loop: EventLoop;
   readonly #sessions = new Map<number, ClientSession<Dialect>>();
   readonly #dirty = new Set<ClientSession<Dialect>>();
+  readonly #access: AccessPolicy;
+  /** Connections that used up their slice with frames left: served round-robin, a slice a turn. */
+  readonly #backlog = new ServiceQueue<ClientSession<Dialect>>();
+  /** Connections whose input is not read until they read their replies. */
+  readonly #readsPaused = new Set<ClientSession<Dialect>>();
   #nextToken = 1;
   #running: Promise<void> | undefined;
   #stopped = false;
 
   constructor(options: StoreServerOptions, events: StoreEventSink | null = null) {
     this.socketPath = options.socketPath;
+    this.#access = new AccessPolicy(options.access, Deno.uid() ?? 0);
     const enter = (work: () => void) => this.#enter(work);
     this.store = new PlasmaStore(options, { output: new SessionOutput(this.#sessions), events, enter });
     try {
@@ -90,6 +101,7 @@ export class StoreServer {
     this.#poller.add(this.#listenFd, LISTEN_TOKEN);
     this.#loop = new EventLoop(this.#poller, (token, flags) => this.#enter(() => this.#onEvent(token, flags)), {
       spinMicros: options.spinMicros,
+      backlog: () => this.#serveBacklog(),
     });
   }
 
@@ -132,16 +144,37 @@ export class StoreServer {
     const session = this.#sessions.get(token);
     if (session === undefined) return;
     if (flags & EVENT_WRITABLE) this.#flush(session);
-    this.#drain(session);
+    // A connection in the backlog gets its next slice in turn, not an extra one now.
+    if (!this.#backlog.has(session) && this.#drain(session)) this.#backlog.add(session);
+  }
+
+  /** One slice for each connection in the backlog; whether any still has frames left. */
+  #serveBacklog(): boolean {
+    if (this.#backlog.size === 0) return false;
+    let left = false;
+    this.#enter(() => {
+      left = this.#backlog.serveRound((session) => this.#sessions.has(session.id) && this.#drain(session));
+    });
+    return left;
   }
 
   #acceptAll(): void {
     for (let fd = acceptUnix(this.#listenFd); fd !== null; fd = acceptUnix(this.#listenFd)) {
+      const peer = peerCredentials(fd);
+      if (!this.#access.allows(peer)) {
+        closeFd(fd);
+        clientErrorLog.line(
+          "refused a connection",
+          `plasma store: refused a connection from pid ${peer.pid} (uid ${peer.uid}, gid ${peer.gid}): ` +
+            "not in --allow-uid / --allow-gid",
+        );
+        continue;
+      }
       const connection = FrameConnection.adopt(fd, {
         payloadBytesMax: this.store.requestBytesMax,
         sendPayloadBytesMax: REPLY_BYTES_MAX,
       });
-      const session = new ClientSession<Dialect>(this.#nextToken++, connection, peerCredentials(fd).pid, this.#dirty);
+      const session = new ClientSession<Dialect>(this.#nextToken++, connection, peer.pid, this.#dirty);
       if (this.#sessions.size >= CONNECTIONS_MAX) {
         this.#refuse(session, -1, ErrorCode.InvalidRequest, `the store has ${CONNECTIONS_MAX} clients, its limit`);
         session.flush();
@@ -154,21 +187,35 @@ export class StoreServer {
     }
   }
 
-  #drain(session: ClientSession<Dialect>): void {
-    while (!session.broken) {
-      if (session.fdAwaited !== null && !this.#takeAwaitedFd(session)) return;
+  /**
+   * Serves up to one slice of the connection's frames; returns whether frames may be left (then
+   * it belongs in the backlog). A client with too many unread replies is paused instead.
+   */
+  #drain(session: ClientSession<Dialect>): boolean {
+    // A session closed earlier in this dispatch (its flush failed) has nothing left to serve.
+    if (!this.#sessions.has(session.id) || session.broken) return false;
+    if (this.#readsPaused.has(session) || this.#pauseIfNotReading(session)) return false;
+    for (let served = 0; !session.broken; served++) {
+      if (served === FRAMES_PER_SLICE) return true;
+      if (session.fdAwaited !== null && !this.#takeAwaitedFd(session)) return false;
       const status = session.connection.read(0);
-      if (status === Status.would_block) return;
-      if (status !== Status.ok) return this.#readFailed(session, status);
+      if (status === Status.would_block) return false;
+      if (status !== Status.ok) {
+        this.#readFailed(session, status);
+        return false;
+      }
       const { connection } = session;
       const dialect = session.dialect ?? this.#chooseDialect(session);
       if (dialect === null || !connection.cookieIs(dialect.cookieLow, dialect.cookieHigh)) {
         const expected = dialect === null ? "neither protocol's" : `not this connection's (${dialect.name})`;
         this.#refuse(session, connection.type, ErrorCode.InvalidRequest, `bad frame header: ${expected}`);
         session.fail();
-        return;
+        return false;
       }
-      if (connection.type === dialect.disconnectType && connection.header[3] === 0) return this.#close(session);
+      if (connection.type === dialect.disconnectType && connection.header[3] === 0) {
+        this.#close(session);
+        return false;
+      }
       if (connection.length > this.store.requestBytesMax) {
         this.#refuse(
           session,
@@ -177,10 +224,34 @@ export class StoreServer {
           `request of ${connection.length} bytes; the limit is ${this.store.requestBytesMax}`,
         );
         session.fail();
-        return;
+        return false;
       }
       this.#dispatch(session, connection.header[3] === 0 ? connection.type : -1, connection.payload());
+      if (served % 8 === 7 && !session.broken && this.#pauseIfNotReading(session)) return false;
     }
+    return false;
+  }
+
+  /** Stops reading a client that leaves more than UNREAD_REPLY_BYTES_MAX of replies unread. */
+  #pauseIfNotReading(session: ClientSession<Dialect>): boolean {
+    if (session.connection.counters().queuedBytes <= UNREAD_REPLY_BYTES_MAX) return false;
+    this.#readsPaused.add(session);
+    this.#watch(session);
+    return true;
+  }
+
+  /** Resumes reading a paused client once it has read its replies down to half the limit. */
+  #resumeIfReading(session: ClientSession<Dialect>): void {
+    if (!this.#readsPaused.has(session)) return;
+    if (session.connection.counters().queuedBytes > UNREAD_REPLY_BYTES_MAX / 2) return;
+    this.#readsPaused.delete(session);
+    this.#watch(session);
+    this.#backlog.add(session); // frames may wait in its receive buffer, which no event reports
+  }
+
+  /** Tells the poller what this connection waits for. */
+  #watch(session: ClientSession<Dialect>): void {
+    this.#poller.modify(session.connection.fd, session.id, session.waitingWritable, this.#readsPaused.has(session));
   }
 
   /** The first frame's first 8 bytes pick the connection's dialect for good (null: neither). */
@@ -259,8 +330,11 @@ export class StoreServer {
     if (session.broken) return this.#close(session);
     if (status === Status.ok || status === Status.queued) {
       const waiting = status === Status.queued;
-      if (waiting !== session.waitingWritable) this.#poller.modify(session.connection.fd, session.id, waiting);
-      session.waitingWritable = waiting;
+      if (waiting !== session.waitingWritable) {
+        session.waitingWritable = waiting;
+        this.#watch(session);
+      }
+      this.#resumeIfReading(session);
       return;
     }
     this.#close(session);
@@ -268,6 +342,8 @@ export class StoreServer {
 
   #close(session: ClientSession<Dialect>): void {
     if (!this.#sessions.delete(session.id)) return;
+    this.#backlog.delete(session);
+    this.#readsPaused.delete(session);
     this.store.disconnect(session);
     session.onClose?.();
     this.#poller.remove(session.connection.fd);

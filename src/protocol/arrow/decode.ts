@@ -9,6 +9,7 @@ import { LAYOUTS } from "./generated/layout.ts";
 import type * as m from "./messages.ts";
 import { BYTES, bytesOf, byteStrings as list, verifiedBuffer } from "../flatbuffer_reading.ts";
 import { VerificationError, verifyRoot } from "../verifier.ts";
+import { GET_TIMEOUT_MS_MAX } from "../limits.ts";
 
 function buffer(payload: Uint8Array, table: string): flatbuffers.ByteBuffer {
   return verifiedBuffer(payload, table, LAYOUTS);
@@ -91,8 +92,9 @@ export function decodeGetRequest(payload: Uint8Array): m.ArrowGetRequest {
   const timeout = table.timeoutMs();
   return {
     objectIds: list(table.objectIdsLength(), (index) => table.objectIds(index, BYTES)),
-    // Any negative timeout waits forever, as in Arrow's store (only 0 and >0 are special there).
-    timeoutMs: timeout < 0n ? -1 : Number(timeout > 2n ** 31n ? 2n ** 31n : timeout),
+    // Any negative timeout waits forever, as in Arrow's store (only 0 and >0 are special there),
+    // and so does one too long for a timer.
+    timeoutMs: timeout < 0n || timeout > BigInt(GET_TIMEOUT_MS_MAX) ? -1 : Number(timeout),
   };
 }
 

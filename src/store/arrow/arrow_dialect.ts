@@ -3,6 +3,7 @@
  * encodings of arrow_replies.ts. Arrow has no error reply: a refused request closes the connection.
  * @module
  */
+import { clientErrorLog } from "../../log/rate_limited_log.ts";
 import { ARROW_VERSION, ArrowMessageType } from "../../protocol/arrow/messages.ts";
 import type { Dialect } from "../dialect.ts";
 import { ARROW_HANDLERS } from "./arrow_handlers.ts";
@@ -20,7 +21,11 @@ export const ARROW_DIALECT: Dialect = {
   sendGetReply,
 
   refuse(session, _requestType, _error, message) {
-    console.error(`plasma store: closing a pyarrow client's connection (pid ${session.pid}): ${message}`);
+    // Any client can send bad frames at will: rate-limited, so none can flood the log.
+    clientErrorLog.line(
+      "closing a pyarrow client's connection",
+      `plasma store: closing a pyarrow client's connection (pid ${session.pid}): ${message}`,
+    );
     return false;
   },
 };

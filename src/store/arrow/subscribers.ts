@@ -77,6 +77,9 @@ class Subscriber {
   }
 
   push(infos: ArrowObjectInfo[]): void {
+    // A failed write drops the subscriber, but a caller may still hold it (the loop that sends
+    // the objects already sealed, or a copy of the subscriber list): later pushes are no-ops.
+    if (this.connection.closed) return;
     const message = encodeNotification(infos);
     this.#pendingBytes += message.length;
     if (this.#pendingBytes > PENDING_BYTES_MAX) return this.#onFailure();

@@ -23,7 +23,7 @@ export interface RestoreTarget {
 }
 
 export type ToSpillWorker =
-  | { type: "init"; chunks: ChunkInfo[] }
+  | { type: "init"; chunks: ChunkInfo[]; instance: string }
   /** From now on, requests come and replies go through this port (the store runs in another Worker). */
   | { type: "port"; port: MessagePort }
   | { type: "spill"; requestId: number; directory: string; objects: SpillSource[] }

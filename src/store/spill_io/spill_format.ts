@@ -1,38 +1,46 @@
 /**
  * The spill file format (Ray's): per object a 24-byte header of three little-endian u64 (owner
  * address length, metadata length, data length), then the owner address, metadata and data.
- * Objects of one batch are fused into one file; each is addressed as `PATH?offset=N&size=M`.
+ * Objects of one batch are fused into one file; each is addressed as `PATH?offset=N&size=M&xxh3=HEX`
+ * (Ray's URL plus a checksum of the record, verified on restore).
  * @module
  */
 
 /** Bytes of an object's header in a spill file. */
 export const SPILL_HEADER_BYTES = 24;
 
-/** Where one object lives in a spill file. */
+/** Where one object lives in a spill file, and the checksum of its bytes there. */
 export interface SpillLocation {
   path: string;
   offset: number;
   size: number;
+  /** XXH3-64 of the object's record (header, owner address, metadata, data), chained part by part. */
+  checksum: bigint;
 }
 
-/** The URL of an object at `offset` (its header) taking `size` bytes in the file at `path`. */
-export function encodeSpillUrl(path: string, offset: number, size: number): string {
-  return `${path}?offset=${offset}&size=${size}`;
+/**
+ * The URL of an object at `offset` (its header) taking `size` bytes in the file at `path`. The
+ * checksum rides in the URL, which the store keeps in memory: a damaged file cannot carry a
+ * matching checksum of its own.
+ */
+export function encodeSpillUrl(location: SpillLocation): string {
+  const { path, offset, size, checksum } = location;
+  return `${path}?offset=${offset}&size=${size}&xxh3=${checksum.toString(16).padStart(16, "0")}`;
 }
 
 /**
  * Parses a spill URL.
- * @throws {RangeError} when it is not `PATH?offset=N&size=M` with whole numbers
+ * @throws {RangeError} when it is not `PATH?offset=N&size=M&xxh3=HEX` with whole numbers
  */
 export function parseSpillUrl(url: string): SpillLocation {
-  const match = /^(.+)\?offset=(\d+)&size=(\d+)$/.exec(url);
+  const match = /^(.+)\?offset=(\d+)&size=(\d+)&xxh3=([0-9a-f]{16})$/.exec(url);
   if (match === null) throw new RangeError(`Not a spill URL: ${url}`);
   const offset = Number(match[2]);
   const size = Number(match[3]);
   if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(size) || size < SPILL_HEADER_BYTES) {
     throw new RangeError(`Spill URL out of range: ${url}`);
   }
-  return { path: match[1], offset, size };
+  return { path: match[1], offset, size, checksum: BigInt(`0x${match[4]}`) };
 }
 
 /** The header of one object. */

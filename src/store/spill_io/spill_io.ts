@@ -4,6 +4,7 @@
  * @module
  */
 import type { ChunkInfo } from "../local_object.ts";
+import { newSpillInstance } from "./spill_files.ts";
 import type { FromSpillWorker, RestoreTarget, SpillSource, ToSpillWorker } from "./messages.ts";
 
 /** A spill, restore or delete that failed; the message names the directory and the cause. */
@@ -52,13 +53,13 @@ export class SpillIo {
   /** Starts the Worker with the chunks it may read and write. */
   static start(chunks: ChunkInfo[]): SpillIo {
     const worker = new Worker(new URL("./spill_io_worker.ts", import.meta.url), { type: "module" });
-    worker.postMessage({ type: "init", chunks } satisfies ToSpillWorker);
+    worker.postMessage({ type: "init", chunks, instance: newSpillInstance() } satisfies ToSpillWorker);
     return new SpillIo(worker, () => worker.terminate());
   }
 
   /** Uses a Worker started elsewhere ({@linkcode spawnSpillWorker}), giving it the chunks. */
   static overPort(port: MessagePort, chunks: ChunkInfo[]): SpillIo {
-    port.postMessage({ type: "init", chunks } satisfies ToSpillWorker);
+    port.postMessage({ type: "init", chunks, instance: newSpillInstance() } satisfies ToSpillWorker);
     return new SpillIo(port, () => port.close());
   }
 
@@ -74,7 +75,10 @@ export class SpillIo {
     return { path: reply.path, urls: reply.urls };
   }
 
-  /** Reads the object at `url` into `target`. */
+  /**
+   * Reads the object at `url` into `target`.
+   * @throws {SpillError} naming the damage when the file is missing, cut short or changed
+   */
   async restore(url: string, target: RestoreTarget): Promise<void> {
     await this.#request((requestId) => ({ type: "restore", requestId, url, target }));
   }
@@ -84,7 +88,10 @@ export class SpillIo {
     await this.#request((requestId) => ({ type: "delete", requestId, path }));
   }
 
-  /** Unmaps the chunks and ends the Worker; pending requests fail. Safe twice. */
+  /**
+   * Removes this store's spill files (their objects end with the store) and those of dead
+   * stores, unmaps the chunks and ends the Worker; pending requests fail. Safe twice.
+   */
   close(): Promise<void> {
     this.#closed ??= new Promise<void>((resolve) => {
       const timer = setTimeout(() => this.#onClosed?.(), 2_000);

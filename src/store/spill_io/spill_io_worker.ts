@@ -2,10 +2,13 @@
  * The spill I/O Worker: writes objects from the store's shared memory into spill files and reads
  * them back, so the store's loop never waits on a disk. It maps the store's chunks itself (fd
  * numbers are shared by the threads of one process) and copies without intermediate buffers.
- * Invariant: a failed spill leaves no partial file behind.
+ * Each object's record is checksummed (XXH3) as it is written and verified as it is read back.
+ * Invariants: a failed spill leaves no partial file behind; a restore that cannot return the
+ * exact bytes spilled (changed, cut short, missing file) fails instead of filling the object.
  * @module
  */
 /// <reference lib="deno.worker" />
+import { hash64 } from "../../../ffi/checksum.ts";
 import { SharedMemoryChunk } from "../../../ffi/shared_memory.ts";
 import type { ChunkInfo } from "../local_object.ts";
 import { mib } from "../units.ts";
@@ -17,8 +20,15 @@ import {
   parseSpillUrl,
   SPILL_HEADER_BYTES,
 } from "./spill_format.ts";
+import { newSpillFilePath, removeDeadSpillFiles } from "./spill_files.ts";
 
 const chunks = new Map<number, SharedMemoryChunk>();
+/** This store instance's name in its spill files' names. */
+let instance = "";
+/** Spill files this instance wrote and has not deleted: removed when the store stops. */
+const ownFiles = new Set<string>();
+/** Directories spilled into; dead stores' files in each are removed on first use. */
+const directories = new Set<string>();
 /** The Worker's own channel, or the port the store's Worker talks through. */
 let replies: { postMessage(message: FromSpillWorker): void } = self;
 
@@ -41,8 +51,18 @@ function writeAll(file: Deno.FsFile, bytes: Uint8Array): void {
   for (let done = 0; done < bytes.length;) done += file.writeSync(bytes.subarray(done));
 }
 
+/** Writes `bytes` and returns the checksum chained through it. */
+function writeSummed(file: Deno.FsFile, bytes: Uint8Array, seed: bigint): bigint {
+  writeAll(file, bytes);
+  return hash64(bytes, seed);
+}
+
 function spill(directory: string, objects: SpillSource[]): { path: string; urls: string[] } {
-  const path = `${directory}/plasma-spill-${crypto.randomUUID()}.bin`;
+  if (!directories.has(directory)) {
+    directories.add(directory);
+    removeDeadSpillFiles(directory);
+  }
+  const path = newSpillFilePath(directory, instance);
   const urls: string[] = [];
   let file: Deno.FsFile | undefined;
   try {
@@ -50,15 +70,21 @@ function spill(directory: string, objects: SpillSource[]): { path: string; urls:
     let offset = 0;
     for (const object of objects) {
       const size = SPILL_HEADER_BYTES + object.ownerAddress.length + object.metadataSize + object.dataSize;
-      writeAll(file, encodeSpillHeader(object.ownerAddress.length, object.metadataSize, object.dataSize));
-      writeAll(file, object.ownerAddress);
-      writeAll(file, bytesOf(object.chunkId, object.offset + object.dataSize, object.metadataSize));
-      writeAll(file, bytesOf(object.chunkId, object.offset, object.dataSize));
-      urls.push(encodeSpillUrl(path, offset, size));
+      const header = encodeSpillHeader(object.ownerAddress.length, object.metadataSize, object.dataSize);
+      let checksum = writeSummed(file, header, 0n);
+      checksum = writeSummed(file, object.ownerAddress, checksum);
+      checksum = writeSummed(
+        file,
+        bytesOf(object.chunkId, object.offset + object.dataSize, object.metadataSize),
+        checksum,
+      );
+      checksum = writeSummed(file, bytesOf(object.chunkId, object.offset, object.dataSize), checksum);
+      urls.push(encodeSpillUrl({ path, offset, size, checksum }));
       offset += size;
     }
     file.close();
     file = undefined;
+    ownFiles.add(path);
     return { path, urls };
   } catch (error) {
     file?.close();
@@ -72,34 +98,69 @@ function spill(directory: string, objects: SpillSource[]): { path: string; urls:
   }
 }
 
+/** Reads the object at `url` into `target`, checking its sizes and checksum; throws naming the damage. */
 function restore(url: string, target: RestoreTarget): void {
   const location = parseSpillUrl(url);
-  using file = Deno.openSync(location.path, { read: true });
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(location.path, { read: true });
+  } catch (error) {
+    throw new Error(`spill file of ${url} cannot be opened: ${(error as Error).message}`);
+  }
+  using _ = file;
   file.seekSync(location.offset, Deno.SeekMode.Start);
   const header = new Uint8Array(SPILL_HEADER_BYTES);
-  readExactly(file, header);
+  readExactly(file, header, url);
   const [ownerBytes, metadataBytes, dataBytes] = decodeSpillHeader(header);
   if (metadataBytes !== target.metadataSize || dataBytes !== target.dataSize) {
     throw new Error(
       `spilled object at ${url} has ${dataBytes}+${metadataBytes} bytes, expected ${target.dataSize}+${target.metadataSize}`,
     );
   }
-  file.seekSync(ownerBytes, Deno.SeekMode.Current);
-  readExactly(file, bytesOf(target.chunkId, target.offset + target.dataSize, metadataBytes));
-  readExactly(file, bytesOf(target.chunkId, target.offset, dataBytes));
+  if (SPILL_HEADER_BYTES + ownerBytes + metadataBytes + dataBytes !== location.size) {
+    throw new Error(`spilled object at ${url} is damaged: its header names an owner address of ${ownerBytes} bytes`);
+  }
+  const owner = new Uint8Array(ownerBytes);
+  const metadata = bytesOf(target.chunkId, target.offset + target.dataSize, metadataBytes);
+  const data = bytesOf(target.chunkId, target.offset, dataBytes);
+  let checksum = hash64(header);
+  for (const part of [owner, metadata, data]) {
+    readExactly(file, part, url);
+    checksum = hash64(part, checksum);
+  }
+  if (checksum !== location.checksum) {
+    throw new Error(
+      `spilled object at ${url} is damaged: checksum ${checksum.toString(16).padStart(16, "0")} does not match`,
+    );
+  }
 }
 
-function readExactly(file: Deno.FsFile, into: Uint8Array): void {
+function readExactly(file: Deno.FsFile, into: Uint8Array, url: string): void {
   for (let done = 0; done < into.length;) {
     const read = file.readSync(into.subarray(done));
-    if (read === null) throw new Error("spill file ends early");
+    if (read === null) throw new Error(`spill file of ${url} is cut short`);
     done += read;
   }
 }
 
+/** At a clean stop: this instance's files (their objects die with the store) and dead stores' files go. */
+function removeFilesAtStop(): void {
+  for (const path of ownFiles) {
+    try {
+      Deno.removeSync(path);
+    } catch { /* already gone */ }
+  }
+  ownFiles.clear();
+  for (const directory of directories) removeDeadSpillFiles(directory);
+}
+
 function handle(message: Exclude<ToSpillWorker, { type: "port" }>): void {
-  if (message.type === "init") return mapChunks(message.chunks);
+  if (message.type === "init") {
+    instance = message.instance;
+    return mapChunks(message.chunks);
+  }
   if (message.type === "close") {
+    removeFilesAtStop();
     for (const chunk of chunks.values()) chunk.close();
     chunks.clear();
     return post({ type: "closed" });
@@ -111,6 +172,7 @@ function handle(message: Exclude<ToSpillWorker, { type: "port" }>): void {
       restore(message.url, message.target);
       post({ type: "restored", requestId: message.requestId });
     } else if (message.type === "delete") {
+      ownFiles.delete(message.path);
       try {
         Deno.removeSync(message.path);
       } catch (error) {

@@ -1,0 +1,47 @@
+/**
+ * Fair service between connections: each turn of the loop serves a connection at most one slice
+ * of frames, and connections with frames left wait in a round-robin queue for the next turn, so
+ * one client's burst delays another's request by at most a slice per busy client. A client that
+ * leaves too many replies unread is not read from until it reads them (its input waits in its own
+ * socket, not in the store's memory). Invariant: a connection is in the queue at most once.
+ * @module
+ */
+
+/** Frames one connection is served per turn before the others get theirs. */
+export const FRAMES_PER_SLICE = 32;
+/** Replies queued for a client past which its requests are not read until it reads its replies. */
+export const UNREAD_REPLY_BYTES_MAX = 4 * 1024 * 1024;
+
+/** A round-robin queue of connections with work left. */
+export class ServiceQueue<T> {
+  readonly #queue = new Set<T>();
+
+  get size(): number {
+    return this.#queue.size;
+  }
+
+  has(item: T): boolean {
+    return this.#queue.has(item);
+  }
+
+  /** Queues `item` behind the others (no-op if queued). */
+  add(item: T): void {
+    this.#queue.add(item);
+  }
+
+  delete(item: T): void {
+    this.#queue.delete(item);
+  }
+
+  /**
+   * Serves every queued item once, in queue order; `serve` returns whether the item still has
+   * work, and then it goes to the back of the queue. Returns whether anything is left.
+   */
+  serveRound(serve: (item: T) => boolean): boolean {
+    for (const item of [...this.#queue]) {
+      this.#queue.delete(item);
+      if (serve(item)) this.#queue.add(item);
+    }
+    return this.#queue.size > 0;
+  }
+}
