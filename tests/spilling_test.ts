@@ -38,6 +38,43 @@ Deno.test("3x the capacity written by three processes is all read back, byte for
   }
 });
 
+// Failure 3 of issue 13: spills to a full disk are retried every SPILL_RETRY_AFTER_FAILURE_MS; each
+// retry restarted the waiting create's grace, so with a grace longer than that the create hung.
+Deno.test("a full spill disk ends a waiting create with OutOfDisk after its grace, however often the spill is retried", async () => {
+  const graceMs = 2_500;
+  const hangGuardMs = 30_000;
+  await withSmallDisk(2 * MIB, async (spillDirectory) => {
+    const store = await spawnStore([
+      "--memory",
+      "8MiB",
+      "--spill-directory",
+      spillDirectory,
+      "--oom-grace-ms",
+      `${graceMs}`,
+    ]);
+    let guard: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await using client = await PlasmaClient.connect(store.socketPath);
+      for (let index = 0; index < 7; index++) await client.put(new Uint8Array(MIB).fill(index + 1));
+      const hung = new Promise<string>((resolve) => guard = setTimeout(() => resolve("hung"), hangGuardMs));
+      const outcome = await Promise.race([
+        client.create(ObjectId.random(), 2 * MIB).then(
+          () => "created",
+          (error: { code?: string }) => error.code ?? String(error),
+        ),
+        hung,
+      ]);
+      assert.equal(outcome, "OutOfDisk", `the create ended with ${outcome}`);
+      assert.ok((await client.stats()).allocatedBytes >= 5 * MIB, "the store still serves, its objects kept");
+    } finally {
+      clearTimeout(guard);
+      await store.stop();
+    }
+    const { output } = await store.stop();
+    assert.match(output, /create of [0-9a-f]+ waited its grace period; it fails: OutOfDisk/);
+  });
+});
+
 Deno.test("a spill to a full disk fails cleanly: every object stays readable and creates fail with OutOfDisk", async () => {
   await withSmallDisk(2 * MIB, async (spillDirectory) => {
     const store = await spawnStore([

@@ -1,9 +1,11 @@
 /**
  * The FIFO of creates that could not be served at once. The head is retried every
- * `fullDelayMs` while memory is short, for at most `oomGraceMs`; requests behind it wait their
- * turn (head-of-line order is kept); while a spill is in flight the head waits without using up
- * its grace ("transient"). A finished request keeps its result until it is claimed (a CreateRetry,
- * or the store answering a client that waits). Invariant: each request finishes exactly once.
+ * `fullDelayMs` while memory is short; requests behind it wait their turn (head-of-line order is
+ * kept). The grace period (`oomGraceMs`) runs from the head's first failure and is never restarted:
+ * a spill in flight ("transient") makes the head wait for it, but a disk that keeps failing spills
+ * cannot hold a create past its grace (it restarted at every spill retry: a full disk hung creates).
+ * A finished request keeps its result until it is claimed (a CreateRetry, or the store answering
+ * a client that waits). Invariant: each request finishes exactly once.
  * @module
  */
 import { ErrorCode } from "../protocol/messages.ts";
@@ -13,8 +15,9 @@ import type { StoreClient } from "./store_client.ts";
 import type { Failure } from "./store_output.ts";
 
 /**
- * The outcome of one attempt: an object, a final failure, "retry" (memory is short: the grace
- * period runs) or "transient" (a spill will free memory: wait without using up the grace period).
+ * The outcome of one attempt: an object, a final failure, "retry" (memory is short) or "transient"
+ * (a spill in flight will free memory: wait for it, even past the grace period). Either way the
+ * grace period keeps running.
  */
 export type CreateAttempt = LocalObject | Failure | "retry" | "transient";
 
@@ -40,8 +43,8 @@ export class QueuedCreate {
   readonly client: StoreClient;
   readonly request: CreateRequest;
   readonly options: CreateOptions;
-  /** When the grace period started (restarted while a spill is in flight). */
-  queuedAtMs: number;
+  /** When the request was queued: its grace period runs from here, whatever spills do meanwhile. */
+  readonly queuedAtMs: number;
   result: LocalObject | Failure | undefined;
   /** A CreateRetry is waiting for this request to finish (long poll). */
   retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -126,10 +129,7 @@ export class CreateRequestQueue {
       const head = this.#queue[0];
       const graceOver = this.#now() - head.queuedAtMs >= this.#options.oomGraceMs;
       const attempt = this.#attempt(head, graceOver ? "fallback" : "queued");
-      if (attempt === "transient") {
-        head.queuedAtMs = this.#now();
-        return this.#scheduleRetry();
-      }
+      if (attempt === "transient") return this.#scheduleRetry();
       if (attempt === "retry") {
         if (!graceOver) return this.#scheduleRetry();
         this.#finish(head, { error: ErrorCode.OutOfMemory, message: "" });

@@ -98,21 +98,42 @@ Deno.test("create queue: the head waits its grace period, then takes the fallbac
   }
 });
 
-Deno.test("create queue: while a spill is in flight the head waits without using up its grace", () => {
+Deno.test("create queue: spills that keep failing do not restart the grace: the head takes the fallback at its grace", () => {
   const { queue, clock, attempts, finished, memory } = scriptedQueue();
   try {
     queue.add(new StoreClient(1), request("a"));
-    clock.nowMs = GRACE_MS - 100;
+    // A full disk: a spill starts (transient), fails, and is retried a while later, over and over.
+    for (let nowMs = 0; nowMs < GRACE_MS; nowMs += GRACE_MS / 4) {
+      clock.nowMs = nowMs;
+      memory.answer = "transient";
+      queue.process();
+      clock.nowMs = nowMs + 10;
+      memory.answer = "retry";
+      queue.process();
+    }
+    assert.ok(attempts.every((attempt) => attempt.mode === "queued"), "within the grace the head only waits");
+    assert.equal(finished.length, 0);
+    clock.nowMs = GRACE_MS;
+    queue.process();
+    assert.equal(attempts.at(-1)!.mode, "fallback", "the grace ran from the first failure, not from the last spill");
+    assert.equal(finished.length, 1);
+  } finally {
+    queue.close();
+  }
+});
+
+Deno.test("create queue: past its grace the head still waits for a spill in flight: it may make room", () => {
+  const { queue, clock, attempts, finished, memory } = scriptedQueue();
+  try {
+    queue.add(new StoreClient(1), request("a"));
+    clock.nowMs = GRACE_MS + 100;
     memory.answer = "transient";
     queue.process();
-    memory.answer = "retry";
-    clock.nowMs = GRACE_MS + 100;
-    queue.process();
-    assert.deepEqual(attempts.map((attempt) => attempt.mode), ["queued", "queued"], "the grace restarted at the spill");
-    assert.equal(finished.length, 0);
-    clock.nowMs = 2 * GRACE_MS;
-    queue.process();
     assert.equal(attempts.at(-1)!.mode, "fallback");
+    assert.equal(finished.length, 0, "a spill in flight may still make room");
+    memory.answer = OBJECT;
+    queue.process();
+    assert.equal(finished[0].result, OBJECT);
   } finally {
     queue.close();
   }

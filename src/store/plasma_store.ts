@@ -7,9 +7,15 @@
 import { ErrorCode, ObjectSource } from "../protocol/messages.ts";
 import type { CreateRequest, StoreStats } from "../protocol/messages.ts";
 import { idKey, keyBytes } from "../protocol/object_id.ts";
-import { CreateRequestQueue, type InlineObject, type QueuedCreate } from "./create_request_queue.ts";
+import {
+  type CreateAttempt,
+  CreateRequestQueue,
+  type InlineObject,
+  type QueuedCreate,
+} from "./create_request_queue.ts";
+import { clientErrorLog } from "../log/rate_limited_log.ts";
 import { GetRequestQueue } from "./get_request_queue.ts";
-import type { LocalObject } from "./local_object.ts";
+import { LocalObject } from "./local_object.ts";
 import { type NewObject, ObjectLifecycle } from "./object_lifecycle.ts";
 import { LruEvictionPolicy } from "./eviction_policy.ts";
 import { QuotaPolicy } from "./quota_policy.ts";
@@ -116,11 +122,7 @@ export class PlasmaStore {
     );
     this.#spill = options.spillDirectory ? this.#startSpilling(options.spillDirectory, options.spillPort) : null;
     this.#creates = new CreateRequestQueue(
-      (create, mode) =>
-        this.#attemptCreate(create.client, create.request, mode, {
-          evict: true,
-          fallback: create.options.allowFallback,
-        }),
+      (create, mode) => this.#attemptQueued(create, mode),
       (create) => this.#createFinished(create),
       this.#enter,
       options,
@@ -584,6 +586,28 @@ export class PlasmaStore {
   }
 
   /** A queued create got its result: answer a client that waits, or one whose CreateRetry is held. */
+  /** One try at the create queue's head; once its grace period is over, its end is logged. */
+  #attemptQueued(create: QueuedCreate, mode: "queued" | "fallback"): CreateAttempt {
+    const policy = { evict: true, fallback: create.options.allowFallback };
+    const attempt = this.#attemptCreate(create.client, create.request, mode, policy);
+    if (mode === "fallback") this.#logGraceOver(create, attempt);
+    return attempt;
+  }
+
+  /** One line when a create waited out its grace period (a full store, or a spill disk that fails). */
+  #logGraceOver(create: QueuedCreate, attempt: CreateAttempt): void {
+    if (attempt === "transient" || (attempt instanceof LocalObject && !attempt.fallback)) return;
+    const outcome = attempt === "retry"
+      ? "fails with OutOfMemory"
+      : attempt instanceof LocalObject
+      ? "is placed in a fallback file"
+      : `fails: ${ErrorCode[attempt.error]} ${attempt.message}`;
+    clientErrorLog.line(
+      "create-grace-over",
+      `plasma store: create of ${hex(create.request.objectId)} waited its grace period; it ${outcome}`,
+    );
+  }
+
   #createFinished(create: QueuedCreate): void {
     if (create.options.awaited) {
       const result = this.#claimCreate(create);
