@@ -40,6 +40,7 @@ export function statsWith(overrides: Partial<StoreStats>): StoreStats {
     "numBytesOnDisk",
     "numSpillFiles",
     "numRestoresFailed",
+    "numServeErrors",
   ]; // deno-fmt-ignore
   return { ...Object.fromEntries(keys.map((key) => [key, 0])) as unknown as StoreStats, ...overrides };
 }

@@ -140,6 +140,12 @@ export const METRICS: readonly MetricSpec[] = [
     samples: plain("numRestoresFailed"),
   },
   {
+    name: "plasma_serve_errors_total",
+    type: "counter",
+    help: "Connections closed because serving them threw (a store bug contained to that client) since start.",
+    samples: plain("numServeErrors"),
+  },
+  {
     name: "plasma_clients",
     type: "gauge",
     help: "Connected clients, not counting this endpoint.",

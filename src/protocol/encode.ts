@@ -259,6 +259,7 @@ export const STATS_FIELDS: (keyof m.StoreStats)[] = [
   "numBytesOnDisk",
   "numSpillFiles",
   "numRestoresFailed",
+  "numServeErrors",
 ];
 const STATS_INT32_FIELDS = new Set<keyof m.StoreStats>(["numClients", "numPendingGets", "numQueuedCreates"]);
 

@@ -160,6 +160,8 @@ export interface StoreStats {
   numSpillFiles: number;
   /** Restores that failed since start (spill file missing or damaged, I/O error); their gets got an error. */
   numRestoresFailed: number;
+  /** Connections closed since start because serving them threw: a store bug, contained to that client. */
+  numServeErrors: number;
 }
 
 export interface ObjectToWrite {

@@ -361,6 +361,11 @@ export class PlasmaStore {
     return result;
   }
 
+  /** Counts a connection closed because serving it threw (the server contains store bugs per client). */
+  serveErrorContained(): void {
+    this.#stats.counters.numServeErrors++;
+  }
+
   /**
    * Forgets a client: aborts what it left unsealed, drops its references, gets and creates; the
    * objects its quota owned join the shared LRU (now, or when released).

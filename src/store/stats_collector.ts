@@ -74,6 +74,7 @@ export class StatsCollector {
     numBytesOnDisk: 0,
     numSpillFiles: 0,
     numRestoresFailed: 0,
+    numServeErrors: 0,
   };
   readonly #rule: EvictionRule;
   readonly #evictableChanged: (object: LocalObject, evictable: boolean) => void;

@@ -2,8 +2,8 @@
  * The store's network side: listens on the Unix socket, accepts clients, picks each connection's
  * dialect from its first frame, drains frames through that dialect's handler table and flushes
  * replies, all on one thread driven by the EventLoop.
- * Invariant: a failure of one client's stream closes that client only; a bug in the store
- * (any error that is not a RequestError or a verification failure) is not swallowed.
+ * Invariant: a failure of one client's stream closes that client only; so does a bug in the store
+ * met while serving it (any other error thrown then): logged with its stack, counted, contained.
  * @module
  */
 import { FrameConnection } from "../../ffi/frame_connection.ts";
@@ -145,7 +145,7 @@ export class StoreServer {
     if (session === undefined) return;
     if (flags & EVENT_WRITABLE) this.#flush(session);
     // A connection in the backlog gets its next slice in turn, not an extra one now.
-    if (!this.#backlog.has(session) && this.#drain(session)) this.#backlog.add(session);
+    if (!this.#backlog.has(session) && this.#drainContained(session)) this.#backlog.add(session);
   }
 
   /** One slice for each connection in the backlog; whether any still has frames left. */
@@ -153,7 +153,7 @@ export class StoreServer {
     if (this.#backlog.size === 0) return false;
     let left = false;
     this.#enter(() => {
-      left = this.#backlog.serveRound((session) => this.#sessions.has(session.id) && this.#drain(session));
+      left = this.#backlog.serveRound((session) => this.#sessions.has(session.id) && this.#drainContained(session));
     });
     return left;
   }
@@ -230,6 +230,25 @@ export class StoreServer {
       if (served % 8 === 7 && !session.broken && this.#pauseIfNotReading(session)) return false;
     }
     return false;
+  }
+
+  /**
+   * Serves a slice of one connection; whatever it throws closes that connection only (cleaned up
+   * as a dead client), logged with its stack and counted: one client must not stop the store.
+   */
+  #drainContained(session: ClientSession<Dialect>): boolean {
+    try {
+      return this.#drain(session);
+    } catch (error) {
+      this.store.serveErrorContained();
+      clientErrorLog.line(
+        "serve-error",
+        `plasma store: closing client ${session.id} (pid ${session.pid}): serving it threw ` +
+          `${(error as Error).stack ?? error}`,
+      );
+      this.#close(session);
+      return false;
+    }
   }
 
   /** Stops reading a client that leaves more than UNREAD_REPLY_BYTES_MAX of replies unread. */

@@ -200,8 +200,13 @@ numRestoresFailed():bigint {
   return offset ? this.bb!.readInt64(this.bb_pos + offset) : BigInt('0');
 }
 
+numServeErrors():bigint {
+  const offset = this.bb!.__offset(this.bb_pos, 76);
+  return offset ? this.bb!.readInt64(this.bb_pos + offset) : BigInt('0');
+}
+
 static startStatsReply(builder:flatbuffers.Builder) {
-  builder.startObject(36);
+  builder.startObject(37);
 }
 
 static addNumObjectsInUse(builder:flatbuffers.Builder, numObjectsInUse:bigint) {
@@ -348,12 +353,16 @@ static addNumRestoresFailed(builder:flatbuffers.Builder, numRestoresFailed:bigin
   builder.addFieldInt64(35, numRestoresFailed, BigInt('0'));
 }
 
+static addNumServeErrors(builder:flatbuffers.Builder, numServeErrors:bigint) {
+  builder.addFieldInt64(36, numServeErrors, BigInt('0'));
+}
+
 static endStatsReply(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
 }
 
-static createStatsReply(builder:flatbuffers.Builder, numObjectsInUse:bigint, numBytesInUse:bigint, numObjectsEvictable:bigint, numBytesEvictable:bigint, numObjectsSpillable:bigint, numBytesSpillable:bigint, numObjectsUnsealed:bigint, numBytesUnsealed:bigint, numObjectsCreatedByWorker:bigint, numBytesCreatedByWorker:bigint, numObjectsRestored:bigint, numBytesRestored:bigint, numObjectsReceived:bigint, numBytesReceived:bigint, numObjectsErrored:bigint, numBytesErrored:bigint, numBytesCreatedTotal:bigint, numObjects:bigint, capacityBytes:bigint, allocatedBytes:bigint, largestFreeBlockBytes:bigint, numClients:number, numPendingGets:number, numQueuedCreates:number, numObjectsEvicted:bigint, numBytesEvicted:bigint, numObjectsFallback:bigint, numBytesFallback:bigint, numObjectsSpilled:bigint, numBytesSpilled:bigint, numObjectsRestoredFromDisk:bigint, numBytesRestoredFromDisk:bigint, numObjectsOnDisk:bigint, numBytesOnDisk:bigint, numSpillFiles:bigint, numRestoresFailed:bigint):flatbuffers.Offset {
+static createStatsReply(builder:flatbuffers.Builder, numObjectsInUse:bigint, numBytesInUse:bigint, numObjectsEvictable:bigint, numBytesEvictable:bigint, numObjectsSpillable:bigint, numBytesSpillable:bigint, numObjectsUnsealed:bigint, numBytesUnsealed:bigint, numObjectsCreatedByWorker:bigint, numBytesCreatedByWorker:bigint, numObjectsRestored:bigint, numBytesRestored:bigint, numObjectsReceived:bigint, numBytesReceived:bigint, numObjectsErrored:bigint, numBytesErrored:bigint, numBytesCreatedTotal:bigint, numObjects:bigint, capacityBytes:bigint, allocatedBytes:bigint, largestFreeBlockBytes:bigint, numClients:number, numPendingGets:number, numQueuedCreates:number, numObjectsEvicted:bigint, numBytesEvicted:bigint, numObjectsFallback:bigint, numBytesFallback:bigint, numObjectsSpilled:bigint, numBytesSpilled:bigint, numObjectsRestoredFromDisk:bigint, numBytesRestoredFromDisk:bigint, numObjectsOnDisk:bigint, numBytesOnDisk:bigint, numSpillFiles:bigint, numRestoresFailed:bigint, numServeErrors:bigint):flatbuffers.Offset {
   StatsReply.startStatsReply(builder);
   StatsReply.addNumObjectsInUse(builder, numObjectsInUse);
   StatsReply.addNumBytesInUse(builder, numBytesInUse);
@@ -391,6 +400,7 @@ static createStatsReply(builder:flatbuffers.Builder, numObjectsInUse:bigint, num
   StatsReply.addNumBytesOnDisk(builder, numBytesOnDisk);
   StatsReply.addNumSpillFiles(builder, numSpillFiles);
   StatsReply.addNumRestoresFailed(builder, numRestoresFailed);
+  StatsReply.addNumServeErrors(builder, numServeErrors);
   return StatsReply.endStatsReply(builder);
 }
 }
