@@ -10,6 +10,7 @@ import { connectUnix, socketPair } from "../ffi/unix_socket.ts";
 import { PlasmaClient } from "../src/client/mod.ts";
 import { encodeEmpty } from "../src/protocol/encode.ts";
 import { ARROW_VERSION, ArrowMessageType } from "../src/protocol/arrow/messages.ts";
+import { PENDING_GET_IDS_PER_CLIENT_MAX } from "../src/store/constants.ts";
 import { REPO, spawnStore, type StoreProcess } from "./_store_fixture.ts";
 import { pipeFds } from "./fixtures/raw_write.ts";
 
@@ -198,6 +199,45 @@ Deno.test("flooding clients killed while the store still writes to them do not s
     assert.equal(code, 0, output);
     assert.doesNotMatch(output, /NativeError|crashed/);
   } finally {
+    await store.stop();
+  }
+});
+
+// Failure 2: a thousand gets of ten thousand ids each were within both count limits and took the
+// store to 6 GB. Here 200 gets of 10,000 ids (~1.3 GB without a bound on waiting ids).
+Deno.test("one client's pending gets are bounded in ids: the gets past the limit are refused and the store stays small", async () => {
+  const gets = 200;
+  const idsPerGet = 10_000;
+  const store = await spawnStore(["--memory", "64MiB"]);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      `--config=${REPO}deno.json`,
+      `${REPO}tests/fixtures/pending_getter.ts`,
+      store.socketPath,
+      `${gets}`,
+      `${idsPerGet}`,
+    ],
+    stdout: "piped",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  try {
+    const rssBefore = rssBytes(store.child.pid);
+    const { value } = await lines.read();
+    const { refused, firstRefusal } = JSON.parse(value!);
+    const waiting = PENDING_GET_IDS_PER_CLIENT_MAX / idsPerGet;
+    assert.equal(refused, gets - waiting, `${waiting} gets wait, the others are refused`);
+    assert.match(firstRefusal, new RegExp(`the limit is ${PENDING_GET_IDS_PER_CLIENT_MAX} waiting ids per client`));
+    await using polite = await PlasmaClient.connect(store.socketPath);
+    const stats = await polite.stats();
+    assert.equal(stats.numPendingGets, waiting);
+    const grownBytes = rssBytes(store.child.pid) - rssBefore;
+    assert.ok(grownBytes < 256 * 1024 * 1024, `the store grew by ${(grownBytes / 2 ** 20).toFixed(0)} MiB`);
+  } finally {
+    child.kill("SIGKILL");
+    await child.status;
+    await lines.cancel().catch(() => {});
     await store.stop();
   }
 });

@@ -8,6 +8,14 @@ export { REQUEST_BYTES_CEILING, REQUEST_BYTES_MAX } from "../protocol/limits.ts"
 export const IDS_PER_REQUEST_MAX = 10_000;
 /** Gets waiting at once for one client. */
 export const PENDING_GETS_PER_CLIENT_MAX = 1_000;
+/**
+ * Ids (after deduplication) in one client's waiting gets, summed: bounds their memory, not only
+ * their count (each waiting id costs ~0.7 KiB of copies and index entries; a thousand gets of ten
+ * thousand ids each, within both count limits, took 6 GB and crashed the store).
+ */
+export const PENDING_GET_IDS_PER_CLIENT_MAX = 100_000;
+/** Ids in all clients' waiting gets, summed (~350 MB at most). */
+export const PENDING_GET_IDS_MAX = 500_000;
 /** Creates queued at once for one client, and for the whole store. */
 export const QUEUED_CREATES_PER_CLIENT_MAX = 1_000;
 /** Creates queued at once for the whole store. */

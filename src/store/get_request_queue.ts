@@ -45,12 +45,20 @@ export interface GetWait {
   restoreWaitMs?: number;
 }
 
+/** What a get is checked against: the client's waiting gets, and the ids waiting in the whole store. */
+export interface PendingGetLoad {
+  clientGets: number;
+  clientIds: number;
+  storeIds: number;
+}
+
 export class GetRequestQueue {
   readonly #waiting = new Map<string, Set<PendingGet>>();
   readonly #lifecycle: ObjectLifecycle;
   readonly #answer: (client: StoreClient, get: GetResult) => void;
   readonly #enter: (work: () => void) => void;
   #pending = 0;
+  #pendingIds = 0;
 
   /**
    * @param answer told when a get that waited finishes (gets finished at once are returned by add)
@@ -69,6 +77,11 @@ export class GetRequestQueue {
   /** Pending (waiting) gets across all clients. */
   get size(): number {
     return this.#pending;
+  }
+
+  /** Ids in all waiting gets, summed (the memory they hold grows with it). */
+  get idCount(): number {
+    return this.#pendingIds;
   }
 
   /**
@@ -132,6 +145,7 @@ export class GetRequestQueue {
     }
     for (const get of gets) this.#unregister(get);
     if (client.pendingGets !== 0) throw new Error("a disconnected client still counts pending gets");
+    if (client.pendingGetIds !== 0) throw new Error("a disconnected client still counts pending get ids");
   }
 
   /** Stops every timer (store shutdown). */
@@ -153,7 +167,9 @@ export class GetRequestQueue {
   #wait(get: PendingGet, timeoutMs: number): void {
     get.waiting = true;
     this.#pending++;
+    this.#pendingIds += get.keys.length;
     get.client.pendingGets++;
+    get.client.pendingGetIds += get.keys.length;
     get.keys.forEach((key, index) => {
       if (get.found[index] !== null) return;
       let waiting = this.#waiting.get(key);
@@ -182,7 +198,9 @@ export class GetRequestQueue {
       if (waiting?.size === 0) this.#waiting.delete(key);
     }
     this.#pending--;
+    this.#pendingIds -= get.keys.length;
     get.client.pendingGets--;
+    get.client.pendingGetIds -= get.keys.length;
   }
 }
 

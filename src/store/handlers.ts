@@ -71,7 +71,7 @@ function get(store: PlasmaStore, session: ClientSession, payload: Uint8Array): v
   const request = decode.decodeGetRequest(payload);
   checkIds(request.objectIds);
   checkTimeout(request.timeoutMs);
-  checkPendingGets(session.pendingGets);
+  checkPendingGets(store.pendingGetLoad(session), request.objectIds.length);
   const result = store.get(session, request.objectIds, request.timeoutMs);
   if (result !== null) sendGetReply(session, result);
 }

@@ -14,7 +14,7 @@ import {
   type QueuedCreate,
 } from "./create_request_queue.ts";
 import { clientErrorLog } from "../log/rate_limited_log.ts";
-import { GetRequestQueue } from "./get_request_queue.ts";
+import { GetRequestQueue, type PendingGetLoad } from "./get_request_queue.ts";
 import { LocalObject } from "./local_object.ts";
 import { type NewObject, ObjectLifecycle } from "./object_lifecycle.ts";
 import { LruEvictionPolicy } from "./eviction_policy.ts";
@@ -347,6 +347,11 @@ export class PlasmaStore {
    * Starts a get: its result if it finished at once, else null (the output's getFinished gets it
    * later). Spilled objects among its ids are restored, and waited for even at timeout 0.
    */
+  /** What a new get of this client is checked against (see checkPendingGets). */
+  pendingGetLoad(client: StoreClient): PendingGetLoad {
+    return { clientGets: client.pendingGets, clientIds: client.pendingGetIds, storeIds: this.#gets.idCount };
+  }
+
   get(client: StoreClient, ids: Uint8Array[], timeoutMs: number): GetResult | null {
     const spill = this.#spill;
     if (spill !== null) {

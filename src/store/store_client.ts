@@ -11,6 +11,8 @@ export class StoreClient {
   readonly objects = new Set<string>();
   /** Gets of this client waiting now. */
   pendingGets = 0;
+  /** Ids (deduplicated) in this client's waiting gets, summed. */
+  pendingGetIds = 0;
   /** Creates of this client waiting in the create queue now. */
   queuedCreates = 0;
 

@@ -5,9 +5,12 @@
  * @module
  */
 import { ErrorCode, ObjectSource } from "../protocol/messages.ts";
+import type { PendingGetLoad } from "./get_request_queue.ts";
 import { isValidIdLength, OBJECT_ID_BYTES_MAX } from "../protocol/object_id.ts";
 import {
   IDS_PER_REQUEST_MAX,
+  PENDING_GET_IDS_MAX,
+  PENDING_GET_IDS_PER_CLIENT_MAX,
   PENDING_GETS_PER_CLIENT_MAX,
   QUEUED_CREATES_MAX,
   QUEUED_CREATES_PER_CLIENT_MAX,
@@ -66,10 +69,26 @@ export function checkTimeout(timeoutMs: number): void {
   if (!Number.isSafeInteger(timeoutMs) || timeoutMs < -1) throw invalid(`bad timeout_ms ${timeoutMs}`);
 }
 
-/** A client may have PENDING_GETS_PER_CLIENT_MAX gets waiting at once. */
-export function checkPendingGets(pendingGets: number): void {
-  if (pendingGets >= PENDING_GETS_PER_CLIENT_MAX) {
+/**
+ * A client may have PENDING_GETS_PER_CLIENT_MAX gets waiting at once, holding at most
+ * PENDING_GET_IDS_PER_CLIENT_MAX ids together, and the store PENDING_GET_IDS_MAX: a get of
+ * `idCount` ids that might wait must fit.
+ */
+export function checkPendingGets(load: PendingGetLoad, idCount: number): void {
+  if (load.clientGets >= PENDING_GETS_PER_CLIENT_MAX) {
     throw invalid(`too many pending gets (limit ${PENDING_GETS_PER_CLIENT_MAX} per client)`);
+  }
+  if (load.clientIds + idCount > PENDING_GET_IDS_PER_CLIENT_MAX) {
+    throw invalid(
+      `a get of ${idCount} ids with ${load.clientIds} ids already waiting in this client's gets; ` +
+        `the limit is ${PENDING_GET_IDS_PER_CLIENT_MAX} waiting ids per client`,
+    );
+  }
+  if (load.storeIds + idCount > PENDING_GET_IDS_MAX) {
+    throw invalid(
+      `a get of ${idCount} ids with ${load.storeIds} ids already waiting in the store's gets; ` +
+        `the limit is ${PENDING_GET_IDS_MAX} waiting ids in all`,
+    );
   }
 }
 

@@ -143,7 +143,7 @@ function seal(store: PlasmaStore, session: ClientSession, payload: Uint8Array): 
 function get(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
   const request = decode.decodeGetRequest(payload);
   checkIds(request.objectIds);
-  checkPendingGets(session.pendingGets);
+  checkPendingGets(store.pendingGetLoad(session), request.objectIds.length);
   const result = store.get(session, request.objectIds, request.timeoutMs);
   if (result !== null) sendGetReply(session, result);
 }
