@@ -3,6 +3,8 @@ import { ErrorCode } from "../protocol/messages.ts";
 import { type CoreParts, id, mustCreate, newObject, withCore } from "./_core_fixture.ts";
 import { GetRequestQueue } from "./get_request_queue.ts";
 import { StoreClient } from "./store_client.ts";
+import { PENDING_GET_IDS_MAX, PENDING_GET_IDS_PER_CLIENT_MAX } from "./constants.ts";
+import { checkPendingGets } from "./validation.ts";
 import type { GetResult } from "./store_output.ts";
 
 const CAPACITY = 64 * 1024;
@@ -117,4 +119,34 @@ Deno.test("get queue: a disconnected client's gets are dropped unanswered", asyn
     assert.equal(leaving.objects.size, 0);
     assert.deepEqual([...staying.objects], ["a"]);
   });
+});
+
+Deno.test("get queue: waiting ids are counted per client and in all, deduplicated, and given back when gets end", async () => {
+  await withCore({ capacityBytes: CAPACITY }, (parts) => {
+    const { queue } = queueOver(parts);
+    const client = new StoreClient(1);
+    const other = new StoreClient(2);
+    assert.equal(queue.add(client, [id("a"), id("b"), id("a")], { timeoutMs: -1 }), null);
+    assert.equal(queue.add(other, [id("b"), id("c"), id("d")], { timeoutMs: -1 }), null);
+    assert.equal(client.pendingGetIds, 2);
+    assert.equal(queue.idCount, 5);
+    sealed(parts, "a");
+    sealed(parts, "b");
+    assert.equal(client.pendingGetIds, 0, "an answered get gives its ids back");
+    assert.equal(queue.idCount, 3);
+    queue.removeClient(other);
+    assert.equal(other.pendingGetIds, 0);
+    assert.equal(queue.idCount, 0);
+  });
+});
+
+Deno.test("validation: a get that would pass the waiting-id limits is refused naming the limit", () => {
+  const load = { clientGets: 1, clientIds: PENDING_GET_IDS_PER_CLIENT_MAX - 10, storeIds: 0 };
+  checkPendingGets(load, 10);
+  assert.throws(
+    () => checkPendingGets(load, 11),
+    new RegExp(`limit is ${PENDING_GET_IDS_PER_CLIENT_MAX} waiting ids per client`),
+  );
+  const full = { clientGets: 0, clientIds: 0, storeIds: PENDING_GET_IDS_MAX };
+  assert.throws(() => checkPendingGets(full, 1), new RegExp(`limit is ${PENDING_GET_IDS_MAX} waiting ids in all`));
 });
