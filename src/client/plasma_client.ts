@@ -97,10 +97,15 @@ export class PlasmaClient {
 
   /**
    * Creates an object of `sizeBytes` and returns its data as a writable view; seal it when written.
-   * Waits (without blocking the event loop) while the store makes room.
+   * Waits (without blocking the event loop) while the store makes room. `receivedFromRemote` marks
+   * a copy pulled from another node (a secondary copy: the store may evict it).
    * @throws {ObjectExistsError} when the id is taken; {@linkcode OutOfMemoryError} when no room comes
    */
-  create(id: ObjectId, sizeBytes: number, options: { metadata?: Uint8Array } = {}): Promise<Uint8Array> {
+  create(
+    id: ObjectId,
+    sizeBytes: number,
+    options: { metadata?: Uint8Array; receivedFromRemote?: boolean } = {},
+  ): Promise<Uint8Array> {
     checkSize(sizeBytes);
     const metadata = options.metadata ?? EMPTY;
     return this.#connection.exclusive(async () => {
@@ -108,7 +113,7 @@ export class PlasmaClient {
         objectId: id.rawBytes,
         dataSize: sizeBytes,
         metadataSize: metadata.length,
-        source: ObjectSource.CreatedByWorker,
+        source: options.receivedFromRemote ? ObjectSource.ReceivedFromRemoteRaylet : ObjectSource.CreatedByWorker,
         deviceNum: 0,
         tryImmediately: false,
       };
