@@ -253,6 +253,7 @@ export class PlasmaStore {
 
   /** Starts a get; spilled objects among its ids are restored (and waited for even at timeout 0). */
   get(session: ClientSession, ids: Uint8Array[], timeoutMs: number): void {
+    if (timeoutMs !== 0 && this.#events) this.#reportWanted(ids);
     const spill = this.spill;
     if (spill === null) return this.gets.add(session, ids, timeoutMs);
     for (const id of ids) {
@@ -261,6 +262,15 @@ export class PlasmaStore {
     }
     const restoring = (key: string) => !this.lifecycle.get(key)?.sealed && spill.has(key);
     this.gets.add(session, ids, timeoutMs, restoring, RESTORE_WAIT_MS_MAX);
+  }
+
+  /** Tells the object manager (cluster mode) which ids a waiting get lacks, so it can pull them. */
+  #reportWanted(ids: Uint8Array[]): void {
+    const absent = ids.filter((id) => {
+      const key = idKey(id);
+      return this.lifecycle.get(key) === undefined && !(this.spill?.has(key) ?? false);
+    });
+    if (absent.length > 0) this.#events?.({ type: "objectsWanted", objectIdsHex: absent.map(hex) });
   }
 
   /** Forgets a client: aborts what it left unsealed, drops its references, gets and creates. */

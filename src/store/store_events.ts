@@ -48,13 +48,20 @@ export interface SpillFailedEvent {
   message: string;
 }
 
+/** A get that waits lacks these objects here (the object manager pulls them in cluster mode). */
+export interface ObjectsWantedEvent {
+  type: "objectsWanted";
+  objectIdsHex: string[];
+}
+
 export type StoreEvent =
   | ObjectAddedEvent
   | ObjectDeletedEvent
   | StoreFullEvent
   | ObjectsSpilledEvent
   | ObjectRestoredEvent
-  | SpillFailedEvent;
+  | SpillFailedEvent
+  | ObjectsWantedEvent;
 
 /** Where the store sends its events. */
 export type StoreEventSink = (event: StoreEvent) => void;
