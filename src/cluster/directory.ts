@@ -15,14 +15,15 @@ export interface NodeInfo {
 export interface ObjectLocation {
   nodeId: string;
   address: string;
-  /** Data plus metadata bytes. */
-  sizeBytes: number;
+  dataSize: number;
+  metadataSize: number;
 }
 
-/** An object to publish: its id (hex) and its size (data plus metadata). */
+/** An object to publish: its id (hex) and its sizes (a puller creates the buffer before asking). */
 export interface PublishedObject {
   objectIdHex: string;
-  sizeBytes: number;
+  dataSize: number;
+  metadataSize: number;
 }
 
 /** A location change another node made, as followers see it. */

@@ -3,7 +3,7 @@
  *   node:{id}   string, the node's address, expires NODE_TTL_MS after the last heartbeat (liveness)
  *   nodes       hash id -> address: every node that joined and was not yet reaped
  *   holds:{id}  set of object ids (hex) a node holds, so its locations go when it does
- *   loc:{obj}   hash node id -> size: the holders of one object
+ *   loc:{obj}   hash node id -> "dataSize:metadataSize": the holders of one object
  *   events      stream of location changes (op, node, ids), trimmed to EVENTS_STREAM_LENGTH_MAX
  * Invariant: a location is written and announced in one MULTI (so a follower that re-reads after
  * an event finds it), and a dead node's locations are removed by one script (atomically).
@@ -111,7 +111,9 @@ export class RedisDirectory implements ClusterDirectory {
     for (let start = 0; start < objects.length; start += PUBLISH_BATCH_MAX) {
       const batch = objects.slice(start, start + PUBLISH_BATCH_MAX);
       const multi = this.#client.multi();
-      for (const object of batch) multi.hSet(locationKey(object.objectIdHex), nodeId, String(object.sizeBytes));
+      for (const object of batch) {
+        multi.hSet(locationKey(object.objectIdHex), nodeId, `${object.dataSize}:${object.metadataSize}`);
+      }
       multi.sAdd(holdsKey(nodeId), batch.map((object) => object.objectIdHex));
       multi.xAdd(EVENTS, "*", { op: "added", node: nodeId, ids: batch.map((o) => o.objectIdHex).join(",") }, TRIM);
       await multi.exec();
@@ -138,9 +140,10 @@ export class RedisDirectory implements ClusterDirectory {
     const located = new Map<string, ObjectLocation[]>();
     objectIdsHex.forEach((id, index) => {
       const locations: ObjectLocation[] = [];
-      for (const [nodeId, size] of Object.entries(holders[index] ?? {})) {
+      for (const [nodeId, sizes] of Object.entries(holders[index] ?? {})) {
         const address = nodes[nodeId];
-        if (address !== undefined) locations.push({ nodeId, address, sizeBytes: Number(size) });
+        const [dataSize, metadataSize] = sizes.split(":").map(Number);
+        if (address !== undefined) locations.push({ nodeId, address, dataSize, metadataSize });
       }
       located.set(id, locations);
     });

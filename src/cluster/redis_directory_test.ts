@@ -21,11 +21,15 @@ Deno.test("the Redis directory publishes, locates, withdraws and announces locat
     await b.join({ nodeId: "b", address: "127.0.0.1:2" });
     const seen: DirectoryEvent[] = [];
     b.onEvent((event) => seen.push(event));
-    await a.publish([{ objectIdHex: "01", sizeBytes: 10 }, { objectIdHex: "02", sizeBytes: 20 }]);
-    await b.publish([{ objectIdHex: "01", sizeBytes: 10 }]);
+    await a.publish([{ objectIdHex: "01", dataSize: 10, metadataSize: 0 }, {
+      objectIdHex: "02",
+      dataSize: 20,
+      metadataSize: 2,
+    }]);
+    await b.publish([{ objectIdHex: "01", dataSize: 10, metadataSize: 0 }]);
     const located = await b.locate(["01", "02", "03"]);
     assert.deepEqual(located.get("01")!.map((l) => l.nodeId).sort(), ["a", "b"]);
-    assert.deepEqual(located.get("02"), [{ nodeId: "a", address: "127.0.0.1:1", sizeBytes: 20 }]);
+    assert.deepEqual(located.get("02"), [{ nodeId: "a", address: "127.0.0.1:1", dataSize: 20, metadataSize: 2 }]);
     assert.deepEqual(located.get("03"), []);
     await a.withdraw(["01"]);
     assert.deepEqual((await b.locate(["01"])).get("01")!.map((l) => l.nodeId), ["b"]);
@@ -50,7 +54,7 @@ Deno.test("a node that stops heartbeating is removed with its locations", async 
   try {
     await survivor.join({ nodeId: "survivor", address: "127.0.0.1:1" });
     await doomed.join({ nodeId: "doomed", address: "127.0.0.1:2" });
-    await doomed.publish([{ objectIdHex: "aa", sizeBytes: 1 }]);
+    await doomed.publish([{ objectIdHex: "aa", dataSize: 1, metadataSize: 0 }]);
     const gone: DirectoryEvent[] = [];
     survivor.onEvent((event) => event.type === "nodeGone" && gone.push(event));
     await doomed.abandon(); // heartbeats stop, nothing is withdrawn: what a SIGKILL leaves behind
@@ -74,10 +78,10 @@ Deno.test("after Redis restarts empty, nodes republish and followers are told to
     const events: string[] = [];
     directory.onReconnect(() => {
       republished++;
-      void directory.publish([{ objectIdHex: "bb", sizeBytes: 5 }]);
+      void directory.publish([{ objectIdHex: "bb", dataSize: 5, metadataSize: 0 }]);
     });
     directory.onEvent((event) => events.push(event.type));
-    await directory.publish([{ objectIdHex: "bb", sizeBytes: 5 }]);
+    await directory.publish([{ objectIdHex: "bb", dataSize: 5, metadataSize: 0 }]);
     await redis.kill();
     await redis.restart();
     await waitFor(
