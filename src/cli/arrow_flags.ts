@@ -6,7 +6,13 @@
  * objects go to files and come back on get, as they came back from Arrow's in-memory table.
  * @module
  */
-import { FlagError, PLASMA_DIRECTORY_DEFAULT, SOCKET_PATH_BYTES_MAX, type StoreConfig } from "./store_flags.ts";
+import {
+  FlagError,
+  NO_CLUSTER,
+  PLASMA_DIRECTORY_DEFAULT,
+  SOCKET_PATH_BYTES_MAX,
+  type StoreConfig,
+} from "./store_flags.ts";
 
 export const ARROW_USAGE = `Shared-memory object store, started the way pyarrow starts Arrow's plasma-store-server.
 Usage: plasma-store-server -m BYTES -s SOCKET [-d DIRECTORY] [-h] [-e hashtable://NAME]
@@ -84,6 +90,7 @@ export function parseArrowFlags(
       noFallback: true,
       fullDelayMs: 10,
       oomGraceMs: 0,
+      ...NO_CLUSTER,
     },
     externalStore,
   };

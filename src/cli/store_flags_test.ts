@@ -47,6 +47,10 @@ Deno.test("parseStoreFlags() fills defaults when only the required flags are giv
     noFallback: false,
     fullDelayMs: 10,
     oomGraceMs: 2000,
+    clusterUrl: "",
+    nodeAddress: "",
+    nodeId: "",
+    clusterSecretFile: "",
   });
 });
 
@@ -66,6 +70,12 @@ Deno.test("parseStoreFlags() reads every flag, in any order, with spaces or =", 
       "--full-delay-ms",
       "5",
       "--oom-grace-ms=0",
+      "--cluster=redis://127.0.0.1:6379",
+      "--node-address",
+      "127.0.0.1:7001",
+      "--node-id=n1",
+      "--cluster-secret-file",
+      "/etc/plasma/secret",
     ]),
     {
       socketPath: "/run/plasma/store.sock",
@@ -78,6 +88,10 @@ Deno.test("parseStoreFlags() reads every flag, in any order, with spaces or =", 
       noFallback: true,
       fullDelayMs: 5,
       oomGraceMs: 0,
+      clusterUrl: "redis://127.0.0.1:6379",
+      nodeAddress: "127.0.0.1:7001",
+      nodeId: "n1",
+      clusterSecretFile: "/etc/plasma/secret",
     },
   );
 });

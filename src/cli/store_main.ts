@@ -3,7 +3,9 @@
  * clean stop on SIGINT/SIGTERM (stop accepting, close clients, remove the socket, exit 0).
  * @module
  */
+import type { ObjectManager } from "../object_manager/object_manager.ts";
 import { ObjectStoreRunner } from "../runner/object_store_runner.ts";
+import { startClusterNode } from "./cluster_node.ts";
 import { formatSize } from "./sizes.ts";
 import { checkCapacity, checkDiskDirectories, checkSocketPath, StartupError } from "./startup_checks.ts";
 import { FlagError, parseStoreFlags, type StoreConfig } from "./store_flags.ts";
@@ -74,6 +76,20 @@ export async function runStore(config: StoreConfig): Promise<number> {
     console.error(`plasma store: ${message}`);
     return EXIT_FAILED;
   }
+  let manager: ObjectManager | null;
+  try {
+    manager = await startClusterNode(config, runner, (message) => console.error(`plasma store: ${message}`));
+  } catch (error) {
+    signalled.dispose();
+    await runner.stop();
+    console.error(`plasma store: ${(error as Error).message}`);
+    return EXIT_FAILED;
+  }
+  if (manager !== null) {
+    console.log(
+      `plasma store: node ${manager.nodeId} in cluster ${config.clusterUrl}, peers reach it at ${manager.address}`,
+    );
+  }
   console.log(
     `plasma store: listening on ${config.socketPath}, capacity ${
       formatSize(runner.capacityBytes)
@@ -87,6 +103,7 @@ export async function runStore(config: StoreConfig): Promise<number> {
   );
   const code = await Promise.race([signalled.promise.then(() => 0), failed]);
   signalled.dispose();
+  await manager?.stop();
   await runner.stop();
   return code;
 }

@@ -1,0 +1,79 @@
+/**
+ * Cluster tests: store processes in cluster mode on loopback, a real Redis, objects moving
+ * between nodes. Every process is stopped in `finally`.
+ */
+import assert from "node:assert/strict";
+import { ObjectId, PlasmaClient } from "../src/client/mod.ts";
+import { checksum, startCluster } from "./_cluster_fixture.ts";
+import { REPO } from "./_store_fixture.ts";
+
+const MIB = 1024 * 1024;
+
+function randomBytes(size: number): Uint8Array {
+  const bytes = new Uint8Array(size);
+  for (let offset = 0; offset < size; offset += 65536) {
+    crypto.getRandomValues(bytes.subarray(offset, Math.min(offset + 65536, size)));
+  }
+  return bytes;
+}
+
+Deno.test("objects put on node 1 are read on nodes 2 and 3 with identical bytes and metadata; pyarrow reads one on node 3", async () => {
+  const cluster = await startCluster(3);
+  try {
+    const [one, two, three] = cluster.nodes;
+    await using writer = await PlasmaClient.connect(one.socketPath);
+    const big = randomBytes(40 * MIB + 17);
+    const bigId = await writer.put(big, { metadata: new TextEncoder().encode("meta-big") });
+    const small = Array.from({ length: 2_000 }, (_, index) => ({ data: randomBytes(1024 + (index % 7)) }));
+    const smallIds = await writer.putBatch(small);
+    for (const node of [two, three]) {
+      await using reader = await PlasmaClient.connect(node.socketPath);
+      const [object] = await reader.get([bigId], { timeoutMs: 20_000 });
+      assert.ok(object, `the big object reached ${node.nodeId}`);
+      assert.equal(checksum(object.data), checksum(big));
+      assert.equal(new TextDecoder().decode(object.metadata), "meta-big");
+      await reader.release(bigId);
+      const objects = await reader.get(smallIds, { timeoutMs: 30_000 });
+      objects.forEach((got, index) => {
+        assert.ok(got, `small object ${index} reached ${node.nodeId}`);
+        assert.equal(checksum(got.data), checksum(small[index].data));
+      });
+      for (const id of smallIds) await reader.release(id);
+    }
+    // A pyarrow client of node 3 reads an object a TS client put on node 1 (20-byte id: Arrow's size).
+    const shared = randomBytes(3 * MIB);
+    const sharedId = await writer.put(shared, { metadata: new TextEncoder().encode("arrow") });
+    const python = new Deno.Command(`${REPO}.venv/bin/python`, {
+      args: [`${REPO}tests/fixtures/pyarrow_role.py`, three.socketPath, "read", sharedId.toHex()],
+      stdout: "piped",
+      stderr: "piped",
+    });
+    const { code, stdout, stderr } = await python.output();
+    assert.equal(code, 0, new TextDecoder().decode(stderr));
+    const [hex, sum, meta] = new TextDecoder().decode(stdout).trim().split(" ");
+    assert.deepEqual([hex, Number(sum), meta], [sharedId.toHex(), checksum(shared), "arrow"]);
+  } finally {
+    await cluster.stop();
+  }
+});
+
+Deno.test("a get of an object no node holds answers null at its timeout; one put later is pulled while the get waits", async () => {
+  const cluster = await startCluster(2);
+  try {
+    const [one, two] = cluster.nodes;
+    await using writer = await PlasmaClient.connect(one.socketPath);
+    await using reader = await PlasmaClient.connect(two.socketPath);
+    const started = performance.now();
+    assert.deepEqual(await reader.get([ObjectId.random()], { timeoutMs: 300 }), [null]);
+    assert.ok(performance.now() - started < 5_000, "the get answered at its timeout");
+    const id = ObjectId.random();
+    const waiting = reader.get([id], { timeoutMs: 20_000 });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await writer.put(new Uint8Array([1, 2, 3]), { id });
+    const [object] = await waiting;
+    assert.deepEqual(object?.data, new Uint8Array([1, 2, 3]));
+    await reader.release(id);
+  } finally {
+    await cluster.stop();
+  }
+});
