@@ -10,6 +10,7 @@ import { TRANSFER_STALL_MS } from "../cluster/constants.ts";
 import type { ClusterDirectory, DirectoryEvent, ObjectLocation, PublishedObject } from "../cluster/directory.ts";
 import { ObjectId } from "../protocol/object_id.ts";
 import type { StoreEvent } from "../store/store_events.ts";
+import { LocateBatcher } from "./locate_batcher.ts";
 import { PeerConnection } from "./peer_connection.ts";
 import { PullManager, type PullPriority } from "./pull_manager.ts";
 import { newTransferCounters, type TransferCounters } from "./transfer_counters.ts";
@@ -61,11 +62,12 @@ export class ObjectManager {
     this.#serveClient = serveClient;
     this.#pullClients = pullClients;
     this.#server = server;
+    const locations = new LocateBatcher(options.directory);
     this.#pulls = new PullManager({
       nodeId: options.nodeId,
       capacityBytes: serveClient.capacityBytes,
       counters: this.counters,
-      locate: async (id) => (await options.directory.locate([id])).get(id) ?? [],
+      locate: (id) => locations.locate(id),
       transfer: (id, holder) => this.#transfer(id, holder),
       log: options.log,
     });
@@ -228,8 +230,8 @@ export class ObjectManager {
     try {
       const peer = await this.#peer(holder.address);
       await this.#guardStall(peer, (onProgress) => peer.pull(id.rawBytes, target, holder, onProgress));
-      await client.seal(id);
-      this.counters.bytesPulled += target.length;
+      await client.seal(id); // detaches `target`
+      this.counters.bytesPulled += dataSize + metadataSize;
       this.counters.objectsPulled++;
     } catch (error) {
       await client.abort(id).catch(() => {});

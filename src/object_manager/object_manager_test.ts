@@ -62,6 +62,7 @@ Deno.test("a get on one node pulls an object put on another, bytes and metadata 
     const [listing] = (await reader.list()).filter((entry) => entry.id.equals(id));
     assert.equal(listing.source, "ReceivedFromRemoteRaylet", "the pulled copy is a secondary copy");
     assert.equal(nodes[1].manager.counters.objectsPulled, 1);
+    assert.equal(nodes[1].manager.counters.bytesPulled, big.length + 3);
     assert.equal(nodes[0].manager.counters.bytesPushed, big.length + 3);
     assert.equal(await reader.get([ObjectId.random()], { timeoutMs: 50 }).then(([o]) => o), null);
   } finally {

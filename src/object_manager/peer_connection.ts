@@ -12,6 +12,7 @@ import {
   FrameWriter,
   PeerProtocolError,
   PullError,
+  SMALL_PAYLOAD_BYTES_MAX,
   type TransferFrame,
   TransferMessage,
 } from "./transfer_frames.ts";
@@ -145,13 +146,23 @@ export class PeerConnection {
 
   async #readLoop(): Promise<void> {
     try {
-      for (let frame = await this.#reader.next(); frame !== null; frame = await this.#reader.next()) {
+      for (let frame = await this.#nextFrame(); frame !== null; frame = await this.#nextFrame()) {
         await this.#receive(frame);
       }
       this.#fail(new Error(`Peer ${this.address} closed the connection`));
     } catch (error) {
       this.#fail(error as Error);
     }
+  }
+
+  /** Reads ahead only while no large payload may come, so large payloads go straight to memory. */
+  #nextFrame(): Promise<TransferFrame | null> {
+    let large = false;
+    for (const pending of this.#pending.values()) {
+      if (pending.target.length - pending.received > SMALL_PAYLOAD_BYTES_MAX) large = true;
+    }
+    this.#reader.readAhead = !large;
+    return this.#reader.next();
   }
 
   async #receive(frame: TransferFrame): Promise<void> {

@@ -196,10 +196,21 @@ export async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void
   while (written < bytes.length) written += await conn.write(bytes.subarray(written));
 }
 
-/** Reads frames from one connection; each frame's payload must be consumed before the next read. */
+/** Payloads up to this size may travel through the reader's read-ahead buffer (one copy). */
+export const SMALL_PAYLOAD_BYTES_MAX = 64 * 1024;
+
+/**
+ * Reads frames from one connection; each frame's payload must be consumed before the next read.
+ * With `readAhead` on, one read takes as many bytes as the socket has (many small frames per
+ * read); the owner turns it off while a payload larger than SMALL_PAYLOAD_BYTES_MAX may come, so
+ * large payloads are read straight into their destination and never pass through this buffer.
+ */
 export class FrameReader {
+  readAhead = true;
   readonly #conn: Deno.Conn;
-  readonly #prefix = new Uint8Array(FRAME_PREFIX_BYTES);
+  readonly #buffer = new Uint8Array(SMALL_PAYLOAD_BYTES_MAX + FRAME_PREFIX_BYTES + FRAME_HEADER_BYTES_MAX);
+  #start = 0;
+  #end = 0;
 
   constructor(conn: Deno.Conn) {
     this.#conn = conn;
@@ -207,16 +218,20 @@ export class FrameReader {
 
   /** The next frame, or null at a clean end of stream. @throws {PeerProtocolError} */
   async next(): Promise<TransferFrame | null> {
-    if (!(await readExact(this.#conn, this.#prefix))) return null;
-    const prefix = decodePrefix(this.#prefix);
-    const header = new Uint8Array(prefix.headerBytes);
-    if (!(await readExact(this.#conn, header))) throw new PeerProtocolError("connection closed before a header");
-    return decodeHeader(prefix, header);
+    if (!(await this.#fill(FRAME_PREFIX_BYTES))) return null;
+    const prefix = decodePrefix(this.#take(FRAME_PREFIX_BYTES));
+    if (!(await this.#fill(prefix.headerBytes))) throw new PeerProtocolError("connection closed before a header");
+    return decodeHeader(prefix, this.#take(prefix.headerBytes));
   }
 
-  /** Reads a chunk's payload straight into `target` (a view of the destination's memory). */
+  /** Reads a chunk's payload into `target` (a view of the destination's memory): bytes already
+   * read ahead are copied (small frames only), the rest is read from the socket straight in. */
   async payloadInto(target: Uint8Array): Promise<void> {
-    if (!(await readExact(this.#conn, target))) throw new PeerProtocolError("connection closed before a payload");
+    const buffered = Math.min(this.#end - this.#start, target.length);
+    if (buffered > 0) target.set(this.#take(buffered));
+    if (buffered < target.length && !(await readExact(this.#conn, target.subarray(buffered)))) {
+      throw new PeerProtocolError("connection closed before a payload");
+    }
   }
 
   /** Reads and drops `bytes` of payload (a chunk for a pull that was given up). */
@@ -225,6 +240,34 @@ export class FrameReader {
     for (let left = bytes; left > 0; left -= scratch.length) {
       await this.payloadInto(scratch.subarray(0, Math.min(left, scratch.length)));
     }
+  }
+
+  /** Consumes `bytes` buffered bytes (valid until the next fill). */
+  #take(bytes: number): Uint8Array {
+    const view = this.#buffer.subarray(this.#start, this.#start + bytes);
+    this.#start += bytes;
+    return view;
+  }
+
+  /** Ensures `bytes` are buffered. @returns false on a clean EOF before any of them */
+  async #fill(bytes: number): Promise<boolean> {
+    if (this.#end - this.#start >= bytes) return true;
+    if (this.#buffer.length - this.#start < bytes) {
+      this.#buffer.copyWithin(0, this.#start, this.#end);
+      this.#end -= this.#start;
+      this.#start = 0;
+    }
+    const had = this.#end - this.#start;
+    while (this.#end - this.#start < bytes) {
+      const limit = this.readAhead ? this.#buffer.length : this.#start + bytes;
+      const read = await this.#conn.read(this.#buffer.subarray(this.#end, limit));
+      if (read === null) {
+        if (this.#end - this.#start === 0 && had === 0) return false;
+        throw new PeerProtocolError(`connection closed inside a frame (${this.#end - this.#start} of ${bytes} bytes)`);
+      }
+      this.#end += read;
+    }
+    return true;
   }
 }
 
@@ -237,13 +280,30 @@ export class FrameWriter {
     this.#conn = conn;
   }
 
-  /** Sends a frame, then its payload (a view of shared memory: written to the socket without a copy). */
-  send(frame: TransferFrame, payload?: Uint8Array): Promise<void> {
+  /**
+   * Sends frames in one write; a payload (a view of shared memory, after the last frame) is
+   * written to the socket without a copy, except a small one, which joins the frames' write.
+   */
+  send(frames: TransferFrame | TransferFrame[], payload?: Uint8Array): Promise<void> {
+    const encoded = (Array.isArray(frames) ? frames : [frames]).map(encodeFrame);
+    const small = payload !== undefined && payload.length <= SMALL_PAYLOAD_BYTES_MAX ? payload : undefined;
+    const bytes = concat(small ? [...encoded, small] : encoded);
     const next = this.#tail.then(async () => {
-      await writeAll(this.#conn, encodeFrame(frame));
-      if (payload !== undefined && payload.length > 0) await writeAll(this.#conn, payload);
+      await writeAll(this.#conn, bytes);
+      if (payload !== undefined && small === undefined) await writeAll(this.#conn, payload);
     });
     this.#tail = next.catch(() => {});
     return next;
   }
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const bytes = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    bytes.set(part, offset);
+    offset += part.length;
+  }
+  return bytes;
 }

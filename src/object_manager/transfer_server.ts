@@ -57,6 +57,7 @@ export class TransferServer {
   async #accept(): Promise<void> {
     try {
       for await (const conn of this.#listener) {
+        conn.setNoDelay(true); // frames are small writes: never let Nagle hold one for an ACK
         this.#connections.add(conn);
         void this.#serve(conn).finally(() => {
           this.#connections.delete(conn);
@@ -138,18 +139,18 @@ export class TransferServer {
     try {
       const { data, metadata } = object;
       const whole = new Uint8Array(data.buffer, data.byteOffset, data.length + metadata.length);
-      await writer.send({
+      const header = {
         type: TransferMessage.ObjectHeader,
         requestId,
         dataSize: data.length,
         metadataSize: metadata.length,
-      });
+      } as const;
+      if (whole.length === 0) await writer.send(header);
       for (let offset = 0; offset < whole.length; offset += CHUNK_BYTES) {
         const payload = whole.subarray(offset, Math.min(offset + CHUNK_BYTES, whole.length));
-        await writer.send(
-          { type: TransferMessage.ChunkHeader, requestId, offset, payloadBytes: payload.length },
-          payload,
-        );
+        const chunk = { type: TransferMessage.ChunkHeader, requestId, offset, payloadBytes: payload.length } as const;
+        // The header travels with the first chunk: one write for a small object.
+        await writer.send(offset === 0 ? [header, chunk] : chunk, payload);
         counters.bytesPushed += payload.length;
       }
       counters.objectsPushed++;
