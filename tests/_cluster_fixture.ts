@@ -15,8 +15,8 @@ export interface ClusterNode extends StoreProcess {
 export interface TestCluster {
   redis: RedisFixture;
   nodes: ClusterNode[];
-  /** Starts one more node (same flags). */
-  addNode(extraArgs?: string[]): Promise<ClusterNode>;
+  /** Starts one more node (same flags unless given). */
+  addNode(options?: { memory?: string; extraArgs?: string[] }): Promise<ClusterNode>;
   stop(): Promise<void>;
 }
 
@@ -26,19 +26,19 @@ export async function startCluster(
 ): Promise<TestCluster> {
   const redis = await RedisFixture.start();
   const nodes: ClusterNode[] = [];
-  const addNode = async (extraArgs = options.extraArgs ?? []) => {
+  const addNode = async (overrides: { memory?: string; extraArgs?: string[] } = {}) => {
     const nodeId = `node${nodes.length + 1}`;
     const nodeAddress = `127.0.0.1:${freePort()}`;
     const process = await spawnStore([
       "--memory",
-      options.memory ?? "256MiB",
+      overrides.memory ?? options.memory ?? "256MiB",
       "--cluster",
       redis.url,
       "--node-address",
       nodeAddress,
       "--node-id",
       nodeId,
-      ...extraArgs,
+      ...(overrides.extraArgs ?? options.extraArgs ?? []),
     ]);
     const node = { ...process, nodeId, nodeAddress };
     nodes.push(node);
@@ -62,4 +62,10 @@ export function checksum(bytes: Uint8Array): number {
   let value = 0x811c9dc5;
   for (const byte of bytes) value = Math.imul(value ^ byte, 0x01000193) >>> 0;
   return value;
+}
+
+/** SHA-256 in hex: a native digest for large objects (the byte-wise checksum is slow in JS). */
+export async function digest(bytes: Uint8Array): Promise<string> {
+  const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
+  return [...hash].map((byte) => byte.toString(16).padStart(2, "0")).join("");
 }

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { ObjectId, PlasmaClient } from "../src/client/mod.ts";
-import { checksum, startCluster } from "./_cluster_fixture.ts";
+import { checksum, digest, startCluster } from "./_cluster_fixture.ts";
 import { REPO } from "./_store_fixture.ts";
 
 const MIB = 1024 * 1024;
@@ -30,7 +30,7 @@ Deno.test("objects put on node 1 are read on nodes 2 and 3 with identical bytes 
       await using reader = await PlasmaClient.connect(node.socketPath);
       const [object] = await reader.get([bigId], { timeoutMs: 20_000 });
       assert.ok(object, `the big object reached ${node.nodeId}`);
-      assert.equal(checksum(object.data), checksum(big));
+      assert.equal(await digest(object.data), await digest(big));
       assert.equal(new TextDecoder().decode(object.metadata), "meta-big");
       await reader.release(bigId);
       const objects = await reader.get(smallIds, { timeoutMs: 30_000 });
