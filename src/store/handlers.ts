@@ -135,10 +135,28 @@ function release(store: PlasmaStore, session: ClientSession, payload: Uint8Array
 }
 
 function remove(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
-  const { objectIds } = decode.decodeIdsRequest(payload);
+  const { objectIds, everywhere } = decode.decodeDeleteRequest(payload);
   checkIds(objectIds);
+  if (everywhere) {
+    checkClusterMode(store, "delete everywhere");
+    store.deleteEverywhere(objectIds);
+  }
   const errors = objectIds.map((id) => store.delete(id));
   session.send(MessageType.DeleteReply, encode.encodeIdsReply({ objectIds, errors }));
+}
+
+function fetch(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
+  const { objectIds } = decode.decodeIdsRequest(payload);
+  checkIds(objectIds);
+  checkClusterMode(store, "fetch");
+  store.fetch(objectIds);
+  session.send(MessageType.FetchReply, encode.encodeIdsReply({ objectIds, errors: objectIds.map(() => ErrorCode.OK) }));
+}
+
+function checkClusterMode(store: PlasmaStore, what: string): void {
+  if (!store.clusterMode) {
+    throw new RequestError(ErrorCode.InvalidRequest, `${what} needs a store started with --cluster`);
+  }
 }
 
 function contains(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
@@ -184,6 +202,7 @@ export const HANDLERS: ReadonlyMap<number, Handler> = new Map<number, Handler>([
   [MessageType.ReleaseRequest, release],
   [MessageType.DeleteRequest, remove],
   [MessageType.ContainsRequest, contains],
+  [MessageType.FetchRequest, fetch],
   [MessageType.CreateAndSealRequest, createAndSeal],
   [
     MessageType.ListRequest,

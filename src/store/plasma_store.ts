@@ -3,8 +3,8 @@
  * and create queues, stats. Handlers (handlers.ts) decode requests and call these methods.
  * @module
  */
-import { ErrorCode, ObjectSource } from "../protocol/messages.ts";
-import type { CreateRequest, StoreStats } from "../protocol/messages.ts";
+import { ErrorCode, NO_TRANSFERS, ObjectSource } from "../protocol/messages.ts";
+import type { CreateRequest, StoreStats, TransferStats } from "../protocol/messages.ts";
 import { idKey } from "../protocol/object_id.ts";
 import type { ClientSession } from "./client_session.ts";
 import { CreateRequestQueue, type QueuedCreate } from "./create_request_queue.ts";
@@ -26,6 +26,8 @@ export interface PlasmaStoreOptions extends StoreMemoryOptions {
   fallbackDirectory?: string;
   /** Where primary copies are spilled; "" (default) = no spilling (the store is an LRU cache). */
   spillDirectory?: string;
+  /** An object manager runs beside the store: fetch and delete-everywhere are served (default off). */
+  clusterMode?: boolean;
 }
 
 /** How hard a create may try: queued creates wait for the grace period before the fallback. */
@@ -69,7 +71,12 @@ export class PlasmaStore {
   /**
    * @param enter runs work from timers inside the server's dispatch, so replies get flushed
    */
+  /** The object manager's transfer counters, as it last reported them (see the runner). */
+  transferStats: TransferStats = { ...NO_TRANSFERS };
+  readonly #clusterMode: boolean;
+
   constructor(options: PlasmaStoreOptions, events: StoreEventSink | null, enter: (work: () => void) => void) {
+    this.#clusterMode = options.clusterMode ?? false;
     this.memory = new StoreMemory(options);
     this.requestBytesMax = Math.min(
       REQUEST_BYTES_CEILING,
@@ -253,7 +260,7 @@ export class PlasmaStore {
 
   /** Starts a get; spilled objects among its ids are restored (and waited for even at timeout 0). */
   get(session: ClientSession, ids: Uint8Array[], timeoutMs: number): void {
-    if (timeoutMs !== 0 && this.#events) this.#reportWanted(ids);
+    if (timeoutMs !== 0 && this.#events) this.#reportWanted(ids, "get");
     const spill = this.spill;
     if (spill === null) return this.gets.add(session, ids, timeoutMs);
     for (const id of ids) {
@@ -264,13 +271,28 @@ export class PlasmaStore {
     this.gets.add(session, ids, timeoutMs, restoring, RESTORE_WAIT_MS_MAX);
   }
 
+  /** Whether an object manager serves fetch and delete-everywhere (the store only forwards them). */
+  get clusterMode(): boolean {
+    return this.#clusterMode;
+  }
+
+  /** Cluster mode: asks the object manager to pull the absent ids without anyone waiting. */
+  fetch(ids: Uint8Array[]): void {
+    this.#reportWanted(ids, "fetch");
+  }
+
+  /** Cluster mode: asks the object manager to delete every other node's copy too. */
+  deleteEverywhere(ids: Uint8Array[]): void {
+    this.#events?.({ type: "deleteEverywhere", objectIdsHex: ids.map(hex) });
+  }
+
   /** Tells the object manager (cluster mode) which ids a waiting get lacks, so it can pull them. */
-  #reportWanted(ids: Uint8Array[]): void {
+  #reportWanted(ids: Uint8Array[], priority: "get" | "fetch"): void {
     const absent = ids.filter((id) => {
       const key = idKey(id);
       return this.lifecycle.get(key) === undefined && !(this.spill?.has(key) ?? false);
     });
-    if (absent.length > 0) this.#events?.({ type: "objectsWanted", objectIdsHex: absent.map(hex) });
+    if (absent.length > 0) this.#events?.({ type: "objectsWanted", objectIdsHex: absent.map(hex), priority });
   }
 
   /** Forgets a client: aborts what it left unsealed, drops its references, gets and creates. */
@@ -297,6 +319,7 @@ export class PlasmaStore {
       numClients: this.clientCount,
       numPendingGets: this.gets.size,
       numQueuedCreates: this.creates.size,
+      ...this.transferStats,
     };
   }
 

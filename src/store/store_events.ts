@@ -48,9 +48,16 @@ export interface SpillFailedEvent {
   message: string;
 }
 
-/** A get that waits lacks these objects here (the object manager pulls them in cluster mode). */
+/** A get that waits (priority "get") or a fetch lacks these objects here (cluster mode: pull them). */
 export interface ObjectsWantedEvent {
   type: "objectsWanted";
+  objectIdsHex: string[];
+  priority: "get" | "fetch";
+}
+
+/** A client asked for these objects to be deleted on every node (cluster mode). */
+export interface DeleteEverywhereEvent {
+  type: "deleteEverywhere";
   objectIdsHex: string[];
 }
 
@@ -61,7 +68,8 @@ export type StoreEvent =
   | ObjectsSpilledEvent
   | ObjectRestoredEvent
   | SpillFailedEvent
-  | ObjectsWantedEvent;
+  | ObjectsWantedEvent
+  | DeleteEverywhereEvent;
 
 /** Where the store sends its events. */
 export type StoreEventSink = (event: StoreEvent) => void;
