@@ -2,12 +2,14 @@
  * Messages between the runner (main thread) and the store's Worker.
  * @module
  */
+import type { TransferStats } from "../protocol/messages.ts";
 import type { StoreEvent } from "../store/store_events.ts";
 import type { StoreServerOptions } from "../store/store_server.ts";
 
 export type ToWorker =
   | { type: "start"; options: StoreServerOptions }
   | { type: "subscribe" }
+  | { type: "transferStats"; stats: TransferStats }
   | { type: "stop" };
 
 export type FromWorker =

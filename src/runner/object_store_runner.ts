@@ -3,6 +3,7 @@
  * stays free for the node's other duties, and hands the store's events to listeners there.
  * @module
  */
+import type { TransferStats } from "../protocol/messages.ts";
 import type { StoreEvent } from "../store/store_events.ts";
 import type { StoreServerOptions } from "../store/store_server.ts";
 import type { FromWorker, ToWorker } from "./messages.ts";
@@ -67,6 +68,11 @@ export class ObjectStoreRunner {
     if (this.#listeners.size === 0) this.#worker.postMessage({ type: "subscribe" } satisfies ToWorker);
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /** Hands the object manager's transfer counters to the store, which reports them in `stats`. */
+  reportTransfers(stats: TransferStats): void {
+    this.#worker.postMessage({ type: "transferStats", stats } satisfies ToWorker);
   }
 
   /** Adds a listener told if the store fails after starting (a bug: the node should exit). */
