@@ -4,6 +4,8 @@
  * stops every process (call it in `finally`).
  * @module
  */
+import type { ObjectId } from "../src/client/mod.ts";
+import { RedisDirectory } from "../src/cluster/redis_directory.ts";
 import { freePort, RedisFixture } from "./_redis_fixture.ts";
 import { spawnStore, type StoreProcess } from "./_store_fixture.ts";
 
@@ -68,4 +70,14 @@ export function checksum(bytes: Uint8Array): number {
 export async function digest(bytes: Uint8Array): Promise<string> {
   const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
   return [...hash].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+/** The nodes the directory lists as holding `id`, sorted. */
+export async function holdersOf(redisUrl: string, id: ObjectId): Promise<string[]> {
+  const directory = await RedisDirectory.connect(redisUrl);
+  try {
+    return (await directory.locate([id.toHex()])).get(id.toHex())!.map((location) => location.nodeId).sort();
+  } finally {
+    await directory.abandon();
+  }
 }

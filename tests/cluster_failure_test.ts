@@ -4,11 +4,10 @@
  * Every process is stopped in `finally`.
  */
 import assert from "node:assert/strict";
-import { ObjectId, PlasmaClient } from "../src/client/mod.ts";
+import { PlasmaClient } from "../src/client/mod.ts";
 import { NODE_TTL_MS } from "../src/cluster/constants.ts";
-import { RedisDirectory } from "../src/cluster/redis_directory.ts";
 import { PeerConnection } from "../src/object_manager/peer_connection.ts";
-import { digest, startCluster } from "./_cluster_fixture.ts";
+import { digest, holdersOf, startCluster } from "./_cluster_fixture.ts";
 import { eventually } from "./_store_fixture.ts";
 
 const MIB = 1024 * 1024;
@@ -20,15 +19,6 @@ function randomBytes(size: number): Uint8Array {
     crypto.getRandomValues(bytes.subarray(offset, Math.min(offset + 65536, size)));
   }
   return bytes;
-}
-
-async function holdersOf(redisUrl: string, id: ObjectId): Promise<string[]> {
-  const directory = await RedisDirectory.connect(redisUrl);
-  try {
-    return (await directory.locate([id.toHex()])).get(id.toHex())!.map((location) => location.nodeId).sort();
-  } finally {
-    await directory.abandon();
-  }
 }
 
 Deno.test("a holder SIGKILLed mid-transfer: the pull completes from another holder, and the dead node's locations go", async () => {

@@ -3,9 +3,9 @@
  * between nodes. Every process is stopped in `finally`.
  */
 import assert from "node:assert/strict";
-import { ObjectId, PlasmaClient } from "../src/client/mod.ts";
-import { checksum, digest, startCluster } from "./_cluster_fixture.ts";
-import { REPO } from "./_store_fixture.ts";
+import { InvalidRequestError, ObjectId, PlasmaClient } from "../src/client/mod.ts";
+import { checksum, digest, holdersOf, startCluster } from "./_cluster_fixture.ts";
+import { eventually, REPO, withStore } from "./_store_fixture.ts";
 
 const MIB = 1024 * 1024;
 
@@ -76,4 +76,41 @@ Deno.test("a get of an object no node holds answers null at its timeout; one put
   } finally {
     await cluster.stop();
   }
+});
+
+Deno.test("fetch() pulls without waiting, stats count the transfers, delete everywhere removes every copy", async () => {
+  const cluster = await startCluster(2);
+  try {
+    const [one, two] = cluster.nodes;
+    await using writer = await PlasmaClient.connect(one.socketPath);
+    await using reader = await PlasmaClient.connect(two.socketPath);
+    const items = [randomBytes(1000), randomBytes(5 * MIB), randomBytes(0)];
+    const ids = await Promise.all(items.map((data) => writer.put(data)));
+    await eventually(async () => (await holdersOf(cluster.redis.url, ids[2])).length === 1, 5_000);
+    await reader.fetch(ids);
+    await eventually(async () => (await Promise.all(ids.map((id) => reader.contains(id)))).every(Boolean), 10_000);
+    await eventually(async () => (await reader.stats()).numObjectsPulled === 3, 2_000);
+    const pulled = await reader.stats();
+    assert.equal(pulled.numBytesPulled, 1000 + 5 * MIB);
+    assert.equal(pulled.numObjectsReceived, 3, "the copies are counted as received from a remote node");
+    await eventually(async () => (await writer.stats()).numObjectsPushed === 3, 2_000);
+    assert.deepEqual(await reader.delete([ids[1]], { everywhere: true }), ["deleted"]);
+    await eventually(async () => !(await writer.contains(ids[1])), 5_000);
+    await eventually(async () => (await holdersOf(cluster.redis.url, ids[1])).length === 0, 5_000);
+    assert.equal(await reader.contains(ids[1]), false);
+    assert.ok(await writer.contains(ids[0]), "other objects stay");
+  } finally {
+    await cluster.stop();
+  }
+});
+
+Deno.test("a single store refuses fetch and delete everywhere with InvalidRequestError", async () => {
+  await withStore(async ({ socketPath }) => {
+    await using client = await PlasmaClient.connect(socketPath);
+    const id = await client.put(new Uint8Array([1]));
+    await assert.rejects(client.fetch([id]), InvalidRequestError);
+    await assert.rejects(client.delete([id], { everywhere: true }), InvalidRequestError);
+    assert.equal(await client.contains(id), true, "a refused delete deletes nothing");
+    assert.equal((await client.stats()).numObjectsPulled, 0);
+  });
 });

@@ -65,9 +65,25 @@ export async function startClusterNode(
       log,
     });
     runner.onEvent((event) => manager.handleStoreEvent(event));
+    reportTransfersPeriodically(manager, runner);
     return manager;
   } catch (error) {
     await directory.leave();
     throw new StartupError(`cannot start the object manager: ${(error as Error).message}`);
   }
+}
+
+/** How often the object manager's counters reach the store's `stats` (when they changed). */
+const TRANSFER_STATS_INTERVAL_MS = 100;
+
+function reportTransfersPeriodically(manager: ObjectManager, runner: ObjectStoreRunner): void {
+  let last = "";
+  const timer = setInterval(() => {
+    const now = JSON.stringify(manager.counters);
+    if (now === last) return;
+    last = now;
+    runner.reportTransfers({ ...manager.counters });
+  }, TRANSFER_STATS_INTERVAL_MS);
+  Deno.unrefTimer(timer);
+  manager.onStop(() => clearInterval(timer));
 }

@@ -69,6 +69,7 @@ export async function runStore(config: StoreConfig): Promise<number> {
       oomGraceMs: config.oomGraceMs,
       fallbackDirectory: config.noFallback ? "" : config.fallbackDirectory || config.spillDirectory || "/tmp",
       spillDirectory: config.spillDirectory,
+      clusterMode: config.clusterUrl !== "",
     });
   } catch (error) {
     signalled.dispose();

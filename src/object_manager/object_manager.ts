@@ -48,6 +48,7 @@ export class ObjectManager {
   readonly #toWithdraw = new Set<string>();
   #flushing: Promise<void> | null = null;
   #stopped = false;
+  readonly #stopListeners: (() => void)[] = [];
 
   private constructor(
     options: ObjectManagerOptions,
@@ -123,7 +124,11 @@ export class ObjectManager {
       this.#toWithdraw.add(event.objectIdHex);
       this.#scheduleFlush();
     } else if (event.type === "objectsWanted") {
-      for (const id of event.objectIdsHex) this.pull(id, "get").catch(() => {}); // logged by the pull manager
+      for (const id of event.objectIdsHex) this.pull(id, event.priority).catch(() => {}); // the pull manager logs
+    } else if (event.type === "deleteEverywhere") {
+      this.deleteEverywhere(event.objectIdsHex).catch((error) =>
+        this.#options.log(`deleting everywhere failed: ${(error as Error).message}`)
+      );
     }
   }
 
@@ -143,10 +148,16 @@ export class ObjectManager {
     await this.#options.directory.purge(objectIdsHex);
   }
 
+  /** Runs `listener` when the manager stops. */
+  onStop(listener: () => void): void {
+    this.#stopListeners.push(listener);
+  }
+
   /** Leaves the directory, closes peer connections, the listener and the store clients. Safe twice. */
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    for (const listener of this.#stopListeners) listener();
     this.#pulls.stop();
     await this.#flushing;
     await this.#options.directory.leave();
@@ -231,8 +242,8 @@ export class ObjectManager {
       const peer = await this.#peer(holder.address);
       await this.#guardStall(peer, (onProgress) => peer.pull(id.rawBytes, target, holder, onProgress));
       await client.seal(id); // detaches `target`
-      this.counters.bytesPulled += dataSize + metadataSize;
-      this.counters.objectsPulled++;
+      this.counters.numBytesPulled += dataSize + metadataSize;
+      this.counters.numObjectsPulled++;
     } catch (error) {
       await client.abort(id).catch(() => {});
       throw error;

@@ -61,9 +61,9 @@ Deno.test("a get on one node pulls an object put on another, bytes and metadata 
     await reader.release(id);
     const [listing] = (await reader.list()).filter((entry) => entry.id.equals(id));
     assert.equal(listing.source, "ReceivedFromRemoteRaylet", "the pulled copy is a secondary copy");
-    assert.equal(nodes[1].manager.counters.objectsPulled, 1);
-    assert.equal(nodes[1].manager.counters.bytesPulled, big.length + 3);
-    assert.equal(nodes[0].manager.counters.bytesPushed, big.length + 3);
+    assert.equal(nodes[1].manager.counters.numObjectsPulled, 1);
+    assert.equal(nodes[1].manager.counters.numBytesPulled, big.length + 3);
+    assert.equal(nodes[0].manager.counters.numBytesPushed, big.length + 3);
     assert.equal(await reader.get([ObjectId.random()], { timeoutMs: 50 }).then(([o]) => o), null);
   } finally {
     for (const node of nodes) await stopNode(node);

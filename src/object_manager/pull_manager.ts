@@ -100,7 +100,7 @@ export class PullManager {
       if (left <= 0) break;
       await this.#waitForLocation(objectIdHex, Math.min(left, PULL_RETRY_DELAY_MS * 2 ** Math.min(attempt, 6)));
     }
-    this.#deps.counters.pullsFailed++;
+    this.#deps.counters.numPullsFailed++;
     const tried = failures.length > 0 ? `; attempts: ${failures.join("; ")}` : "; no node holds it";
     const error = new Error(`Cannot pull object ${objectIdHex}${this.#stopped ? ": stopping" : ""}${tried}`);
     this.#deps.log(error.message);
@@ -142,15 +142,15 @@ export class PullManager {
       });
     }
     const counters = this.#deps.counters;
-    counters.pullsInFlight++;
-    counters.bytesInFlight += sizeBytes;
+    counters.numPullsInFlight++;
+    counters.numBytesPulling += sizeBytes;
     try {
       await work();
     } finally {
       this.#admittedBytes -= sizeBytes;
       this.#admittedCount--;
-      counters.pullsInFlight--;
-      counters.bytesInFlight -= sizeBytes;
+      counters.numPullsInFlight--;
+      counters.numBytesPulling -= sizeBytes;
       this.#admitNext();
     }
   }

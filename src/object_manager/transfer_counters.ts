@@ -1,28 +1,12 @@
 /**
- * The object manager's transfer counters, kept in one place and read by `stats` and the tests.
+ * The object manager's transfer counters: the protocol's TransferStats (one home for the names),
+ * counted here and handed to the store, which reports them in `stats`.
  * @module
  */
+import { NO_TRANSFERS, type TransferStats } from "../protocol/messages.ts";
 
-export interface TransferCounters {
-  bytesPulled: number;
-  objectsPulled: number;
-  bytesPushed: number;
-  objectsPushed: number;
-  pullsInFlight: number;
-  bytesInFlight: number;
-  pullsFailed: number;
-  peersRejected: number;
-}
+export type TransferCounters = TransferStats;
 
 export function newTransferCounters(): TransferCounters {
-  return {
-    bytesPulled: 0,
-    objectsPulled: 0,
-    bytesPushed: 0,
-    objectsPushed: 0,
-    pullsInFlight: 0,
-    bytesInFlight: 0,
-    pullsFailed: 0,
-    peersRejected: 0,
-  };
+  return { ...NO_TRANSFERS };
 }

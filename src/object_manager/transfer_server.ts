@@ -97,7 +97,7 @@ export class TransferServer {
         throw new PeerProtocolError("the first frame was not a Hello");
       }
       if (secret !== null && !verifyProof(secret, "client", nonce, hello.proof)) {
-        this.#options.counters.peersRejected++;
+        this.#options.counters.numPeersRejected++;
         this.#options.log(`peer ${remote(conn)} failed authentication; disconnected`);
         return false;
       }
@@ -105,7 +105,7 @@ export class TransferServer {
       await writer.send({ type: TransferMessage.Welcome, proof });
       return true;
     } catch (error) {
-      this.#options.counters.peersRejected++;
+      this.#options.counters.numPeersRejected++;
       throw error;
     } finally {
       clearTimeout(timer);
@@ -151,9 +151,9 @@ export class TransferServer {
         const chunk = { type: TransferMessage.ChunkHeader, requestId, offset, payloadBytes: payload.length } as const;
         // The header travels with the first chunk: one write for a small object.
         await writer.send(offset === 0 ? [header, chunk] : chunk, payload);
-        counters.bytesPushed += payload.length;
+        counters.numBytesPushed += payload.length;
       }
-      counters.objectsPushed++;
+      counters.numObjectsPushed++;
     } finally {
       await store.release(id);
     }
