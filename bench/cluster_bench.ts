@@ -3,7 +3,7 @@
  * vs a plain TCP stream of the same bytes measured in the same run; 1 GiB broadcast to 3 nodes vs
  * one pull; 10,000 x 1 KiB pulled; the directory's cost per sealed object; puts with and without
  * --cluster. Medians of ROUNDS rounds. Every process is stopped in a finally.
- * Usage: deno run -A bench/cluster_bench.ts [--quick]
+ * Usage: deno run -A bench/cluster_bench.ts [--quick] [--only directory|overhead|small|big]
  * @module
  */
 import { ObjectId, PlasmaClient } from "../src/client/mod.ts";
@@ -230,8 +230,12 @@ async function clusterOverhead(): Promise<void> {
 }
 
 line(`cluster benchmarks, ${new Date().toISOString()}, load average at start: ${Deno.loadavg().join(" ")}`);
-await directoryCost();
-await clusterOverhead();
-await smallObjects();
-await bigTransfers();
+const only = Deno.args[Deno.args.indexOf("--only") + 1];
+const sections: Record<string, () => Promise<void>> = {
+  directory: directoryCost,
+  overhead: clusterOverhead,
+  small: smallObjects,
+  big: bigTransfers,
+};
+for (const [name, run] of Object.entries(sections)) if (!Deno.args.includes("--only") || only === name) await run();
 line(`load average at end: ${Deno.loadavg().join(" ")}`);

@@ -14,6 +14,8 @@ export const NODE_TTL_MS = 2_000;
 export const EVENTS_STREAM_LENGTH_MAX = 100_000;
 /** How long one blocking read of the location stream waits before it loops. */
 export const EVENTS_BLOCK_MS = 1_000;
+/** Location changes wait this long to be published together (fewer round trips under load). */
+export const PUBLISH_DELAY_MS = 20;
 /** Location changes published in one Redis round trip. */
 export const PUBLISH_BATCH_MAX = 2_000;
 

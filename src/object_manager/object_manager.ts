@@ -6,7 +6,7 @@
  * @module
  */
 import { ObjectExistsError, PlasmaClient } from "../client/mod.ts";
-import { TRANSFER_STALL_MS } from "../cluster/constants.ts";
+import { PUBLISH_DELAY_MS, TRANSFER_STALL_MS } from "../cluster/constants.ts";
 import type { ClusterDirectory, DirectoryEvent, ObjectLocation, PublishedObject } from "../cluster/directory.ts";
 import { ObjectId } from "../protocol/object_id.ts";
 import type { StoreEvent } from "../store/store_events.ts";
@@ -206,7 +206,7 @@ export class ObjectManager {
   #scheduleFlush(): void {
     if (this.#flushing !== null || this.#stopped) return;
     this.#flushing = (async () => {
-      await Promise.resolve();
+      await new Promise((resolve) => setTimeout(resolve, PUBLISH_DELAY_MS));
       while (this.#toPublish.size > 0 || this.#toWithdraw.size > 0) {
         const publish = [...this.#toPublish.values()];
         const withdraw = [...this.#toWithdraw];
