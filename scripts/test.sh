@@ -11,6 +11,8 @@ build_native
 build_native test
 # The pyarrow virtualenv: the Arrow-dialect tests run pyarrow clients and pyarrow's own suite.
 python="$(bash tools/python_env.sh)"
+# promtool and Chromium for the metrics and dashboard tests (Debian packages; a no-op when present).
+bash tools/observability_deps.sh || echo "test.sh: promtool/chromium missing: the metrics and dashboard tests will fail" >&2
 
 # The Zig test runner prints "All N tests passed." or "N passed; M skipped; K failed."
 zig_status=0

@@ -7,6 +7,7 @@
  * @module
  */
 import {
+  checkMetricsAddress,
   FlagError,
   NO_CLUSTER,
   PLASMA_DIRECTORY_DEFAULT,
@@ -21,15 +22,17 @@ Usage: plasma-store-server -m BYTES -s SOCKET [-d DIRECTORY] [-h] [-e hashtable:
   -d DIRECTORY  directory whose filesystem backs the memory (default ${PLASMA_DIRECTORY_DEFAULT})
   -h            back the memory with huge pages (then -d names a hugetlbfs mount)
   -e ENDPOINT   external store for evicted objects: hashtable://NAME keeps them in a private
-                spill directory (removed at exit) and restores them on get`;
+                spill directory (removed at exit) and restores them on get
+  --metrics-address HOST:PORT
+                serve Prometheus /metrics, /healthz and a dashboard at / (not in Arrow's server)`;
 
-const VALUE_FLAGS = new Set(["m", "s", "d", "e"]);
+const VALUE_FLAGS = new Set(["m", "s", "d", "e", "metrics-address"]);
 
 /** Splits gflags-style arguments into name -> value ("true" for a bare boolean flag). */
 function splitFlags(args: string[]): Map<string, string> {
   const flags = new Map<string, string>();
   for (let index = 0; index < args.length; index++) {
-    const match = /^--?([A-Za-z]+)(?:=(.*))?$/.exec(args[index]);
+    const match = /^--?([A-Za-z][A-Za-z-]*)(?:=(.*))?$/.exec(args[index]);
     if (match === null) throw new FlagError(`unexpected argument ${JSON.stringify(args[index])}`);
     const [, name, inline] = match;
     if (VALUE_FLAGS.has(name) && inline === undefined) {
@@ -77,6 +80,8 @@ export function parseArrowFlags(
     throw new FlagError(`socket path longer than ${SOCKET_PATH_BYTES_MAX} bytes`);
   }
   const hugepages = flags.get("h") === "true";
+  const metricsAddress = flags.get("metrics-address") ?? "";
+  checkMetricsAddress(metricsAddress);
   return {
     kind: "config",
     config: {
@@ -91,6 +96,7 @@ export function parseArrowFlags(
       fullDelayMs: 10,
       oomGraceMs: 0,
       ...NO_CLUSTER,
+      metricsAddress,
     },
     externalStore,
   };

@@ -28,6 +28,7 @@ Deno.test("parseArrowFlags() reads pyarrow's command line with Arrow's semantics
     fallbackDirectory: "",
     noFallback: true,
     fullDelayMs: 10,
+    metricsAddress: "",
     oomGraceMs: 0,
     clusterUrl: "",
     nodeAddress: "",

@@ -19,6 +19,7 @@ function storeConfig(overrides: Partial<StoreConfig>): StoreConfig {
     fallbackDirectory: "",
     noFallback: false,
     fullDelayMs: 10,
+    metricsAddress: "",
     oomGraceMs: 2000,
     ...NO_CLUSTER,
     ...overrides,

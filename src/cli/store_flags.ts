@@ -4,6 +4,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { parseMetricsAddress } from "../observe/metrics_address.ts";
 import { formatSize, parseSize } from "./sizes.ts";
 
 /** Longest socket path Linux accepts: `sun_path` is 108 bytes including the terminating NUL. */
@@ -45,6 +46,8 @@ export interface StoreConfig {
   nodeId: string;
   /** File holding the secret peers must prove they know ("" = peers are not authenticated). */
   clusterSecretFile: string;
+  /** `HOST:PORT` of the metrics endpoint (Prometheus `/metrics`, `/healthz`, dashboard); "" = none. */
+  metricsAddress: string;
 }
 
 /** The cluster settings of a single node (no object manager): for configs not made from flags. */
@@ -213,6 +216,14 @@ export const STORE_FLAGS: readonly FlagSpec[] = [
     default: "",
     description: "file with the secret peers must prove they know (unset: the node port is open to anyone)",
   },
+  {
+    name: "metrics-address",
+    type: "string",
+    key: "metricsAddress",
+    valueName: "HOST:PORT",
+    default: "",
+    description: "serve Prometheus /metrics, /healthz and a dashboard at / on this address (port 0: any free port)",
+  },
 ];
 
 /** `--help` (or `-h`) is handled before the table: it prints help instead of filling the config. */
@@ -254,7 +265,19 @@ export function storeHelpText(flags: readonly FlagSpec[] = STORE_FLAGS): string 
  * ```
  */
 export function parseStoreFlags(args: string[]): StoreFlagsResult {
-  return parseFlags(args, STORE_FLAGS);
+  const result = parseFlags(args, STORE_FLAGS);
+  if (result.kind === "config") checkMetricsAddress(result.config.metricsAddress);
+  return result;
+}
+
+/** Refuses a `--metrics-address` that is not HOST:PORT at parse time, with the flag's one-line error. */
+export function checkMetricsAddress(text: string): void {
+  if (text === "") return;
+  try {
+    parseMetricsAddress(text);
+  } catch (error) {
+    throw new FlagError((error as Error).message);
+  }
 }
 
 /**

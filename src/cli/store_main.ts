@@ -3,6 +3,8 @@
  * clean stop on SIGINT/SIGTERM (stop accepting, close clients, remove the socket, exit 0).
  * @module
  */
+import { parseMetricsAddress } from "../observe/metrics_address.ts";
+import { MetricsServer } from "../observe/metrics_server.ts";
 import type { ObjectManager } from "../object_manager/object_manager.ts";
 import { ObjectStoreRunner } from "../runner/object_store_runner.ts";
 import { startClusterNode } from "./cluster_node.ts";
@@ -77,11 +79,21 @@ export async function runStore(config: StoreConfig): Promise<number> {
     console.error(`plasma store: ${message}`);
     return EXIT_FAILED;
   }
+  let metrics: MetricsServer | null;
+  try {
+    metrics = await startMetrics(config);
+  } catch (error) {
+    signalled.dispose();
+    await runner.stop();
+    console.error(`plasma store: cannot serve metrics on ${config.metricsAddress}: ${(error as Error).message}`);
+    return EXIT_FAILED;
+  }
   let manager: ObjectManager | null;
   try {
     manager = await startClusterNode(config, runner, (message) => console.error(`plasma store: ${message}`));
   } catch (error) {
     signalled.dispose();
+    await metrics?.close();
     await runner.stop();
     console.error(`plasma store: ${(error as Error).message}`);
     return EXIT_FAILED;
@@ -105,8 +117,20 @@ export async function runStore(config: StoreConfig): Promise<number> {
   const code = await Promise.race([signalled.promise.then(() => 0), failed]);
   signalled.dispose();
   await manager?.stop();
+  await metrics?.close();
   await runner.stop();
   return code;
+}
+
+/**
+ * Starts the metrics endpoint when `--metrics-address` asks for one (before the store says it is
+ * listening, so whoever waits for that line can scrape at once); null when not asked for.
+ */
+async function startMetrics(config: StoreConfig): Promise<MetricsServer | null> {
+  if (config.metricsAddress === "") return null;
+  const metrics = await MetricsServer.start(parseMetricsAddress(config.metricsAddress), config.socketPath);
+  console.log(`plasma store: metrics on ${metrics.origin}/metrics, dashboard on ${metrics.origin}/`);
+  return metrics;
 }
 
 /** Resolves on the first SIGINT or SIGTERM; `dispose` removes the listeners. */

@@ -46,7 +46,11 @@ export class StoreConnection {
         return new StoreConnection(FrameConnection.adopt(fd, { payloadBytesMax: REPLY_BYTES_MAX }));
       } catch (error) {
         if (attempt >= retries) {
-          throw new ConnectionClosedError(`Cannot connect to the store at ${socketPath}: ${(error as Error).message}`);
+          // The native status (not_found, connection_refused, permission_denied) stays reachable as the cause.
+          throw Object.assign(
+            new ConnectionClosedError(`Cannot connect to the store at ${socketPath}: ${(error as Error).message}`),
+            { cause: error },
+          );
         }
         await new Promise((resolve) => setTimeout(resolve, retryDelayMs));
       }

@@ -113,4 +113,14 @@ export class ObjectId {
   toString(): string {
     return this.toHex();
   }
+
+  /** The hex form, so `JSON.stringify` writes ids the way the CLI prints them. */
+  toJSON(): string {
+    return this.toHex();
+  }
+
+  /** `console.log(id)` and `Deno.inspect(id)` show `ObjectId(<hex>)`, not `ObjectId {}`. */
+  [Symbol.for("Deno.customInspect")](): string {
+    return `ObjectId(${this.toHex()})`;
+  }
 }
