@@ -22,6 +22,8 @@ export interface PullDependencies {
    * store already has it. */
   transfer(objectIdHex: string, holder: ObjectLocation): Promise<void>;
   log(message: string): void;
+  /** How long a pull may keep trying (default PULL_DEADLINE_MS). */
+  deadlineMs?: number;
 }
 
 interface Waiting {
@@ -75,7 +77,7 @@ export class PullManager {
   }
 
   async #run(objectIdHex: string, priority: PullPriority): Promise<void> {
-    const deadline = performance.now() + PULL_DEADLINE_MS;
+    const deadline = performance.now() + (this.#deps.deadlineMs ?? PULL_DEADLINE_MS);
     const failures: string[] = [];
     for (let attempt = 0; !this.#stopped; attempt++) {
       const holders = (await this.#locateSafely(objectIdHex)).filter((location) =>
