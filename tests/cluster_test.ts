@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { InvalidRequestError, ObjectId, PlasmaClient } from "../src/client/mod.ts";
 import { checksum, digest, holdersOf, startCluster } from "./_cluster_fixture.ts";
-import { eventually, REPO, withStore } from "./_store_fixture.ts";
+import { eventually, REPO, spawnStore, withStore } from "./_store_fixture.ts";
 
 const MIB = 1024 * 1024;
 /** PLASMA_CLUSTER_HEAVY=1 runs the issue's full sizes (a 1 GiB object, 10,000 small ones); CI runs
@@ -118,4 +118,25 @@ Deno.test("a single store refuses fetch and delete everywhere with InvalidReques
     assert.equal(await client.contains(id), true, "a refused delete deletes nothing");
     assert.equal((await client.stats()).numObjectsPulled, 0);
   });
+});
+
+Deno.test("cluster flags are checked at start-up: each bad combination exits 1 with a sentence naming the flag", async () => {
+  const cases: [string[], RegExp][] = [
+    [["--cluster", "redis://127.0.0.1:1"], /--cluster needs --node-address HOST:PORT/],
+    [["--node-address", "127.0.0.1:7000"], /need --cluster redis:\/\/HOST:PORT/],
+    [["--cluster", "http://x:1", "--node-address", "127.0.0.1:7000"], /--cluster takes redis:\/\/HOST:PORT/],
+    [["--cluster", "redis://127.0.0.1:1", "--node-address", "nowhere"], /--node-address: Expected HOST:PORT/],
+    [
+      ["--cluster", "redis://127.0.0.1:1", "--node-address", "127.0.0.1:7000", "--cluster-secret-file", "/nonexistent"],
+      /--cluster-secret-file: .*No such file|--cluster-secret-file: .*not found/i,
+    ],
+    [["--cluster", "redis://127.0.0.1:1", "--node-address", "127.0.0.1:7000"], /Cannot reach the cluster directory/],
+  ];
+  for (const [args, expected] of cases) {
+    await assert.rejects(spawnStore(["--memory", "16MiB", ...args]), (error: Error) => {
+      assert.match(error.message, /store exited with 1 before listening/, args.join(" "));
+      assert.match(error.message, expected, args.join(" "));
+      return true;
+    });
+  }
 });

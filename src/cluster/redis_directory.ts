@@ -27,6 +27,8 @@ const EVENTS = `${KEY_PREFIX}events`;
 const nodeKey = (nodeId: string) => `${KEY_PREFIX}node:${nodeId}`;
 const holdsKey = (nodeId: string) => `${KEY_PREFIX}holds:${nodeId}`;
 const locationKey = (objectIdHex: string) => `${KEY_PREFIX}loc:${objectIdHex}`;
+/** Attempts to reach Redis at start-up before the node gives up. */
+const CONNECT_ATTEMPTS_MAX = 5;
 const TRIM = { TRIM: { strategy: "MAXLEN", strategyModifier: "~", threshold: EVENTS_STREAM_LENGTH_MAX } } as const;
 
 /** Removes every node whose liveness key expired, with its locations; one event per node. */
@@ -78,12 +80,22 @@ export class RedisDirectory implements ClusterDirectory {
     const log = options.log ?? (() => {});
     // Commands fail at once while disconnected (no offline queue): everything a node holds is
     // republished after a reconnect, so nothing is lost and nothing piles up.
-    const make = () =>
-      createClient({
+    // At start-up a few quick attempts, then an error (the node refuses to start without its
+    // directory); once connected, reconnect forever with back-off.
+    const make = () => {
+      let connected = false;
+      const client = createClient({
         url,
         disableOfflineQueue: true,
-        socket: { reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 1_000), connectTimeout: 2_000 },
+        socket: {
+          connectTimeout: 2_000,
+          reconnectStrategy: (retries: number, cause: Error) =>
+            connected ? Math.min(50 * 2 ** retries, 1_000) : retries < CONNECT_ATTEMPTS_MAX ? 100 : cause,
+        },
       });
+      client.on("ready", () => (connected = true));
+      return client;
+    };
     const client = make();
     const follower = make();
     client.on("error", () => {}); // Reconnects are reported by the heartbeat, once per outage.
@@ -92,8 +104,8 @@ export class RedisDirectory implements ClusterDirectory {
       await client.connect();
       await follower.connect();
     } catch (error) {
-      client.destroy();
-      follower.destroy();
+      destroyQuietly(client);
+      destroyQuietly(follower);
       throw new Error(`Cannot reach the cluster directory at ${url}: ${(error as Error).message}`);
     }
     return new RedisDirectory(client, follower, log);
@@ -185,8 +197,8 @@ export class RedisDirectory implements ClusterDirectory {
     } catch (error) {
       this.#log(`cluster directory: leaving failed (${(error as Error).message}); heartbeats expire instead`);
     } finally {
-      this.#client.destroy();
-      this.#follower.destroy();
+      destroyQuietly(this.#client);
+      destroyQuietly(this.#follower);
       await this.#following?.catch(() => {});
     }
   }
@@ -197,8 +209,8 @@ export class RedisDirectory implements ClusterDirectory {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#heartbeat);
-    this.#client.destroy();
-    this.#follower.destroy();
+    destroyQuietly(this.#client);
+    destroyQuietly(this.#follower);
     await this.#following?.catch(() => {});
   }
 
@@ -285,4 +297,11 @@ function parseEvent(message: Record<string, string>): DirectoryEvent | undefined
     default:
       return undefined; // Written by a newer version: ignore rather than fail.
   }
+}
+
+/** Closes a connection whatever state it is in (node-redis throws for one already closed). */
+function destroyQuietly(client: RedisClient): void {
+  try {
+    client.destroy();
+  } catch { /* already closed */ }
 }

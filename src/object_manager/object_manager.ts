@@ -80,15 +80,16 @@ export class ObjectManager {
    * @throws {Error} when the store, the port or the directory cannot be reached
    */
   static async start(options: ObjectManagerOptions): Promise<ObjectManager> {
-    const { hostname, port } = parseAddress(options.nodeAddress.replace(/:0$/, ":1"));
+    const { hostname, port } = parseAddress(options.nodeAddress, { portZero: true });
     const clients: PlasmaClient[] = [];
+    let server: TransferServer | undefined;
     try {
       for (let index = 0; index <= PULL_CLIENTS; index++) clients.push(await PlasmaClient.connect(options.socketPath));
       const [serveClient, ...pullClients] = clients;
       const counters = newTransferCounters();
-      const server = TransferServer.listen({
+      server = TransferServer.listen({
         hostname,
-        port: options.nodeAddress.endsWith(":0") ? 0 : port,
+        port,
         nodeId: options.nodeId,
         secret: options.secret,
         store: serveClient,
@@ -99,6 +100,7 @@ export class ObjectManager {
       await manager.#join(hostname, server.port);
       return manager;
     } catch (error) {
+      await server?.close();
       for (const client of clients) client.close();
       throw error;
     }
@@ -106,7 +108,7 @@ export class ObjectManager {
 
   /** Where peers reach this node. */
   get address(): string {
-    return `${parseAddress(this.#options.nodeAddress.replace(/:0$/, ":1")).hostname}:${this.#server.port}`;
+    return `${parseAddress(this.#options.nodeAddress, { portZero: true }).hostname}:${this.#server.port}`;
   }
 
   /** Feeds the local store's events in (from the runner). */

@@ -213,11 +213,16 @@ export class PeerConnection {
   }
 }
 
-/** Splits `HOST:PORT`. @throws {RangeError} for anything else */
-export function parseAddress(address: string): { hostname: string; port: number } {
+/** Splits `HOST:PORT` (port 0, "any free port", only where `portZero` allows it). @throws {RangeError} otherwise */
+export function parseAddress(
+  address: string,
+  options: { portZero?: boolean } = {},
+): { hostname: string; port: number } {
   const match = /^([^:\s]+):(\d{1,5})$/.exec(address);
   const port = match ? Number(match[2]) : NaN;
-  if (!match || port < 1 || port > 65535) throw new RangeError(`Expected HOST:PORT, got "${address}"`);
+  if (!match || port < (options.portZero ? 0 : 1) || port > 65535) {
+    throw new RangeError(`Expected HOST:PORT, got "${address}"`);
+  }
   return { hostname: match[1], port };
 }
 
