@@ -115,7 +115,9 @@ export class RedisDirectory implements ClusterDirectory {
     this.#node = node;
     await this.#beat();
     this.#heartbeat = setInterval(() => void this.#beatSafely(), HEARTBEAT_INTERVAL_MS);
-    this.#following ??= this.#follow();
+    this.#following ??= this.#follow().catch((error) =>
+      this.#log(`cluster directory: following location changes stopped: ${(error as Error).message}`)
+    );
   }
 
   async publish(objects: PublishedObject[]): Promise<void> {
@@ -246,7 +248,10 @@ export class RedisDirectory implements ClusterDirectory {
   /** Reads the event stream from where it stopped; after any failure, resumes from the end and
    * tells listeners to resync (the stream may have been lost with Redis). */
   async #follow(): Promise<void> {
-    let lastId = await this.#streamEnd();
+    let lastId = "$";
+    try {
+      lastId = await this.#streamEnd();
+    } catch { /* Redis went away already: the loop below recovers and resyncs */ }
     while (!this.#closed) {
       try {
         const reply = await this.#follower.xRead({ key: EVENTS, id: lastId }, { COUNT: 1_000, BLOCK: EVENTS_BLOCK_MS });
