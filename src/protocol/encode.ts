@@ -264,6 +264,7 @@ export const STATS_FIELDS: (keyof m.StoreStats)[] = [
   "numObjectsOnDisk",
   "numBytesOnDisk",
   "numSpillFiles",
+  "numRestoresFailed",
   "numObjectsPulled",
   "numBytesPulled",
   "numObjectsPushed",

@@ -184,6 +184,8 @@ export interface StoreStats extends TransferStats {
   numObjectsOnDisk: number;
   numBytesOnDisk: number;
   numSpillFiles: number;
+  /** Restores that failed since start (spill file missing or damaged, I/O error); their gets got an error. */
+  numRestoresFailed: number;
 }
 
 export interface DeleteRequest {

@@ -48,7 +48,21 @@ export interface SpillFailedEvent {
   message: string;
 }
 
-/** A get that waits (priority "get") or a fetch lacks these objects here (cluster mode: pull them). */
+/**
+ * Reading a spilled object back failed (its file is missing or damaged, or an I/O error): the
+ * gets waiting for it were answered with the error at once.
+ */
+export interface RestoreFailedEvent {
+  type: "restoreFailed";
+  objectIdHex: string;
+  message: string;
+}
+
+/**
+ * A get started waiting (priority "get"), or a fetch asked (priority "fetch"), for ids that are
+ * neither in memory nor on disk here (for the object manager: a pull from another node could
+ * satisfy it).
+ */
 export interface ObjectsWantedEvent {
   type: "objectsWanted";
   objectIdsHex: string[];
@@ -68,6 +82,7 @@ export type StoreEvent =
   | ObjectsSpilledEvent
   | ObjectRestoredEvent
   | SpillFailedEvent
+  | RestoreFailedEvent
   | ObjectsWantedEvent
   | DeleteEverywhereEvent;
 
