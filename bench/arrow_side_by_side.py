@@ -4,6 +4,8 @@ Both servers run with the same capacity, one after the other, several rounds alt
 each row reports the median of its rounds and the ratio ours / Arrow's (>1 means ours is faster,
 or for memory: uses less). Rows:
   - create+seal of small objects, 1 and 8 client processes (ops/s)
+  - create+seal of small objects by 1 client within an 8 MiB per-client quota (set_client_options),
+    so that past 8 MiB each create first evicts the client's oldest object (ops/s)
   - get+release of small objects, 1 and 8 client processes (ops/s)
   - put (create, fill, seal) and get (read every byte) of one 1 GiB object (GB/s), three times
     (the first into fresh memory), next to numpy's copy of the same bytes as the machine's reference
@@ -38,6 +40,7 @@ SERVERS = {
 }
 CAPACITY = 3 * 1024**3
 SMALL_BYTES = 1024
+QUOTA_BYTES = 8 * 1024**2
 GIB = 1024**3
 
 
@@ -86,8 +89,10 @@ def ids(count, salt):
     return [plasma.ObjectID(salt.to_bytes(4, "little") + index.to_bytes(16, "little")) for index in range(count)]
 
 
-def create_seal_worker(socket, salt, count, barrier, results):
+def create_seal_worker(socket, salt, count, barrier, results, quota_bytes=0):
     client = plasma.connect(socket, num_retries=50)
+    if quota_bytes:
+        client.set_client_options(f"bench-{salt}", quota_bytes)
     object_ids = ids(count, salt)
     payload = np.full(SMALL_BYTES, 7, dtype=np.uint8)
     barrier.wait()
@@ -99,6 +104,11 @@ def create_seal_worker(socket, salt, count, barrier, results):
         del buffer
     results.put((start, time.perf_counter(), count))
     client.disconnect()
+
+
+def quota_create_seal_worker(socket, salt, count, barrier, results):
+    """create+seal within QUOTA_BYTES: once the quota is full, every create evicts within it."""
+    create_seal_worker(socket, salt, count, barrier, results, QUOTA_BYTES)
 
 
 def get_release_worker(socket, salt, count, barrier, results):
@@ -201,6 +211,9 @@ def measure(name, options, source):
         n1 = options.small_ops
         row["create+seal 1 KiB, 1 client (ops/s)"], row["get+release 1 KiB, 1 client (ops/s)"] = small_objects(
             store, 1, n1, 100
+        )
+        row["create+seal 1 KiB in an 8 MiB quota (ops/s)"] = run_clients(
+            store, quota_create_seal_worker, 1, n1, 300
         )
         n8 = options.small_ops // 4
         row["create+seal 1 KiB, 8 clients (ops/s)"], row["get+release 1 KiB, 8 clients (ops/s)"] = small_objects(
