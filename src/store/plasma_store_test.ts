@@ -80,7 +80,7 @@ Deno.test("store: a get that waits finishes through the output when the object i
     const reader = new StoreClient(2);
     assert.equal(store.get(reader, [id("later")], -1), null);
     assert.deepEqual(events.filter((event) => event.type === "objectsWanted"), [
-      { type: "objectsWanted", objectIdsHex: ["6c61746572"] },
+      { type: "objectsWanted", objectIdsHex: ["6c61746572"], priority: "get" },
     ]);
     assert.equal(store.snapshot().numPendingGets, 1);
     store.createNow(writer, request("later", 4));

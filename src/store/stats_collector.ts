@@ -6,13 +6,20 @@
  * @module
  */
 import { ObjectSource } from "../protocol/messages.ts";
-import type { StoreStats } from "../protocol/messages.ts";
+import type { StoreStats, TransferStats } from "../protocol/messages.ts";
 import type { LocalObject } from "./local_object.ts";
 
-/** The object counters the store reports (Ray's names in camelCase): StoreStats minus memory and queue figures. */
+/** The object counters the store reports (Ray's names in camelCase): StoreStats minus memory and
+ * queue figures and the object manager's transfer counters. */
 export type ObjectCounters = Omit<
   StoreStats,
-  "capacityBytes" | "allocatedBytes" | "largestFreeBlockBytes" | "numClients" | "numPendingGets" | "numQueuedCreates"
+  | "capacityBytes"
+  | "allocatedBytes"
+  | "largestFreeBlockBytes"
+  | "numClients"
+  | "numPendingGets"
+  | "numQueuedCreates"
+  | keyof TransferStats
 >;
 
 /** Category bits, in the order of CATEGORY_COUNTERS. */
