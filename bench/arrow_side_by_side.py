@@ -19,7 +19,7 @@ Rows:
     each, created with create_and_seal), 0.5 s after the last and again after 25 s idle (warm only)
 
 Usage: .venv/bin/python bench/arrow_side_by_side.py [--rounds 3] [--conditions cold,warm,busy]
-       [--rows small,large,memory] [--small-ops 20000] [--variant NAME=ENV=VALUE[,ENV=VALUE]]
+       [--rows small,large,memory] [--small-ops 20000] [--variant NAME=ENV=VALUE[;ENV=VALUE]]
 A quick look at one condition: --rows small --conditions busy --small-ops 4000 --rounds 3.
 --variant adds another configuration of our store (same binary, extra environment), e.g. to
 compare event-loop waiting strategies in the same run.
@@ -305,11 +305,11 @@ def measure(server, options, source):
 
 
 def parse_servers(variants):
-    """arrow and ours, plus each --variant NAME=ENV=VALUE[,ENV=VALUE]: ours with that environment."""
+    """arrow and ours, plus each --variant NAME=ENV=VALUE[;ENV=VALUE]: ours with that environment."""
     servers = {"arrow": (BINARIES["arrow"], {}), "ours": (BINARIES["ours"], {})}
     for variant in variants:
         name, _, settings = variant.partition("=")
-        environment = dict(setting.split("=", 1) for setting in settings.split(",") if setting)
+        environment = dict(setting.split("=", 1) for setting in settings.split(";") if setting)
         servers[name] = (BINARIES["ours"], environment)
     return servers
 
@@ -351,7 +351,7 @@ def main():
     parser.add_argument("--idle", type=float, default=25.0)
     parser.add_argument("--conditions", default=",".join(CONDITIONS), help="comma list of cold,warm,busy")
     parser.add_argument("--rows", default=",".join(ROW_GROUPS), help="comma list of small,large,memory")
-    parser.add_argument("--variant", action="append", default=[], help="NAME=ENV=VALUE[,ENV=VALUE]")
+    parser.add_argument("--variant", action="append", default=[], help="NAME=ENV=VALUE[;ENV=VALUE]")
     options = parser.parse_args()
     options.conditions = [c for c in options.conditions.split(",") if c] if "small" in options.rows else []
     options.rows = options.rows.split(",")

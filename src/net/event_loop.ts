@@ -1,20 +1,38 @@
 /**
- * Spin-then-block event loop over a native Poller. While events keep coming it polls
- * synchronously (timeout 0: no thread hand-off, no Promise); after `spinMicros` without events
- * it awaits a blocking wait on a native thread, so an idle loop costs ~0 CPU, and timers and
- * Worker messages run while it waits. A busy loop yields to the event loop every `yieldEveryMs`.
+ * Event loop over a native Poller. While events keep coming it polls synchronously (timeout 0:
+ * no thread hand-off, no Promise). When none are ready it may spin a little (poll again), then
+ * block on this thread for a bounded time (one kernel wake-up when the next request comes, like a
+ * native server), then await a wait on a native thread, so an idle loop costs ~0 CPU and timers
+ * and Worker messages run while it waits. How long to spin is the strategy's choice: spinning
+ * saves a cross-CPU wake-up per request but takes a core that others may need more.
+ * A busy loop yields to the event loop every `yieldEveryMs`.
  * Invariant: at most one native wait is in flight, and handlers run on this thread only.
  * @module
  */
 import type { Poller } from "../../ffi/poller.ts";
+import { CpuPressure } from "./cpu_pressure.ts";
 
 /** Receives each ready event. */
 export type EventHandler = (token: number, flags: number) => void;
 
+/**
+ * When to spin after the last event: `spin` always (up to spinMicros), `block` never,
+ * `pressure` only while no task has been waiting for a CPU (kernel PSI), `adaptive` with a
+ * budget that halves each time a spin runs out and doubles each time one catches an event.
+ */
+export type WaitStrategy = "spin" | "block" | "pressure" | "adaptive";
+
+/** The strategies, for flags and checks. */
+export const WAIT_STRATEGIES: readonly WaitStrategy[] = ["spin", "block", "pressure", "adaptive"];
+
 /** Tuning of the loop; the defaults come from measurements on the target machines. */
 export interface EventLoopOptions {
-  /** How long to keep polling synchronously after the last event (default 50 us). */
+  /** When to spin (default "spin"). */
+  strategy?: WaitStrategy;
+  /** How long to keep polling synchronously after the last event, at most (default 50 us). */
   spinMicros?: number;
+  /** After spinning, block on this thread up to this long before an awaited wait (default 0: none). */
+  blockMs?: number;
   /** While continuously busy, let timers and messages run this often (default 2 ms). */
   yieldEveryMs?: number;
 }
@@ -22,25 +40,41 @@ export interface EventLoopOptions {
 /** Counters for benchmarks and tests: how the loop spent its wake-ups. */
 export interface EventLoopCounters {
   syncPolls: number;
+  /** Bounded blocking waits on this thread. */
+  syncBlocks: number;
+  /** Awaited waits on the native thread (the loop went idle). */
   blockingWaits: number;
   events: number;
 }
+
+/** Pressure is sampled this often; stalls above this share of it stop the spinning. */
+const PRESSURE_WINDOW_MS = 10;
+const PRESSURE_STALL_FRACTION_MAX = 0.05;
 
 /** Drives a Poller until stopped. */
 export class EventLoop {
   readonly #poller: Poller;
   readonly #handler: EventHandler;
+  readonly #strategy: WaitStrategy;
   readonly #spinMs: number;
+  readonly #blockMs: number;
   readonly #yieldEveryMs: number;
+  readonly #pressure = new CpuPressure(PRESSURE_WINDOW_MS, PRESSURE_STALL_FRACTION_MAX);
+  #adaptiveSpinMs: number;
   #running = false;
   #done: Promise<void> | null = null;
-  readonly counters: EventLoopCounters = { syncPolls: 0, blockingWaits: 0, events: 0 };
+  readonly counters: EventLoopCounters = { syncPolls: 0, syncBlocks: 0, blockingWaits: 0, events: 0 };
 
   constructor(poller: Poller, handler: EventHandler, options: EventLoopOptions = {}) {
     this.#poller = poller;
     this.#handler = handler;
+    this.#strategy = options.strategy ?? "spin";
     this.#spinMs = (options.spinMicros ?? 50) / 1000;
+    this.#adaptiveSpinMs = this.#spinMs;
+    this.#blockMs = options.blockMs ?? 0;
     this.#yieldEveryMs = options.yieldEveryMs ?? 2;
+    if (!WAIT_STRATEGIES.includes(this.#strategy)) throw new RangeError(`Unknown wait strategy "${this.#strategy}"`);
+    if (!(this.#spinMs >= 0) || !(this.#blockMs >= 0)) throw new RangeError("spinMicros and blockMs must be >= 0");
   }
 
   /** Starts the loop; the promise settles when {@linkcode stop} is called (or a handler throws). */
@@ -62,25 +96,65 @@ export class EventLoop {
   async #run(): Promise<void> {
     let lastEventAt = performance.now();
     let lastYieldAt = lastEventAt;
+    let blockedSinceEvent = false;
     while (this.#running) {
-      const ready = this.#poller.poll();
+      let ready = this.#poller.poll();
       this.counters.syncPolls++;
-      const now = performance.now();
-      if (ready > 0) {
-        this.#dispatch(this.#poller.events, ready);
-        lastEventAt = now;
-        if (now - lastYieldAt < this.#yieldEveryMs) continue;
-        // A zero-timeout wait on the native thread is a real macrotask: timers and messages run.
-        lastYieldAt = now;
-        this.#dispatch(this.#poller.asyncEvents, await this.#poller.waitAsync(0));
-        continue;
+      let now = performance.now();
+      if (ready === 0) {
+        const spinMs = this.#spinLimitMs(now);
+        if (now - lastEventAt < spinMs) continue;
+        if (!blockedSinceEvent) this.#adaptSpin(false);
+        if (blockedSinceEvent || this.#blockMs === 0) {
+          await this.#sleep();
+          lastEventAt = lastYieldAt = performance.now();
+          blockedSinceEvent = false;
+          continue;
+        }
+        blockedSinceEvent = true;
+        this.counters.syncBlocks++;
+        ready = this.#poller.poll(this.#blockMs);
+        if (ready === 0) continue;
+        now = performance.now();
+      } else if (!blockedSinceEvent && now - lastEventAt > 0.001) {
+        this.#adaptSpin(true);
       }
-      if (now - lastEventAt < this.#spinMs) continue;
-      this.counters.blockingWaits++;
-      const woken = await this.#poller.waitAsync(-1);
-      this.#dispatch(this.#poller.asyncEvents, woken);
-      lastEventAt = lastYieldAt = performance.now();
+      this.#dispatch(this.#poller.events, ready);
+      lastEventAt = now;
+      blockedSinceEvent = false;
+      if (now - lastYieldAt < this.#yieldEveryMs) continue;
+      // A zero-timeout wait on the native thread is a real macrotask: timers and messages run.
+      lastYieldAt = now;
+      this.#dispatch(this.#poller.asyncEvents, await this.#poller.waitAsync(0));
     }
+  }
+
+  /** Idle: an awaited wait on the native thread, so timers and messages run meanwhile. */
+  async #sleep(): Promise<void> {
+    this.counters.blockingWaits++;
+    this.#dispatch(this.#poller.asyncEvents, await this.#poller.waitAsync(-1));
+  }
+
+  #spinLimitMs(now: number): number {
+    switch (this.#strategy) {
+      case "spin":
+        return this.#spinMs;
+      case "block":
+        return 0;
+      case "pressure":
+        return this.#pressure.high(now) ? 0 : this.#spinMs;
+      case "adaptive":
+        return this.#adaptiveSpinMs;
+    }
+  }
+
+  /** Adaptive budget: a spin that caught an event earns more, one that ran out loses half. */
+  #adaptSpin(caught: boolean): void {
+    if (this.#strategy !== "adaptive") return;
+    const floorMs = this.#spinMs / 32;
+    this.#adaptiveSpinMs = caught
+      ? Math.min(this.#spinMs, Math.max(floorMs, this.#adaptiveSpinMs * 2))
+      : Math.max(floorMs, this.#adaptiveSpinMs / 2);
   }
 
   #dispatch(events: Uint32Array, count: number): void {

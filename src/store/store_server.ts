@@ -12,6 +12,7 @@ import { closeFd } from "../../ffi/shared_memory.ts";
 import { NativeError, Status, statusName } from "../../ffi/status.ts";
 import { acceptUnix, listenUnix, peerCredentials } from "../../ffi/unix_socket.ts";
 import { EventLoop } from "../net/event_loop.ts";
+import { loopWaitFromEnvironment } from "../net/loop_tuning.ts";
 import { ErrorCode } from "../protocol/messages.ts";
 import { VerificationError } from "../protocol/verifier.ts";
 import { ARROW_DIALECT } from "./arrow/arrow_dialect.ts";
@@ -62,6 +63,7 @@ export class StoreServer {
     this.#poller.add(this.#listenFd, LISTEN_TOKEN);
     this.#loop = new EventLoop(this.#poller, (token, flags) => this.#enter(() => this.#onEvent(token, flags)), {
       spinMicros: options.spinMicros ?? LOOP_SPIN_MICROS_DEFAULT,
+      ...loopWaitFromEnvironment(),
     });
   }
 
