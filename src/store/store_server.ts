@@ -17,7 +17,13 @@ import { ErrorCode } from "../protocol/messages.ts";
 import { VerificationError } from "../protocol/verifier.ts";
 import { ARROW_DIALECT } from "./arrow/arrow_dialect.ts";
 import { ClientSession } from "./client_session.ts";
-import { CONNECTIONS_MAX, LOOP_SPIN_MICROS_DEFAULT, REPLY_BYTES_MAX } from "./constants.ts";
+import {
+  CONNECTIONS_MAX,
+  LOOP_BLOCK_MS_DEFAULT,
+  LOOP_SPIN_MICROS_DEFAULT,
+  LOOP_WAIT_STRATEGY_DEFAULT,
+  REPLY_BYTES_MAX,
+} from "./constants.ts";
 import type { Dialect } from "./dialect.ts";
 import { RequestError } from "./handlers.ts";
 import { PlasmaStore, type PlasmaStoreOptions } from "./plasma_store.ts";
@@ -62,7 +68,9 @@ export class StoreServer {
     }
     this.#poller.add(this.#listenFd, LISTEN_TOKEN);
     this.#loop = new EventLoop(this.#poller, (token, flags) => this.#enter(() => this.#onEvent(token, flags)), {
+      strategy: LOOP_WAIT_STRATEGY_DEFAULT,
       spinMicros: options.spinMicros ?? LOOP_SPIN_MICROS_DEFAULT,
+      blockMs: LOOP_BLOCK_MS_DEFAULT,
       ...loopWaitFromEnvironment(),
     });
   }
