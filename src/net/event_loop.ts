@@ -94,6 +94,14 @@ export class EventLoop {
   }
 
   async #run(): Promise<void> {
+    try {
+      await this.#serve();
+    } finally {
+      this.#pressure.close();
+    }
+  }
+
+  async #serve(): Promise<void> {
     let lastEventAt = performance.now();
     let lastYieldAt = lastEventAt;
     let blockedSinceEvent = false;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { CpuPressure } from "./cpu_pressure.ts";
+import { CpuPressure, someTotal } from "./cpu_pressure.ts";
 import { parseLoopWait } from "./loop_tuning.ts";
 
 Deno.test("PLASMA_LOOP_WAIT reads a strategy with optional spin and block times", () => {
@@ -36,4 +36,17 @@ Deno.test("CpuPressure compares the stall time of a window with its allowed shar
   const later = performance.now() + 1;
   assert.equal(always.high(later), available, available ? "a window of PSI was read" : "no PSI: never high");
   assert.equal(never.high(later), false);
+  always.close();
+  never.close();
+  always.close();
+});
+
+Deno.test("the stall total is read from the first (some) line of /proc/pressure/cpu only", () => {
+  const text =
+    "some avg10=1.50 avg60=0.20 avg300=0.00 total=1234567\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=99\n";
+  const bytes = new TextEncoder().encode(text);
+  assert.equal(someTotal(bytes, bytes.length), 1234567);
+  const noTotal = new TextEncoder().encode("some avg10=1.50\nfull total=99\n");
+  assert.equal(someTotal(noTotal, noTotal.length), null);
+  assert.equal(someTotal(bytes, 20), null, "a cut-off read has no total");
 });
