@@ -50,6 +50,8 @@ export interface EventLoopCounters {
 /** Pressure is sampled this often; stalls above this share of it stop the spinning. */
 const PRESSURE_WINDOW_MS = 10;
 const PRESSURE_STALL_FRACTION_MAX = 0.05;
+/** An event found this long after the previous one was caught by the spin (not already queued). */
+const SPIN_CATCH_MIN_MS = 0.001;
 
 /** Drives a Poller until stopped. */
 export class EventLoop {
@@ -102,34 +104,34 @@ export class EventLoop {
   }
 
   async #serve(): Promise<void> {
-    let lastEventAt = performance.now();
-    let lastYieldAt = lastEventAt;
-    let blockedSinceEvent = false;
+    let now = performance.now();
+    let lastEventAt = now;
+    let lastYieldAt = now;
+    // A bounded block found nothing since the last event: the next wait is the awaited one.
+    let blocked = false;
     while (this.#running) {
-      let ready = this.#poller.poll();
-      this.counters.syncPolls++;
-      let now = performance.now();
-      if (ready === 0) {
-        const spinMs = this.#spinLimitMs(now);
-        if (now - lastEventAt < spinMs) continue;
-        if (!blockedSinceEvent) this.#adaptSpin(false);
-        if (blockedSinceEvent || this.#blockMs === 0) {
-          await this.#sleep();
-          lastEventAt = lastYieldAt = performance.now();
-          blockedSinceEvent = false;
-          continue;
-        }
-        blockedSinceEvent = true;
-        this.counters.syncBlocks++;
-        ready = this.#poller.poll(this.#blockMs);
-        if (ready === 0) continue;
-        now = performance.now();
-      } else if (!blockedSinceEvent && now - lastEventAt > 0.001) {
-        this.#adaptSpin(true);
+      const spinLimitMs = this.#spinLimitMs(now);
+      const spinning = now - lastEventAt < spinLimitMs;
+      if (!spinning && !blocked && spinLimitMs > 0) this.#adaptSpin(false);
+      if (!spinning && (blocked || this.#blockMs === 0)) {
+        await this.#sleep();
+        now = lastEventAt = lastYieldAt = performance.now();
+        blocked = false;
+        continue;
       }
+      // Not spinning: block right away (one syscall, returns at once when events are ready).
+      if (!spinning) {
+        this.counters.syncBlocks++;
+        blocked = true;
+      }
+      const ready = this.#poller.poll(spinning ? 0 : this.#blockMs);
+      this.counters.syncPolls++;
+      now = performance.now();
+      if (ready === 0) continue;
+      if (spinning && now - lastEventAt > SPIN_CATCH_MIN_MS) this.#adaptSpin(true);
       this.#dispatch(this.#poller.events, ready);
       lastEventAt = now;
-      blockedSinceEvent = false;
+      blocked = false;
       if (now - lastYieldAt < this.#yieldEveryMs) continue;
       // A zero-timeout wait on the native thread is a real macrotask: timers and messages run.
       lastYieldAt = now;
