@@ -8,8 +8,12 @@ import { handleFrom } from "./_buffers.ts";
 import { native } from "./library.ts";
 import { NativeError, Status, unwrap } from "./status.ts";
 
+/** poll(2)'s POLLIN, as the native wait takes it. */
 const POLL_IN = 1;
-const POLL_OUT = 4;
+/** Bytes of a frame header: cookie, type and payload length as little-endian int64 (ffi/zig/constants.zig). */
+export const FRAME_HEADER_BYTES = 24;
+/** The native connection's hard limit on a frame payload (ffi/zig/constants.zig). */
+export const FRAME_PAYLOAD_BYTES_MAX = 1024 * 1024 * 1024;
 const PAYLOAD_BUFFER_BYTES_INITIAL = 64 * 1024;
 
 /** Options for a {@linkcode FrameConnection}. */
@@ -25,7 +29,7 @@ export class FrameConnection {
   /** The socket fd. */
   readonly fd: number;
   /** Header of the last frame read, as u32 halves: [cookieLo, cookieHi, typeLo, typeHi, lenLo, lenHi]. */
-  readonly header: Uint32Array<ArrayBuffer> = new Uint32Array(6);
+  readonly header: Uint32Array<ArrayBuffer> = new Uint32Array(FRAME_HEADER_BYTES / 4);
   #handle: Deno.PointerObject | null;
   #payload = new Uint8Array(PAYLOAD_BUFFER_BYTES_INITIAL);
   readonly #fdOut = new Int32Array(1);
@@ -155,12 +159,6 @@ export class FrameConnection {
   waitReadable(timeoutMs: number): Promise<number> {
     this.#live();
     return native().plasma_fd_wait_async(this.fd, POLL_IN, timeoutMs);
-  }
-
-  /** Waits on a native thread until the socket is writable; resolves to ok or timed_out. */
-  waitWritable(timeoutMs: number): Promise<number> {
-    this.#live();
-    return native().plasma_fd_wait_async(this.fd, POLL_OUT, timeoutMs);
   }
 
   /** Whether close() has run. */

@@ -13,8 +13,6 @@ export const EVENT_READABLE = 1;
 export const EVENT_WRITABLE = 2;
 /** Event flag: the peer hung up. */
 export const EVENT_HANGUP = 4;
-/** Event flag: the fd has an error. */
-export const EVENT_ERROR = 8;
 
 const EVENTS_MAX = 256;
 

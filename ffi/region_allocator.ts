@@ -7,6 +7,9 @@ import { handleFrom } from "./_buffers.ts";
 import { native } from "./library.ts";
 import { Status, unwrap } from "./status.ts";
 
+/** Every offset and allocated size is a multiple of this (ffi/zig/allocator.zig's ALIGNMENT). */
+export const ALLOCATION_ALIGNMENT_BYTES = 64;
+
 /** Allocator figures, all in bytes except `liveBlocks`. */
 export interface AllocatorStats {
   capacityBytes: number;

@@ -8,10 +8,14 @@ import { cString } from "./_buffers.ts";
 import { native } from "./library.ts";
 import { unwrap } from "./status.ts";
 
-const FLAG_POPULATE = 1;
-const FLAG_HUGEPAGES = 2;
-const FLAG_FALLOCATE = 4;
-const FLAG_READ_ONLY = 8;
+/** Chunk flag bits (ffi/zig/shm.zig's flag_*): pre-fault the mapping, */
+export const CHUNK_FLAG_POPULATE = 1;
+/** back it with huge pages, */
+export const CHUNK_FLAG_HUGEPAGES = 2;
+/** reserve its disk blocks first, */
+export const CHUNK_FLAG_FALLOCATE = 4;
+/** map it read-only. */
+export const CHUNK_FLAG_READ_ONLY = 8;
 
 /** Where a chunk's memory comes from. */
 export type ChunkKind = "memfd" | "file";
@@ -69,8 +73,8 @@ export class SharedMemoryChunk {
   static create(sizeBytes: number, options: ChunkCreateOptions = {}): SharedMemoryChunk {
     checkSize(sizeBytes);
     const kind = options.kind === "file" ? 1 : 0;
-    const flags = (options.populate ? FLAG_POPULATE : 0) | (options.hugepages ? FLAG_HUGEPAGES : 0) |
-      (options.fallocate ? FLAG_FALLOCATE : 0);
+    const flags = (options.populate ? CHUNK_FLAG_POPULATE : 0) | (options.hugepages ? CHUNK_FLAG_HUGEPAGES : 0) |
+      (options.fallocate ? CHUNK_FLAG_FALLOCATE : 0);
     const mapping = new BigInt64Array(3);
     const directory = cString(options.directory ?? "/dev/shm");
     const status = native().plasma_chunk_create(kind, directory, BigInt(sizeBytes), flags, mapping);
@@ -84,7 +88,7 @@ export class SharedMemoryChunk {
    */
   static map(fd: number, sizeBytes: number, options: ChunkMapOptions & { adopt?: boolean } = {}): SharedMemoryChunk {
     checkSize(sizeBytes);
-    const flags = (options.populate ? FLAG_POPULATE : 0) | (options.readOnly ? FLAG_READ_ONLY : 0);
+    const flags = (options.populate ? CHUNK_FLAG_POPULATE : 0) | (options.readOnly ? CHUNK_FLAG_READ_ONLY : 0);
     const mapping = new BigInt64Array(3);
     unwrap(native().plasma_chunk_map(fd, BigInt(sizeBytes), flags, mapping), `Mapping ${sizeBytes} bytes of fd ${fd}`);
     return new SharedMemoryChunk(mapping, options.adopt ?? false);

@@ -6,6 +6,7 @@
  * objects go to files and come back on get, as they came back from Arrow's in-memory table.
  * @module
  */
+import { FULL_DELAY_MS_DEFAULT } from "../store/constants.ts";
 import {
   checkMetricsAddress,
   FlagError,
@@ -92,7 +93,7 @@ export function parseArrowFlags(
       spillDirectory: "",
       fallbackDirectory: "",
       noFallback: true,
-      fullDelayMs: 10,
+      fullDelayMs: FULL_DELAY_MS_DEFAULT,
       oomGraceMs: 0,
       metricsAddress,
     },

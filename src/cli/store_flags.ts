@@ -5,6 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import { parseMetricsAddress } from "../observe/metrics_address.ts";
+import { FULL_DELAY_MS_DEFAULT, OOM_GRACE_MS_DEFAULT } from "../store/constants.ts";
 import { formatSize, parseSize } from "./sizes.ts";
 
 /** Longest socket path Linux accepts: `sun_path` is 108 bytes including the terminating NUL. */
@@ -157,7 +158,7 @@ export const STORE_FLAGS: readonly FlagSpec[] = [
     type: "integer",
     key: "fullDelayMs",
     valueName: "MS",
-    default: "10",
+    default: String(FULL_DELAY_MS_DEFAULT),
     min: 1,
     max: 60_000,
     description: "retry interval of a create waiting for memory",
@@ -167,7 +168,7 @@ export const STORE_FLAGS: readonly FlagSpec[] = [
     type: "integer",
     key: "oomGraceMs",
     valueName: "MS",
-    default: "2000",
+    default: String(OOM_GRACE_MS_DEFAULT),
     min: 0,
     max: 3_600_000,
     description: "how long a create may wait for memory before the fallback allocation",

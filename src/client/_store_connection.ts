@@ -10,12 +10,11 @@ import { closeFd, SharedMemoryChunk } from "../../ffi/shared_memory.ts";
 import { Status, statusName } from "../../ffi/status.ts";
 import { connectUnix } from "../../ffi/unix_socket.ts";
 import { decodeErrorReply } from "../protocol/decode.ts";
-import { COOKIE, COOKIE_HIGH, COOKIE_LOW } from "../protocol/frame.ts";
+import { COOKIE, COOKIE_HIGH, COOKIE_LOW, REPLY_BYTES_MAX } from "../protocol/frame.ts";
 import { MessageType } from "../protocol/messages.ts";
 import type { ChunkRef } from "../protocol/messages.ts";
 import { ConnectionClosedError, errorFromCode, StoreError } from "./errors.ts";
 
-const REPLY_BYTES_MAX = 256 * 1024 * 1024;
 /** How long a reply that may wait is polled for synchronously before the wait moves off-thread. */
 const SPIN_BEFORE_AWAIT_MS = 0.2;
 /** How long a reply the store answers at once is polled for before the thread blocks. */
@@ -30,7 +29,6 @@ export class StoreConnection {
   readonly #chunks = new Map<number, SharedMemoryChunk>();
   #lock: Promise<void> | null = null;
   #closed = false;
-  #flushTimer: ReturnType<typeof setTimeout> | undefined;
   #spinMs = CALL_SPIN_MS_MAX;
   #callsSinceProbe = 0;
 
@@ -86,19 +84,6 @@ export class StoreConnection {
   /** Sends a request that expects no reply; queued requests go out with it in one write. */
   send(type: MessageType, payload: Uint8Array): void {
     this.#check(this.#connection.write(COOKIE, type, payload, -1), "send a request");
-  }
-
-  /**
-   * Queues a request that expects no reply (release): it goes out with the next request, or on
-   * the next turn of the event loop, whichever is first — many releases then cost one write.
-   */
-  sendLater(type: MessageType, payload: Uint8Array): void {
-    this.#check(this.#connection.queue(COOKIE, type, payload), "queue a request");
-    if (this.#flushTimer !== undefined) return;
-    this.#flushTimer = setTimeout(() => {
-      this.#flushTimer = undefined;
-      if (!this.#closed) this.#connection.flush(-1);
-    }, 0);
   }
 
   /** Sends a request and reads its reply synchronously: for requests the store answers at once. */
@@ -183,7 +168,6 @@ export class StoreConnection {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#flushTimer !== undefined) clearTimeout(this.#flushTimer);
     // Queued releases still reach the store (it would drop them on disconnect anyway).
     this.#connection.flush(0);
     this.#connection.close();

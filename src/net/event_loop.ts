@@ -12,6 +12,11 @@
 import type { Poller } from "../../ffi/poller.ts";
 import { CpuPressure } from "./cpu_pressure.ts";
 
+/** How long the loop keeps polling after its last event before it sleeps (measured best on these machines). */
+const SPIN_MICROS_DEFAULT = 50;
+/** While continuously busy, the loop lets timers and messages run this often. */
+const YIELD_EVERY_MS_DEFAULT = 2;
+
 /** Receives each ready event. */
 export type EventHandler = (token: number, flags: number) => void;
 
@@ -29,11 +34,11 @@ export const WAIT_STRATEGIES: readonly WaitStrategy[] = ["spin", "block", "press
 export interface EventLoopOptions {
   /** When to spin (default "spin"). */
   strategy?: WaitStrategy;
-  /** How long to keep polling synchronously after the last event, at most (default 50 us). */
+  /** How long to keep polling synchronously after the last event, at most (default {@linkcode SPIN_MICROS_DEFAULT}). */
   spinMicros?: number;
   /** After spinning, block on this thread up to this long before an awaited wait (default 0: none). */
   blockMs?: number;
-  /** While continuously busy, let timers and messages run this often (default 2 ms). */
+  /** While continuously busy, let timers and messages run this often (default {@linkcode YIELD_EVERY_MS_DEFAULT}). */
   yieldEveryMs?: number;
 }
 
@@ -71,10 +76,10 @@ export class EventLoop {
     this.#poller = poller;
     this.#handler = handler;
     this.#strategy = options.strategy ?? "spin";
-    this.#spinMs = (options.spinMicros ?? 50) / 1000;
+    this.#spinMs = (options.spinMicros ?? SPIN_MICROS_DEFAULT) / 1000;
     this.#adaptiveSpinMs = this.#spinMs;
     this.#blockMs = options.blockMs ?? 0;
-    this.#yieldEveryMs = options.yieldEveryMs ?? 2;
+    this.#yieldEveryMs = options.yieldEveryMs ?? YIELD_EVERY_MS_DEFAULT;
     if (!WAIT_STRATEGIES.includes(this.#strategy)) throw new RangeError(`Unknown wait strategy "${this.#strategy}"`);
     if (!(this.#spinMs >= 0) || !(this.#blockMs >= 0)) throw new RangeError("spinMicros and blockMs must be >= 0");
   }

@@ -258,6 +258,7 @@ export const STATS_FIELDS: (keyof m.StoreStats)[] = [
   "numObjectsOnDisk",
   "numBytesOnDisk",
   "numSpillFiles",
+  "numRestoresFailed",
 ];
 const STATS_INT32_FIELDS = new Set<keyof m.StoreStats>(["numClients", "numPendingGets", "numQueuedCreates"]);
 

@@ -158,6 +158,8 @@ export interface StoreStats {
   numObjectsOnDisk: number;
   numBytesOnDisk: number;
   numSpillFiles: number;
+  /** Restores that failed since start (spill file missing or damaged, I/O error); their gets got an error. */
+  numRestoresFailed: number;
 }
 
 export interface ObjectToWrite {

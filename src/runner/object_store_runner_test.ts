@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ConnectionClosedError, ObjectId, PlasmaClient } from "../client/mod.ts";
+import { ConnectionClosedError, ObjectId, OutOfMemoryError, PlasmaClient } from "../client/mod.ts";
 import { ObjectStoreRunner } from "./object_store_runner.ts";
 import type { StoreEvent } from "../store/store_events.ts";
 
@@ -27,7 +27,7 @@ Deno.test("the runner delivers added, deleted and store-full events to the main 
     const id = await client.put(new Uint8Array(10));
     await client.delete([id]);
     await client.create(ObjectId.random(), 3 * MIB);
-    await assert.rejects(client.create(ObjectId.random(), 2 * MIB));
+    await assert.rejects(client.create(ObjectId.random(), 2 * MIB), OutOfMemoryError);
     const deadline = performance.now() + 2_000;
     while (events.length < 3 && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
     assert.deepEqual(events.slice(0, 2).map((event) => event.type), ["objectAdded", "objectDeleted"]);

@@ -40,7 +40,7 @@ async function start(message: Extract<ToWorker, { type: "start" }>): Promise<voi
   } catch (error) {
     return post({ type: "failed", message: (error as Error).message });
   }
-  post({ type: "started", capacityBytes: server.store.memory.capacityBytes });
+  post({ type: "started", capacityBytes: server.store.capacityBytes });
   try {
     await server.start();
   } catch (error) {

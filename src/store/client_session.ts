@@ -1,6 +1,6 @@
 /**
- * One connected client: its framed connection and dialect, the objects it references, the chunks
- * whose fds it has been sent, and its counts against the per-client limits.
+ * One connected client as the server sees it: the core's StoreClient (references, counts) plus
+ * its framed connection, its dialect and the chunks whose fds it has been sent.
  * Invariant: the main chunk's fd is sent to a client at most once per connection.
  * @module
  */
@@ -10,33 +10,39 @@ import { COOKIE } from "../protocol/frame.ts";
 import type { ChunkRef } from "../protocol/messages.ts";
 import type { ChunkInfo } from "./local_object.ts";
 import { MAIN_CHUNK_ID } from "./constants.ts";
-import type { Dialect } from "./dialect.ts";
+import { StoreClient } from "./store_client.ts";
 
-export class ClientSession {
-  readonly id: number;
+/** What a session needs of its dialect to frame replies (the server's Dialect has more). */
+export interface SessionDialect {
+  /** First header word of every frame. */
+  readonly cookie: bigint;
+  /**
+   * Whether a fallback chunk's fd goes with every reply naming it (clients that unmap it when
+   * done) or once per connection like the main chunk (clients that keep every mapping).
+   */
+  readonly resendsFallbackFds: boolean;
+}
+
+export class ClientSession<D extends SessionDialect = SessionDialect> extends StoreClient {
   readonly connection: FrameConnection;
   readonly pid: number;
-  /** Keys of the objects this client holds a reference to (created-unsealed or got). */
-  readonly objects = new Set<string>();
   readonly #chunksSent = new Set<number>();
   /** Set by the first frame's first 8 bytes; never changes afterwards. */
-  dialect: Dialect | null = null;
+  dialect: D | null = null;
   /** Set when the last request is followed by an fd (Arrow's Subscribe): called when it arrives. */
   fdAwaited: ((fd: number) => void) | null = null;
   /** Called when the session closes (Arrow's notification socket is closed with it). */
   onClose: (() => void) | null = null;
-  pendingGets = 0;
-  queuedCreates = 0;
   /** Set when a send failed: the server closes the session after the current dispatch. */
   broken = false;
   /** Set while the output queue waits for the socket to drain. */
   waitingWritable = false;
 
-  readonly #dirty: Set<ClientSession>;
+  readonly #dirty: Set<ClientSession<D>>;
 
   /** @param dirty the server's set of sessions with output to flush after the current dispatch */
-  constructor(id: number, connection: FrameConnection, pid: number, dirty: Set<ClientSession>) {
-    this.id = id;
+  constructor(id: number, connection: FrameConnection, pid: number, dirty: Set<ClientSession<D>>) {
+    super(id);
     this.connection = connection;
     this.pid = pid;
     this.#dirty = dirty;

@@ -2,6 +2,7 @@
  * The store's named limits. A client that exceeds one gets an error reply naming it.
  * @module
  */
+import { FRAME_PAYLOAD_BYTES_MAX } from "../../ffi/frame_connection.ts";
 
 /**
  * Largest request payload accepted from any store; larger frames are refused from their header
@@ -11,9 +12,7 @@
  */
 export const REQUEST_BYTES_MAX = 16 * 1024 * 1024;
 /** The native connection's hard limit on a frame payload. */
-export const REQUEST_BYTES_CEILING = 1024 * 1024 * 1024;
-/** Largest reply payload the store sends (a List of many objects is the big one). */
-export const REPLY_BYTES_MAX = 256 * 1024 * 1024;
+export const REQUEST_BYTES_CEILING = FRAME_PAYLOAD_BYTES_MAX;
 /** Ids in one Get, Seal, Delete or CreateAndSeal request. */
 export const IDS_PER_REQUEST_MAX = 10_000;
 /** Gets waiting at once for one client. */
@@ -34,8 +33,6 @@ export const FULL_DELAY_MS_DEFAULT = 10;
 export const OOM_GRACE_MS_DEFAULT = 2_000;
 /** Unique id of the store's main chunk (fallback chunks get higher ids). */
 export const MAIN_CHUNK_ID = 1;
-/** How long the store's loop keeps polling after its last event before it sleeps (measured best here). */
-export const LOOP_SPIN_MICROS_DEFAULT = 50;
 /**
  * The store spins only while no task waits for a CPU (kernel PSI): spinning wins 1.3-2x on a quiet
  * machine and loses up to 6x on a busy one, where it takes the core its clients need

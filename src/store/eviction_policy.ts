@@ -17,29 +17,16 @@ export class LruEvictionPolicy {
    */
   #head: LocalObject | null = null;
   #tail: LocalObject | null = null;
-  #size = 0;
-  #bytes = 0;
 
   /** Follows the stats' evictable transitions. */
   evictableChanged(object: LocalObject, evictable: boolean): void {
     if (evictable) {
       if (this.#contains(object)) throw new Error("object became evictable twice");
       this.#append(object);
-      this.#bytes += object.allocation.allocatedBytes;
     } else {
       if (!this.#contains(object)) throw new Error("object stopped being evictable without being so");
       this.#unlink(object);
-      this.#bytes -= object.allocation.allocatedBytes;
     }
-  }
-
-  /** Evictable objects and their allocated bytes. */
-  get size(): number {
-    return this.#size;
-  }
-
-  get bytes(): number {
-    return this.#bytes;
   }
 
   /**
@@ -89,7 +76,6 @@ export class LruEvictionPolicy {
     if (this.#tail === null) this.#head = object;
     else this.#tail.lruNext = object;
     this.#tail = object;
-    this.#size++;
   }
 
   #unlink(object: LocalObject): void {
@@ -99,6 +85,5 @@ export class LruEvictionPolicy {
     else object.lruNext.lruPrev = object.lruPrev;
     object.lruPrev = null;
     object.lruNext = null;
-    this.#size--;
   }
 }

@@ -1,22 +1,23 @@
 /**
- * Gets that wait: each is satisfied as its objects are sealed, and answered when all are found or
- * its timeout passes. Found objects are referenced for the client as soon as they are found.
+ * Gets that wait: each is satisfied as its objects are sealed, and answered when all are found,
+ * its timeout passes, or a restore it waits for fails. Found objects are referenced for the
+ * client as soon as they are found (and dropped again if the get fails).
  * Invariant: a request is answered exactly once and then leaves every waiting list.
  * @module
  */
 import { idKey } from "../protocol/object_id.ts";
-import type { ClientSession } from "./client_session.ts";
 import type { LocalObject } from "./local_object.ts";
 import type { ObjectLifecycle } from "./object_lifecycle.ts";
+import type { StoreClient } from "./store_client.ts";
+import type { Failure, GetResult } from "./store_output.ts";
 
-export class PendingGet {
-  readonly session: ClientSession;
-  /** The requested ids, deduplicated, in order. */
+class PendingGet implements GetResult {
+  readonly client: StoreClient;
   readonly ids: Uint8Array[];
   readonly keys: string[];
-  /** The requested ids as asked, duplicates included (Arrow's replies repeat them). */
   readonly requested: Uint8Array[];
   readonly found: (LocalObject | null)[];
+  failure: Failure | null = null;
   remaining: number;
   timer: ReturnType<typeof setTimeout> | undefined;
   /** On the waiting lists and counted as pending. */
@@ -25,8 +26,8 @@ export class PendingGet {
   restoresLeft = -1;
   answered = false;
 
-  constructor(session: ClientSession, ids: Uint8Array[], keys: string[], requested: Uint8Array[]) {
-    this.session = session;
+  constructor(client: StoreClient, ids: Uint8Array[], keys: string[], requested: Uint8Array[]) {
+    this.client = client;
     this.ids = ids;
     this.keys = keys;
     this.requested = requested;
@@ -35,18 +36,31 @@ export class PendingGet {
   }
 }
 
+/** How a get should wait: for how long, and which of its objects are being restored from disk. */
+export interface GetWait {
+  /** -1 waits forever, 0 answers at once (except for restores), more waits that long. */
+  timeoutMs: number;
+  /** Whether an object is being restored: even a 0 timeout waits for it (up to restoreWaitMs). */
+  restoring?: (key: string) => boolean;
+  restoreWaitMs?: number;
+}
+
 export class GetRequestQueue {
   readonly #waiting = new Map<string, Set<PendingGet>>();
   readonly #lifecycle: ObjectLifecycle;
-  readonly #answer: (get: PendingGet) => void;
+  readonly #answer: (client: StoreClient, get: GetResult) => void;
   readonly #enter: (work: () => void) => void;
   #pending = 0;
 
   /**
-   * @param answer sends the reply of a finished get
+   * @param answer told when a get that waited finishes (gets finished at once are returned by add)
    * @param enter runs timer work inside the store's dispatch (so replies are flushed after it)
    */
-  constructor(lifecycle: ObjectLifecycle, answer: (get: PendingGet) => void, enter: (work: () => void) => void) {
+  constructor(
+    lifecycle: ObjectLifecycle,
+    answer: (client: StoreClient, get: GetResult) => void,
+    enter: (work: () => void) => void,
+  ) {
     this.#lifecycle = lifecycle;
     this.#answer = answer;
     this.#enter = enter;
@@ -58,40 +72,26 @@ export class GetRequestQueue {
   }
 
   /**
-   * Starts a get: ids are deduplicated; timeoutMs -1 waits forever, 0 answers at once — except
-   * for objects being restored from disk (`restoring`), which even a 0 timeout waits for (up to
-   * `restoreWaitMs`): a spilled object is present, only slower to reach.
+   * Starts a get (ids deduplicated) and returns its result when it finished at once; otherwise
+   * null, and the result goes to `answer` later. A spilled object is present, only slower to
+   * reach: even a 0 timeout waits for its restore.
    */
-  add(
-    session: ClientSession,
-    ids: Uint8Array[],
-    timeoutMs: number,
-    restoring: (key: string) => boolean = () => false,
-    restoreWaitMs = 0,
-  ): void {
-    const keys: string[] = [];
-    const unique: Uint8Array[] = [];
-    const seen = new Set<string>();
-    for (const id of ids) {
-      const key = idKey(id);
-      if (seen.has(key)) continue;
-      seen.add(key);
-      keys.push(key);
-      unique.push(id.slice());
-    }
-    const requested = unique.length === ids.length ? unique : ids.map((id) => id.slice());
-    const get = new PendingGet(session, unique, keys, requested);
-    keys.forEach((key, index) => {
+  add(client: StoreClient, ids: Uint8Array[], wait: GetWait): GetResult | null {
+    const get = newGet(client, ids);
+    get.keys.forEach((key, index) => {
       const object = this.#lifecycle.get(key);
       if (object?.sealed) this.#satisfy(get, index, object);
     });
-    if (get.remaining === 0) return this.#finish(get);
-    if (timeoutMs === 0) {
-      get.restoresLeft = keys.filter((key, index) => get.found[index] === null && restoring(key)).length;
-      if (get.restoresLeft === 0) return this.#finish(get);
-      return this.#wait(get, restoreWaitMs);
+    if (get.remaining === 0) return this.#answeredNow(get);
+    if (wait.timeoutMs === 0) {
+      const restoring = wait.restoring ?? (() => false);
+      get.restoresLeft = get.keys.filter((key, index) => get.found[index] === null && restoring(key)).length;
+      if (get.restoresLeft === 0) return this.#answeredNow(get);
+      this.#wait(get, wait.restoreWaitMs ?? 0);
+      return null;
     }
-    this.#wait(get, timeoutMs);
+    this.#wait(get, wait.timeoutMs);
+    return null;
   }
 
   /** Fills every waiting get that wants this object. */
@@ -108,25 +108,52 @@ export class GetRequestQueue {
     }
   }
 
+  /** Fails every waiting get that wants this object now (its restore failed): nothing waits for a deadline. */
+  objectFailed(key: string, failure: Failure): number {
+    const waiting = this.#waiting.get(key);
+    if (waiting === undefined) return 0;
+    const gets = [...waiting];
+    for (const get of gets) {
+      get.found.forEach((object, index) => {
+        if (object !== null) this.#lifecycle.removeReference(object, get.client.objects);
+        get.found[index] = null;
+      });
+      get.failure = failure;
+      this.#finish(get);
+    }
+    return gets.length;
+  }
+
   /** Drops a disconnected client's gets without answering them. */
-  removeSession(session: ClientSession): void {
+  removeClient(client: StoreClient): void {
     const gets = new Set<PendingGet>();
     for (const waiting of this.#waiting.values()) {
-      for (const get of waiting) if (get.session === session) gets.add(get);
+      for (const get of waiting) if (get.client === client) gets.add(get);
     }
     for (const get of gets) this.#unregister(get);
+    if (client.pendingGets !== 0) throw new Error("a disconnected client still counts pending gets");
+  }
+
+  /** Stops every timer (store shutdown). */
+  close(): void {
+    for (const waiting of this.#waiting.values()) for (const get of waiting) clearTimeout(get.timer);
   }
 
   #satisfy(get: PendingGet, index: number, object: LocalObject): void {
     get.found[index] = object;
     get.remaining--;
-    this.#lifecycle.addReference(object, get.session.objects);
+    this.#lifecycle.addReference(object, get.client.objects);
+  }
+
+  #answeredNow(get: PendingGet): GetResult {
+    get.answered = true;
+    return get;
   }
 
   #wait(get: PendingGet, timeoutMs: number): void {
     get.waiting = true;
     this.#pending++;
-    get.session.pendingGets++;
+    get.client.pendingGets++;
     get.keys.forEach((key, index) => {
       if (get.found[index] !== null) return;
       let waiting = this.#waiting.get(key);
@@ -140,7 +167,7 @@ export class GetRequestQueue {
     if (get.answered) return;
     this.#unregister(get);
     get.answered = true;
-    this.#answer(get);
+    this.#answer(get.client, get);
   }
 
   /** Takes a waiting get off every list and out of the counts (no-op for one that never waited). */
@@ -155,6 +182,22 @@ export class GetRequestQueue {
       if (waiting?.size === 0) this.#waiting.delete(key);
     }
     this.#pending--;
-    get.session.pendingGets--;
+    get.client.pendingGets--;
   }
+}
+
+/** A get with its ids deduplicated (keeping the first of each), and copied: the frame buffer is reused. */
+function newGet(client: StoreClient, ids: Uint8Array[]): PendingGet {
+  const keys: string[] = [];
+  const unique: Uint8Array[] = [];
+  const seen = new Set<string>();
+  for (const id of ids) {
+    const key = idKey(id);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    keys.push(key);
+    unique.push(id.slice());
+  }
+  const requested = unique.length === ids.length ? unique : ids.map((id) => id.slice());
+  return new PendingGet(client, unique, keys, requested);
 }

@@ -1,77 +1,38 @@
 /**
  * One small handler per request type, dispatched through a table. Each decodes (verifying the
  * FlatBuffer), checks limits and arguments, calls the store, and queues its reply.
- * A bad request throws RequestError; the server turns it into an ErrorReply.
+ * A bad request throws RequestError (validation.ts); the server turns it into an ErrorReply.
  * @module
  */
 import * as decode from "../protocol/decode.ts";
 import * as encode from "../protocol/encode.ts";
-import { ErrorCode, MessageType, ObjectSource } from "../protocol/messages.ts";
+import { MessageType, ObjectSource } from "../protocol/messages.ts";
 import type { CreateRequest } from "../protocol/messages.ts";
-import { isValidIdLength, OBJECT_ID_BYTES_MAX } from "../protocol/object_id.ts";
 import type { ClientSession } from "./client_session.ts";
-import {
-  CREATE_RETRY_LONG_POLL_MS,
-  IDS_PER_REQUEST_MAX,
-  PENDING_GETS_PER_CLIENT_MAX,
-  QUEUED_CREATES_MAX,
-  QUEUED_CREATES_PER_CLIENT_MAX,
-} from "./constants.ts";
+import type { Handler } from "./dialect.ts";
+import { CREATE_RETRY_LONG_POLL_MS, IDS_PER_REQUEST_MAX } from "./constants.ts";
 import { debugString, listObjects } from "./inspection.ts";
 import type { PlasmaStore } from "./plasma_store.ts";
-
-/** A request the store will not serve, with the code and message the client gets. */
-export class RequestError extends Error {
-  readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string) {
-    super(message);
-    this.code = code;
-  }
-}
-
-type Handler = (store: PlasmaStore, session: ClientSession, payload: Uint8Array) => void;
-
-function checkId(id: Uint8Array): void {
-  if (!isValidIdLength(id)) {
-    throw new RequestError(
-      ErrorCode.InvalidRequest,
-      `object ids have 1 to ${OBJECT_ID_BYTES_MAX} bytes, got ${id.length}`,
-    );
-  }
-}
-
-/** Refuses a request naming more ids than IDS_PER_REQUEST_MAX (both dialects). */
-export function checkIdCount(ids: Uint8Array[]): void {
-  if (ids.length > IDS_PER_REQUEST_MAX) {
-    throw new RequestError(
-      ErrorCode.InvalidRequest,
-      `${ids.length} ids in one request; the limit is ${IDS_PER_REQUEST_MAX}`,
-    );
-  }
-}
-
-function checkIds(ids: Uint8Array[]): void {
-  checkIdCount(ids);
-  ids.forEach(checkId);
-}
+import { sendCreateReply, sendGetReply } from "./ray_replies.ts";
+import {
+  checkCreateFields,
+  checkId,
+  checkIds,
+  checkPendingGets,
+  checkQueuedCreates,
+  checkTimeout,
+} from "./validation.ts";
 
 function checkCreate(request: CreateRequest): void {
   checkId(request.objectId);
-  for (const [name, value] of [["data_size", request.dataSize], ["metadata_size", request.metadataSize]] as const) {
-    if (!Number.isSafeInteger(value) || value < 0) {
-      throw new RequestError(ErrorCode.InvalidRequest, `bad ${name} ${value}`);
-    }
-  }
-  if (ObjectSource[request.source] === undefined) {
-    throw new RequestError(ErrorCode.InvalidRequest, `unknown object source ${request.source}`);
-  }
+  checkCreateFields(request.dataSize, request.metadataSize, request.source);
 }
 
 function connect(store: PlasmaStore, session: ClientSession): void {
   session.send(
     MessageType.ConnectReply,
     encode.encodeConnectReply({
-      memoryCapacity: store.memory.capacityBytes,
+      memoryCapacity: store.capacityBytes,
       requestBytesMax: store.requestBytesMax,
       idsPerRequestMax: IDS_PER_REQUEST_MAX,
     }),
@@ -81,20 +42,16 @@ function connect(store: PlasmaStore, session: ClientSession): void {
 function create(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
   const request = decode.decodeCreateRequest(payload);
   checkCreate(request);
-  if (request.tryImmediately) return store.createImmediately(session, request);
-  if (session.queuedCreates >= QUEUED_CREATES_PER_CLIENT_MAX || store.creates.size >= QUEUED_CREATES_MAX) {
-    throw new RequestError(
-      ErrorCode.InvalidRequest,
-      `too many queued creates (limit ${QUEUED_CREATES_PER_CLIENT_MAX} per client, ${QUEUED_CREATES_MAX} in all)`,
-    );
-  }
-  store.createQueued(session, request);
+  if (request.tryImmediately) return sendCreateReply(session, store.createImmediately(session, request));
+  checkQueuedCreates(session.queuedCreates, store.queuedCreateCount);
+  sendCreateReply(session, store.createQueued(session, request));
 }
 
 function createRetry(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
   const request = decode.decodeCreateRetryRequest(payload);
   checkId(request.objectId);
-  store.retryCreate(session, request.objectId, request.requestId, CREATE_RETRY_LONG_POLL_MS);
+  const result = store.retryCreate(session, request.objectId, request.requestId, CREATE_RETRY_LONG_POLL_MS);
+  if (result !== null) sendCreateReply(session, result);
 }
 
 function abort(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
@@ -113,16 +70,10 @@ function seal(store: PlasmaStore, session: ClientSession, payload: Uint8Array): 
 function get(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
   const request = decode.decodeGetRequest(payload);
   checkIds(request.objectIds);
-  if (!Number.isSafeInteger(request.timeoutMs) || request.timeoutMs < -1) {
-    throw new RequestError(ErrorCode.InvalidRequest, `bad timeout_ms ${request.timeoutMs}`);
-  }
-  if (session.pendingGets >= PENDING_GETS_PER_CLIENT_MAX) {
-    throw new RequestError(
-      ErrorCode.InvalidRequest,
-      `too many pending gets (limit ${PENDING_GETS_PER_CLIENT_MAX} per client)`,
-    );
-  }
-  store.get(session, request.objectIds, request.timeoutMs);
+  checkTimeout(request.timeoutMs);
+  checkPendingGets(session.pendingGets);
+  const result = store.get(session, request.objectIds, request.timeoutMs);
+  if (result !== null) sendGetReply(session, result);
 }
 
 function release(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
@@ -163,9 +114,7 @@ function createAndSeal(store: PlasmaStore, session: ClientSession, payload: Uint
       tryImmediately: true,
     });
     if ("error" in created) return created.error;
-    store.memory.view(created.allocation, 0, object.data.length).set(object.data);
-    store.memory.view(created.allocation, object.data.length, object.metadata.length).set(object.metadata);
-    return store.seal(session, object.objectId, true);
+    return store.fillAndSeal(session, created, object, null);
   });
   session.send(
     MessageType.CreateAndSealReply,

@@ -5,11 +5,12 @@
 import { ObjectSource, ObjectState } from "../protocol/messages.ts";
 import type { ObjectInfo } from "../protocol/messages.ts";
 import type { PlasmaStore } from "./plasma_store.ts";
+import { mib } from "./units.ts";
 
 /** Every object with its sizes, references, state and times. */
 export function listObjects(store: PlasmaStore): ObjectInfo[] {
   const objects: ObjectInfo[] = [];
-  for (const object of store.lifecycle.objects.values()) {
+  for (const object of store.objects()) {
     objects.push({
       objectId: object.id,
       dataSize: object.dataSize,
@@ -27,10 +28,9 @@ export function listObjects(store: PlasmaStore): ObjectInfo[] {
 /** A human-readable summary, like Ray's GetDebugString. */
 export function debugString(store: PlasmaStore): string {
   const stats = store.snapshot();
-  const mib = (bytes: number) => `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
   const bySource = new Map<string, number>();
   let sealed = 0;
-  for (const object of store.lifecycle.objects.values()) {
+  for (const object of store.objects()) {
     const source = ObjectSource[object.source];
     bySource.set(source, (bySource.get(source) ?? 0) + 1);
     if (object.state === ObjectState.Sealed) sealed++;

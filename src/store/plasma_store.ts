@@ -1,22 +1,25 @@
 /**
- * The store's state and operations, independent of sockets: memory, the object lifecycle, the get
- * and create queues, stats. Handlers (handlers.ts) decode requests and call these methods.
+ * The store's core: memory, the object lifecycle, the get and create queues, eviction, spilling
+ * and stats, all private. It decides and never writes to a socket: each operation returns its
+ * outcome, and requests that wait finish through the StoreOutput the server gives it.
  * @module
  */
 import { ErrorCode, ObjectSource } from "../protocol/messages.ts";
 import type { CreateRequest, StoreStats } from "../protocol/messages.ts";
-import { idKey } from "../protocol/object_id.ts";
-import type { ClientSession } from "./client_session.ts";
-import { CreateRequestQueue, type QueuedCreate } from "./create_request_queue.ts";
-import { GetRequestQueue, type PendingGet } from "./get_request_queue.ts";
+import { idKey, keyBytes } from "../protocol/object_id.ts";
+import { CreateRequestQueue, type InlineObject, type QueuedCreate } from "./create_request_queue.ts";
+import { GetRequestQueue } from "./get_request_queue.ts";
 import type { LocalObject } from "./local_object.ts";
 import { type NewObject, ObjectLifecycle } from "./object_lifecycle.ts";
 import { LruEvictionPolicy } from "./eviction_policy.ts";
 import { SpillManager } from "./spill_manager.ts";
 import { REQUEST_BYTES_CEILING, REQUEST_BYTES_MAX, RESTORE_WAIT_MS_MAX, SPILL_PERIOD_MS } from "./constants.ts";
 import { StatsCollector } from "./stats_collector.ts";
+import type { StoreClient } from "./store_client.ts";
 import type { StoreEventSink } from "./store_events.ts";
 import { StoreMemory, type StoreMemoryOptions } from "./store_memory.ts";
+import type { CreateResult, Failure, GetResult, StoreOutput } from "./store_output.ts";
+import { mib } from "./units.ts";
 
 /** Everything the store needs to start. */
 export interface PlasmaStoreOptions extends StoreMemoryOptions {
@@ -28,8 +31,17 @@ export interface PlasmaStoreOptions extends StoreMemoryOptions {
   spillDirectory?: string;
 }
 
+/** What the store is wired to: where waited answers and events go, and how timer work runs. */
+export interface PlasmaStoreWiring {
+  output: StoreOutput;
+  /** Null until someone listens: events cost nothing when nobody wants them. */
+  events: StoreEventSink | null;
+  /** Runs work from timers and I/O completions inside the server's dispatch, so replies get flushed. */
+  enter: (work: () => void) => void;
+}
+
 /** How hard a create may try: queued creates wait for the grace period before the fallback. */
-export type CreateMode = "queued" | "now" | "fallback";
+type CreateMode = "queued" | "now" | "fallback";
 
 /** What a create may do when memory is short (Arrow's clients: evict only if asked, no fallback). */
 export interface CreatePolicy {
@@ -45,168 +57,204 @@ export interface ObjectWatcher {
   deleted(object: LocalObject): void;
 }
 
+/** The object's bytes as they arrived with the request, to be written into it. */
+export interface ObjectBytes {
+  data: Uint8Array;
+  metadata: Uint8Array;
+}
+
 export class PlasmaStore {
-  readonly memory: StoreMemory;
-  readonly stats: StatsCollector;
-  readonly eviction: LruEvictionPolicy;
+  readonly #memory: StoreMemory;
+  readonly #stats: StatsCollector;
+  readonly #eviction: LruEvictionPolicy;
   /** Null when spilling is off. */
-  readonly spill: SpillManager | null;
+  readonly #spill: SpillManager | null;
   #spillTimer: ReturnType<typeof setInterval> | undefined;
   readonly #fallbackDirectory: string;
   /** Set while a create evicts: the memory it frees must not re-enter the create queue. */
   #attempting = false;
-  readonly lifecycle: ObjectLifecycle;
-  readonly gets: GetRequestQueue;
-  readonly creates: CreateRequestQueue;
-  /** Null until someone listens: events cost nothing when nobody wants them. */
+  readonly #lifecycle: ObjectLifecycle;
+  readonly #gets: GetRequestQueue;
+  readonly #creates: CreateRequestQueue;
+  readonly #output: StoreOutput;
   #events: StoreEventSink | null;
   readonly #enter: (work: () => void) => void;
-  clientCount = 0;
+  #clientCount = 0;
   /** Largest request this store accepts (see REQUEST_BYTES_MAX). */
   readonly requestBytesMax: number;
-  readonly watchers = new Set<ObjectWatcher>();
+  readonly #watchers = new Set<ObjectWatcher>();
 
-  /**
-   * @param enter runs work from timers inside the server's dispatch, so replies get flushed
-   */
-  constructor(options: PlasmaStoreOptions, events: StoreEventSink | null, enter: (work: () => void) => void) {
-    this.memory = new StoreMemory(options);
+  constructor(options: PlasmaStoreOptions, wiring: PlasmaStoreWiring) {
+    this.#memory = new StoreMemory(options);
     this.requestBytesMax = Math.min(
       REQUEST_BYTES_CEILING,
-      Math.max(REQUEST_BYTES_MAX, this.memory.capacityBytes + 1024 * 1024),
+      Math.max(REQUEST_BYTES_MAX, this.#memory.capacityBytes + 1024 * 1024),
     );
     this.#fallbackDirectory = options.fallbackDirectory ?? "";
-    this.eviction = new LruEvictionPolicy();
-    this.stats = new StatsCollector(
+    this.#eviction = new LruEvictionPolicy();
+    this.#stats = new StatsCollector(
       { spillingEnabled: (options.spillDirectory ?? "") !== "" },
-      (object, evictable) => this.eviction.evictableChanged(object, evictable),
+      (object, evictable) => this.#eviction.evictableChanged(object, evictable),
     );
-    this.#events = events;
-    this.#enter = enter;
-    this.lifecycle = new ObjectLifecycle(this.memory, this.stats, {
+    this.#output = wiring.output;
+    this.#events = wiring.events;
+    this.#enter = wiring.enter;
+    this.#lifecycle = new ObjectLifecycle(this.#memory, this.#stats, {
       objectSealed: (object) => this.#objectSealed(object),
       objectDeleted: (object) => this.#objectDeleted(object),
       memoryFreed: () => !this.#attempting && this.#memoryFreed(),
     });
-    this.gets = new GetRequestQueue(this.lifecycle, (get) => this.#answerGet(get), enter);
-    this.spill = options.spillDirectory ? this.#startSpilling(options.spillDirectory) : null;
-    this.creates = new CreateRequestQueue(
+    this.#gets = new GetRequestQueue(
+      this.#lifecycle,
+      (client, get) => this.#output.getFinished(client, get),
+      this.#enter,
+    );
+    this.#spill = options.spillDirectory ? this.#startSpilling(options.spillDirectory) : null;
+    this.#creates = new CreateRequestQueue(
       (create, mode) =>
-        this.#attemptCreate(create.session, create.request, mode, {
+        this.#attemptCreate(create.client, create.request, mode, {
           evict: true,
-          fallback: create.allowFallback,
+          fallback: create.options.allowFallback,
         }),
       (create) => this.#createFinished(create),
-      enter,
+      this.#enter,
       options,
     );
   }
 
-  /** Starts sending events to `sink` (object added / deleted, store full). */
+  /** Bytes objects can occupy (the configured size rounded down to the allocator's alignment). */
+  get capacityBytes(): number {
+    return this.#memory.capacityBytes;
+  }
+
+  /** The size the store was configured with (what Arrow's clients are told). */
+  get configuredBytes(): number {
+    return this.#memory.configuredBytes;
+  }
+
+  /** Whether primary copies are spilled to disk (a full store's creates may then wait for room). */
+  get spillingEnabled(): boolean {
+    return this.#spill !== null;
+  }
+
+  /** Creates waiting in the queue, across all clients. */
+  get queuedCreateCount(): number {
+    return this.#creates.size;
+  }
+
+  /** Starts sending events to `sink` (object added / deleted, store full, ...). */
   subscribe(sink: StoreEventSink): void {
     this.#events = sink;
   }
 
-  /** Creates now or fails now (try_immediately, and CreateAndSeal). */
+  /** Tells `watcher` about every object sealed or deleted from now on. */
+  watch(watcher: ObjectWatcher): void {
+    this.#watchers.add(watcher);
+  }
+
+  /** Every object in memory, sealed or not, in creation order. */
+  objects(): IterableIterator<LocalObject> {
+    return this.#lifecycle.objects.values();
+  }
+
+  /** Counts a connected client (for stats). */
+  clientConnected(_client: StoreClient): void {
+    this.#clientCount++;
+  }
+
+  /** Creates now or fails now (try_immediately, CreateAndSeal, Arrow's creates). */
   createNow(
-    session: ClientSession,
+    client: StoreClient,
     request: CreateRequest,
     policy: CreatePolicy = RAY_CREATE_POLICY,
-  ): LocalObject | { error: ErrorCode; message: string } {
-    const attempt = this.#attemptCreate(session, request, "now", policy);
+  ): LocalObject | Failure {
+    const attempt = this.#attemptCreate(client, request, "now", policy);
     if (attempt !== "retry" && attempt !== "transient") return attempt;
     return { error: ErrorCode.OutOfMemory, message: this.#fullMessage(request) };
   }
 
-  /** try_immediately: creates now or fails now, and replies either way. */
-  createImmediately(session: ClientSession, request: CreateRequest): void {
-    const result = this.createNow(session, request);
-    if ("error" in result) {
-      return this.#sendCreateReply(session, request.objectId, 0, null, result.error, result.message);
-    }
-    this.#sendCreateReply(session, request.objectId, 0, result, ErrorCode.OK, "");
+  /** try_immediately: creates now or fails now, as the result to send. */
+  createImmediately(client: StoreClient, request: CreateRequest): CreateResult {
+    return createResult(request.objectId, 0, this.createNow(client, request));
   }
 
   /**
-   * Queues a create for a client that waits for its reply (Arrow's, while a spill can make
-   * room): `done` gets the object (referenced for the client) or the error when the create
-   * finishes; never a fallback file.
+   * Queues a create for a client that waits for its reply (Arrow's, while a spill can make room):
+   * the result goes to the output's createFinished; never a fallback file. With `inline` bytes the
+   * object is written and sealed for the client before it is answered.
    */
-  createAwaited(
-    session: ClientSession,
-    request: CreateRequest,
-    done: (result: LocalObject | { error: ErrorCode; message: string }) => void,
-  ): void {
-    const onDone = (create: QueuedCreate) => {
-      this.creates.claim(create);
-      done(create.result!);
-    };
-    this.creates.add(session, request, { onDone, allowFallback: false });
-    this.creates.process();
+  createAwaited(client: StoreClient, request: CreateRequest, inline: InlineObject | null): void {
+    this.#creates.add(client, request, { awaited: true, allowFallback: false, inline });
+    this.#creates.process();
   }
 
-  /** Queues a create (FIFO) and serves the queue; replies now if it finished at once. */
-  createQueued(session: ClientSession, request: CreateRequest): void {
-    const create = this.creates.add(session, request);
-    this.creates.process();
-    if (create.result !== undefined) return this.replyCreate(create);
-    this.#sendCreateReply(session, request.objectId, create.requestId, null, ErrorCode.OK, "");
+  /** Queues a create (FIFO) and serves the queue: its result if it finished at once, else its retry id. */
+  createQueued(client: StoreClient, request: CreateRequest): CreateResult {
+    const create = this.#creates.add(client, request);
+    this.#creates.process();
+    if (create.result !== undefined) return this.#claimCreate(create);
+    return createResult(request.objectId, create.requestId, null);
   }
 
-  /** A CreateRetry: the result if finished, else hold the reply up to `longPollMs`. */
-  retryCreate(session: ClientSession, objectId: Uint8Array, requestId: number, longPollMs: number): void {
-    const create = this.creates.find(requestId, session);
+  /**
+   * A CreateRetry: the result if finished; null when the answer is held (up to `longPollMs`) and
+   * will go to the output's createFinished, with the result or with "ask again".
+   */
+  retryCreate(client: StoreClient, objectId: Uint8Array, requestId: number, longPollMs: number): CreateResult | null {
+    const create = this.#creates.find(requestId, client);
     if (create === undefined || idKey(create.request.objectId) !== idKey(objectId)) {
-      return this.#sendCreateReply(
-        session,
-        objectId,
-        0,
-        null,
-        ErrorCode.InvalidRequest,
-        `unknown create request ${requestId}`,
-      );
+      const failure = { error: ErrorCode.InvalidRequest, message: `unknown create request ${requestId}` };
+      return createResult(objectId, 0, failure);
     }
-    if (create.result !== undefined) return this.replyCreate(create);
-    if (create.retryTimer !== undefined) clearTimeout(create.retryTimer);
+    if (create.result !== undefined) return this.#claimCreate(create);
+    if (create.retryTimer !== undefined) {
+      clearTimeout(create.retryTimer);
+      this.#output.createFinished(client, createResult(objectId, requestId, null));
+    }
     create.retryTimer = setTimeout(() =>
       this.#enter(() => {
         create.retryTimer = undefined;
-        this.#sendCreateReply(session, objectId, requestId, null, ErrorCode.OK, "");
+        this.#output.createFinished(client, createResult(objectId, requestId, null));
       }), longPollMs);
+    return null;
   }
 
-  /** Sends a finished create's result (with the fd of its chunk the first time). */
-  replyCreate(create: QueuedCreate): void {
-    const result = create.result!;
-    this.creates.claim(create);
-    if ("error" in result) {
-      return this.#sendCreateReply(create.session, create.request.objectId, 0, null, result.error, result.message);
-    }
-    this.#sendCreateReply(create.session, result.id, 0, result, ErrorCode.OK, "");
+  /**
+   * Writes an object's bytes (they arrived with the request) and seals it for its creator,
+   * recording an Arrow client's digest; with `release` the creator's reference goes too.
+   */
+  fillAndSeal(client: StoreClient, object: LocalObject, bytes: ObjectBytes, digest: Uint8Array | null): ErrorCode {
+    this.#memory.view(object.allocation, 0, bytes.data.length).set(bytes.data);
+    this.#memory.view(object.allocation, bytes.data.length, bytes.metadata.length).set(bytes.metadata);
+    return this.#sealObject(client, object, true, digest);
   }
 
   /**
    * Seals one object for its creator, recording the client's digest if it sent one (Arrow's);
    * optionally drops the creator's reference too.
    */
-  seal(session: ClientSession, id: Uint8Array, release: boolean, digest: Uint8Array | null = null): ErrorCode {
-    const object = this.lifecycle.get(idKey(id));
+  seal(client: StoreClient, id: Uint8Array, release: boolean, digest: Uint8Array | null = null): ErrorCode {
+    const object = this.#lifecycle.get(idKey(id));
     if (object === undefined) return ErrorCode.ObjectNonexistent;
-    if (object.creatorId !== session.id) return ErrorCode.NotPermitted;
+    return this.#sealObject(client, object, release, digest);
+  }
+
+  #sealObject(client: StoreClient, object: LocalObject, release: boolean, digest: Uint8Array | null): ErrorCode {
+    if (object.creatorId !== client.id) return ErrorCode.NotPermitted;
     if (object.sealed) return ErrorCode.ObjectSealed;
     if (digest !== null) object.digestKey = idKey(digest);
-    this.lifecycle.seal(object);
-    if (release) this.lifecycle.removeReference(object, session.objects);
+    this.#lifecycle.seal(object);
+    if (release) this.#lifecycle.removeReference(object, client.objects);
     return ErrorCode.OK;
   }
 
   /** Discards an unsealed object; only its creator may. */
-  abort(session: ClientSession, id: Uint8Array): ErrorCode {
-    const object = this.lifecycle.get(idKey(id));
+  abort(client: StoreClient, id: Uint8Array): ErrorCode {
+    const object = this.#lifecycle.get(idKey(id));
     if (object === undefined) return ErrorCode.ObjectNonexistent;
-    if (object.creatorId !== session.id) return ErrorCode.NotPermitted;
+    if (object.creatorId !== client.id) return ErrorCode.NotPermitted;
     if (object.sealed) return ErrorCode.ObjectSealed;
-    this.lifecycle.abort(object, session.objects);
+    this.#lifecycle.abort(object, client.objects);
     return ErrorCode.OK;
   }
 
@@ -214,10 +262,10 @@ export class PlasmaStore {
    * Drops the client's reference (no-op when it holds none). An unsealed object cannot be
    * released: its creator's reference is what aborts it if the creator goes away.
    */
-  release(session: ClientSession, id: Uint8Array): ErrorCode {
-    const object = this.lifecycle.get(idKey(id));
+  release(client: StoreClient, id: Uint8Array): ErrorCode {
+    const object = this.#lifecycle.get(idKey(id));
     if (object !== undefined && !object.sealed) return ErrorCode.ObjectNotSealed;
-    if (object === undefined || !this.lifecycle.removeReference(object, session.objects)) {
+    if (object === undefined || !this.#lifecycle.removeReference(object, client.objects)) {
       return ErrorCode.ObjectNonexistent;
     }
     return ErrorCode.OK;
@@ -226,10 +274,10 @@ export class PlasmaStore {
   /** Deletes an object: its disk copy at once, its memory now or when it is released. */
   delete(id: Uint8Array): ErrorCode {
     const key = idKey(id);
-    const object = this.lifecycle.get(key);
-    const onDisk = this.spill?.delete(key) ?? false;
+    const object = this.#lifecycle.get(key);
+    const onDisk = this.#spill?.delete(key) ?? false;
     if (object === undefined) return onDisk ? ErrorCode.OK : ErrorCode.ObjectNonexistent;
-    return this.lifecycle.delete(object);
+    return this.#lifecycle.delete(object);
   }
 
   /**
@@ -238,78 +286,92 @@ export class PlasmaStore {
    */
   evictBySize(bytes: number): number {
     let freed = 0;
-    for (const victim of this.eviction.chooseBySize(bytes)) {
+    for (const victim of this.#eviction.chooseBySize(bytes)) {
       freed += victim.sizeBytes;
-      this.lifecycle.evict(victim);
+      this.#lifecycle.evict(victim);
     }
     return freed;
+  }
+
+  /** Marks an object as just used (Arrow's RefreshLRU); unknown or unevictable ids are left alone. */
+  refreshLru(id: Uint8Array): void {
+    const object = this.#lifecycle.get(idKey(id));
+    if (object !== undefined) this.#eviction.refresh(object);
   }
 
   /** Whether a sealed copy exists, in memory or spilled. */
   contains(id: Uint8Array): boolean {
     const key = idKey(id);
-    return this.lifecycle.get(key)?.sealed === true || (this.spill?.has(key) ?? false);
+    return this.#lifecycle.get(key)?.sealed === true || (this.#spill?.has(key) ?? false);
   }
 
-  /** Starts a get; spilled objects among its ids are restored (and waited for even at timeout 0). */
-  get(session: ClientSession, ids: Uint8Array[], timeoutMs: number): void {
-    const spill = this.spill;
-    if (spill === null) return this.gets.add(session, ids, timeoutMs);
-    for (const id of ids) {
-      const key = idKey(id);
-      if (!this.lifecycle.get(key) && spill.has(key)) spill.restore(key);
+  /**
+   * Starts a get: its result if it finished at once, else null (the output's getFinished gets it
+   * later). Spilled objects among its ids are restored, and waited for even at timeout 0.
+   */
+  get(client: StoreClient, ids: Uint8Array[], timeoutMs: number): GetResult | null {
+    const spill = this.#spill;
+    if (spill !== null) {
+      for (const id of ids) {
+        const key = idKey(id);
+        if (!this.#lifecycle.get(key) && spill.has(key)) spill.restore(key);
+      }
     }
-    const restoring = (key: string) => !this.lifecycle.get(key)?.sealed && spill.has(key);
-    this.gets.add(session, ids, timeoutMs, restoring, RESTORE_WAIT_MS_MAX);
+    const restoring = spill === null ? undefined : (key: string) => !this.#lifecycle.get(key)?.sealed && spill.has(key);
+    const result = this.#gets.add(client, ids, { timeoutMs, restoring, restoreWaitMs: RESTORE_WAIT_MS_MAX });
+    if (result === null && this.#events !== null) this.#announceWanted(ids);
+    return result;
   }
 
   /** Forgets a client: aborts what it left unsealed, drops its references, gets and creates. */
-  disconnect(session: ClientSession): void {
-    this.gets.removeSession(session);
-    this.creates.removeSession(session);
-    for (const key of [...session.objects]) {
-      const object = this.lifecycle.get(key);
+  disconnect(client: StoreClient): void {
+    this.#clientCount--;
+    this.#gets.removeClient(client);
+    this.#creates.removeClient(client);
+    for (const key of [...client.objects]) {
+      const object = this.#lifecycle.get(key);
       if (object === undefined) throw new Error("a client references an object that is gone");
-      if (!object.sealed && object.creatorId === session.id) this.lifecycle.abort(object, session.objects);
-      else this.lifecycle.removeReference(object, session.objects);
+      if (!object.sealed && object.creatorId === client.id) this.#lifecycle.abort(object, client.objects);
+      else this.#lifecycle.removeReference(object, client.objects);
     }
-    // Objects it created but no longer references can still be unsealed only if aborted above.
-    if (session.objects.size !== 0) throw new Error("client references survived its disconnect");
+    if (client.objects.size !== 0) throw new Error("client references survived its disconnect");
   }
 
   snapshot(): StoreStats {
-    const memory = this.memory.stats();
+    const memory = this.#memory.stats();
     return {
-      ...this.stats.counters,
-      capacityBytes: this.memory.capacityBytes,
+      ...this.#stats.counters,
+      capacityBytes: this.#memory.capacityBytes,
       allocatedBytes: memory.allocatedBytes,
       largestFreeBlockBytes: memory.largestFreeBlockBytes,
-      numClients: this.clientCount,
-      numPendingGets: this.gets.size,
-      numQueuedCreates: this.creates.size,
+      numClients: this.#clientCount,
+      numPendingGets: this.#gets.size,
+      numQueuedCreates: this.#creates.size,
     };
   }
 
   async close(): Promise<void> {
-    this.creates.close();
+    this.#creates.close();
+    this.#gets.close();
     if (this.#spillTimer !== undefined) clearInterval(this.#spillTimer);
-    await this.spill?.close();
-    this.memory.close();
+    await this.#spill?.close();
+    this.#memory.close();
   }
 
   #startSpilling(directory: string): SpillManager {
     const spill = new SpillManager(directory, {
-      lifecycle: this.lifecycle,
-      memory: this.memory,
-      stats: this.stats,
+      lifecycle: this.#lifecycle,
+      memory: this.#memory,
+      stats: this.#stats,
       enter: this.#enter,
     }, {
       memoryFreed: () => this.#memoryFreed(),
       allocateRestored: (spec) => this.#allocateRestored(spec),
       restored: (object) => {
         this.#events?.({ type: "objectRestored", objectIdHex: hex(object.id), sizeBytes: object.sizeBytes });
-        this.lifecycle.seal(object);
+        this.#lifecycle.seal(object);
       },
+      restoreFailed: (key, message) => this.#restoreFailed(key, message),
       spillFailed: (message) => this.#events?.({ type: "spillFailed", message }),
       spilled: (count, bytes) => this.#events?.({ type: "objectsSpilled", count, bytes }),
     });
@@ -318,16 +380,38 @@ export class PlasmaStore {
     return spill;
   }
 
+  /** A restore failed: the gets waiting for it fail now (nothing waits for a deadline), counted, evented, logged. */
+  #restoreFailed(key: string, message: string): void {
+    this.#stats.counters.numRestoresFailed++;
+    const objectIdHex = hex(keyBytes(key));
+    const failure = {
+      error: ErrorCode.UnexpectedError,
+      message: `restore of object ${objectIdHex} failed: ${message}`,
+    };
+    const gets = this.#gets.objectFailed(key, failure);
+    console.error(`plasma store: ${failure.message} (${gets} waiting gets answered with the error)`);
+    this.#events?.({ type: "restoreFailed", objectIdHex, message });
+  }
+
+  /** Tells the object manager which ids a waiting get wants that are neither in memory nor on disk. */
+  #announceWanted(ids: Uint8Array[]): void {
+    const absent = ids.filter((id) => {
+      const key = idKey(id);
+      return this.#lifecycle.get(key) === undefined && !(this.#spill?.has(key) ?? false);
+    });
+    if (absent.length > 0) this.#events?.({ type: "objectsWanted", objectIdsHex: absent.map(hex) });
+  }
+
   /**
    * One try at a create: memory; then evict LRU objects and try again; then (after the queue's
    * grace period, or at once for try_immediately) a fallback file. "retry": wait and ask again.
    */
   #attemptCreate(
-    session: ClientSession,
+    client: StoreClient,
     request: CreateRequest,
     mode: CreateMode,
     policy: CreatePolicy,
-  ): LocalObject | { error: ErrorCode; message: string } | "retry" | "transient" {
+  ): LocalObject | Failure | "retry" | "transient" {
     const total = request.dataSize + request.metadataSize;
     const spec: NewObject = {
       id: request.objectId,
@@ -335,33 +419,33 @@ export class PlasmaStore {
       dataSize: request.dataSize,
       metadataSize: request.metadataSize,
       source: request.source,
-      creatorId: session.id,
+      creatorId: client.id,
     };
-    if (this.lifecycle.get(spec.key) || this.spill?.has(spec.key)) {
+    if (this.#lifecycle.get(spec.key) || this.#spill?.has(spec.key)) {
       return { error: ErrorCode.ObjectExists, message: "" };
     }
-    if (total > this.memory.capacityBytes) {
+    if (total > this.#memory.capacityBytes) {
       return { error: ErrorCode.OutOfMemory, message: this.#fullMessage(request) };
     }
-    let result = this.lifecycle.create(spec);
+    let result = this.#lifecycle.create(spec);
     if (result === ErrorCode.OutOfMemory && policy.evict && this.#evict(this.#shortfall(total)) > 0) {
-      result = this.lifecycle.create(spec);
+      result = this.#lifecycle.create(spec);
     }
     if (result === ErrorCode.OutOfMemory) {
       this.#events?.({
         type: "storeFull",
         requestedBytes: total,
-        capacityBytes: this.memory.capacityBytes,
-        allocatedBytes: this.memory.stats().allocatedBytes,
+        capacityBytes: this.#memory.capacityBytes,
+        allocatedBytes: this.#memory.stats().allocatedBytes,
       });
       // A spill in flight will free memory: the queue's head waits without using up its grace.
-      if (this.spill?.spill() && mode !== "now") return "transient";
+      if (this.#spill?.spill() && mode !== "now") return "transient";
       if (mode === "queued") return "retry";
       if (!policy.fallback) return { error: ErrorCode.OutOfMemory, message: this.#fullMessage(request) };
-      return this.#createInFallback(session, spec, request);
+      return this.#createInFallback(client, spec, request);
     }
     if (result === ErrorCode.ObjectExists) return { error: result, message: "" };
-    this.lifecycle.addReference(result, session.objects);
+    this.#lifecycle.addReference(result, client.objects);
     return result;
   }
 
@@ -370,32 +454,32 @@ export class PlasmaStore {
    * when enough bytes are free but not in one piece.
    */
   #shortfall(total: number): number {
-    const missing = this.memory.stats().allocatedBytes + total - this.memory.capacityBytes;
+    const missing = this.#memory.stats().allocatedBytes + total - this.#memory.capacityBytes;
     return missing > 0 ? missing : total;
   }
 
   /** Memory came back: the create queue's head and waiting restores try again. */
   #memoryFreed(): void {
-    if (this.creates.size > 0) this.creates.process();
-    this.spill?.retryRestores();
+    if (this.#creates.size > 0) this.#creates.process();
+    this.#spill?.retryRestores();
   }
 
   /** Room for a restored copy: memory, else after evicting; null when neither works now. */
   #allocateRestored(spec: NewObject): LocalObject | null {
-    let result = this.lifecycle.create(spec);
+    let result = this.#lifecycle.create(spec);
     const total = spec.dataSize + spec.metadataSize;
     if (result === ErrorCode.OutOfMemory && this.#evict(this.#shortfall(total)) > 0) {
-      result = this.lifecycle.create(spec);
+      result = this.#lifecycle.create(spec);
     }
     return typeof result === "number" ? null : result;
   }
 
   /** Evicts least recently used objects for `bytesNeeded`; returns how many went. */
   #evict(bytesNeeded: number): number {
-    const victims = this.eviction.chooseVictims(bytesNeeded, this.memory.capacityBytes);
+    const victims = this.#eviction.chooseVictims(bytesNeeded, this.#memory.capacityBytes);
     this.#attempting = true;
     try {
-      for (const victim of victims) this.lifecycle.evict(victim);
+      for (const victim of victims) this.#lifecycle.evict(victim);
     } finally {
       this.#attempting = false;
     }
@@ -404,65 +488,72 @@ export class PlasmaStore {
 
   /** The last resort: the object in a file of its own (OutOfDisk when that fails too). */
   #createInFallback(
-    session: ClientSession,
+    client: StoreClient,
     spec: NewObject,
     request: CreateRequest,
-  ): LocalObject | { error: ErrorCode; message: string } {
+  ): LocalObject | Failure {
     if (this.#fallbackDirectory === "") {
       return { error: ErrorCode.OutOfMemory, message: `${this.#fullMessage(request)}; fallback allocation is off` };
     }
     const total = request.dataSize + request.metadataSize;
-    const allocation = this.memory.allocateFallback(total, this.#fallbackDirectory);
+    const allocation = this.#memory.allocateFallback(total, this.#fallbackDirectory);
     if ("outOfDisk" in allocation) {
       return {
         error: ErrorCode.OutOfDisk,
         message: `${this.#fullMessage(request)}; no fallback: ${allocation.outOfDisk}`,
       };
     }
-    const result = this.lifecycle.create(spec, () => allocation);
+    const result = this.#lifecycle.create(spec, () => allocation);
     if (result === ErrorCode.ObjectExists || result === ErrorCode.OutOfMemory) {
-      this.memory.free(allocation);
+      this.#memory.free(allocation);
       return { error: result, message: "" };
     }
-    this.lifecycle.addReference(result, session.objects);
+    this.#lifecycle.addReference(result, client.objects);
     return result;
   }
 
   #fullMessage(request: CreateRequest): string {
     const total = request.dataSize + request.metadataSize;
-    const { allocatedBytes } = this.memory.stats();
-    return `store is full: ${mib(total)} requested, ${mib(allocatedBytes)} of ${mib(this.memory.capacityBytes)} in use`;
+    const { allocatedBytes } = this.#memory.stats();
+    return `store is full: ${mib(total)} requested, ${mib(allocatedBytes)} of ${
+      mib(this.#memory.capacityBytes)
+    } in use`;
   }
 
+  /** A queued create got its result: answer a client that waits, or one whose CreateRetry is held. */
   #createFinished(create: QueuedCreate): void {
-    const result = create.result!;
-    if ("error" in result && result.error === ErrorCode.OutOfMemory && result.message === "") {
-      result.message = this.#fullMessage(create.request);
+    if (create.options.awaited) {
+      const result = this.#claimCreate(create);
+      return this.#output.createFinished(create.client, result);
     }
-    if (create.onDone !== null) return create.onDone(create);
-    if (create.retryTimer !== undefined) this.replyCreate(create);
+    if (create.retryTimer !== undefined) this.#output.createFinished(create.client, this.#claimCreate(create));
   }
 
-  #sendCreateReply(
-    session: ClientSession,
-    objectId: Uint8Array,
-    retryId: number,
-    object: LocalObject | null,
-    error: ErrorCode,
-    message: string,
-  ): void {
-    session.dialect!.sendCreateReply(session, { objectId, retryId, object, error, message });
+  /** Takes a finished create's result off the queue's books (writing and sealing an inline object first). */
+  #claimCreate(create: QueuedCreate): CreateResult {
+    const result = create.result!;
+    this.#creates.claim(create);
+    const { objectId } = create.request;
+    const inline = create.options.inline;
+    if ("error" in result) {
+      const message = result.message ||
+        (result.error === ErrorCode.OutOfMemory ? this.#fullMessage(create.request) : "");
+      return { ...createResult(objectId, 0, { error: result.error, message }), inline: inline !== null };
+    }
+    if (inline === null) return createResult(objectId, 0, result);
+    const error = this.fillAndSeal(create.client, result, inline, inline.digest);
+    return { ...createResult(objectId, 0, error === ErrorCode.OK ? null : { error, message: "" }), inline: true };
   }
 
   #objectDeleted(object: LocalObject): void {
-    for (const watcher of this.watchers) watcher.deleted(object);
+    for (const watcher of this.#watchers) watcher.deleted(object);
     this.#events?.({ type: "objectDeleted", objectIdHex: hex(object.id) });
   }
 
   #objectSealed(object: LocalObject): void {
-    for (const watcher of this.watchers) watcher.sealed(object);
-    this.gets.objectSealed(object);
-    this.spill?.maybeSpill();
+    for (const watcher of this.#watchers) watcher.sealed(object);
+    this.#gets.objectSealed(object);
+    this.#spill?.maybeSpill();
     this.#events?.({
       type: "objectAdded",
       objectIdHex: hex(object.id),
@@ -471,18 +562,19 @@ export class PlasmaStore {
       source: ObjectSource[object.source],
     });
   }
+}
 
-  #answerGet(get: PendingGet): void {
-    get.session.dialect!.sendGetReply(get);
+/** A create's result: the object, a failure, or (neither) a queued create to ask about again. */
+function createResult(objectId: Uint8Array, retryId: number, outcome: LocalObject | Failure | null): CreateResult {
+  if (outcome === null) return { objectId, retryId, object: null, error: ErrorCode.OK, message: "", inline: false };
+  if ("error" in outcome) {
+    return { objectId, retryId, object: null, error: outcome.error, message: outcome.message, inline: false };
   }
+  return { objectId, retryId, object: outcome, error: ErrorCode.OK, message: "", inline: false };
 }
 
 function hex(bytes: Uint8Array): string {
   let text = "";
   for (const byte of bytes) text += byte.toString(16).padStart(2, "0");
   return text;
-}
-
-function mib(bytes: number): string {
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
 }

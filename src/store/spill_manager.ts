@@ -37,6 +37,8 @@ export interface SpillListener {
   allocateRestored(spec: NewObject): LocalObject | null;
   spilled(count: number, bytes: number): void;
   restored(object: LocalObject): void;
+  /** Reading an object back failed; its memory is already freed. */
+  restoreFailed(key: string, message: string): void;
   spillFailed(message: string): void;
 }
 
@@ -56,7 +58,6 @@ export class SpillManager {
   #inFlight = false;
   #closed = false;
   #failedAtMs = -Infinity;
-  lastError = "";
 
   constructor(
     directory: string,
@@ -149,8 +150,8 @@ export class SpillManager {
       (error) =>
         this.#enter(() => {
           this.#restoring.delete(key);
-          this.lastError = `restore of a spilled object failed: ${(error as Error).message}`;
           this.#lifecycle.abort(object, new Set());
+          this.#listener.restoreFailed(key, (error as Error).message);
         }),
     );
   }
@@ -180,7 +181,9 @@ export class SpillManager {
     if (objects.size === 0) {
       this.#fileObjects.delete(copy.path);
       this.#stats.counters.numSpillFiles--;
-      void this.#io.deleteFile(copy.path).catch((error) => (this.lastError = (error as Error).message));
+      void this.#io.deleteFile(copy.path).catch((error) =>
+        console.error(`plasma store: cannot remove spill file ${copy.path}: ${(error as Error).message}`)
+      );
     }
     return true;
   }
@@ -256,7 +259,6 @@ export class SpillManager {
   #failed(error: Error): void {
     this.#inFlight = false;
     this.#failedAtMs = performance.now();
-    this.lastError = error.message;
     this.#listener.spillFailed(error.message);
   }
 

@@ -73,6 +73,7 @@ export class StatsCollector {
     numObjectsOnDisk: 0,
     numBytesOnDisk: 0,
     numSpillFiles: 0,
+    numRestoresFailed: 0,
   };
   readonly #rule: EvictionRule;
   readonly #evictableChanged: (object: LocalObject, evictable: boolean) => void;

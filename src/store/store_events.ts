@@ -48,13 +48,34 @@ export interface SpillFailedEvent {
   message: string;
 }
 
+/**
+ * Reading a spilled object back failed (its file is missing or damaged, or an I/O error): the
+ * gets waiting for it were answered with the error at once.
+ */
+export interface RestoreFailedEvent {
+  type: "restoreFailed";
+  objectIdHex: string;
+  message: string;
+}
+
+/**
+ * A get started waiting for ids that are neither in memory nor on disk here (for the object
+ * manager: a pull from another node could satisfy it).
+ */
+export interface ObjectsWantedEvent {
+  type: "objectsWanted";
+  objectIdsHex: string[];
+}
+
 export type StoreEvent =
   | ObjectAddedEvent
   | ObjectDeletedEvent
   | StoreFullEvent
   | ObjectsSpilledEvent
   | ObjectRestoredEvent
-  | SpillFailedEvent;
+  | SpillFailedEvent
+  | RestoreFailedEvent
+  | ObjectsWantedEvent;
 
 /** Where the store sends its events. */
 export type StoreEventSink = (event: StoreEvent) => void;

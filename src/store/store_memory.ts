@@ -5,7 +5,7 @@
  * unmapped and closed (its unlinked file then vanishes) when its object is freed.
  * @module
  */
-import { RegionAllocator } from "../../ffi/region_allocator.ts";
+import { ALLOCATION_ALIGNMENT_BYTES, RegionAllocator } from "../../ffi/region_allocator.ts";
 import { filesystemSpace, SharedMemoryChunk } from "../../ffi/shared_memory.ts";
 import { NativeError } from "../../ffi/status.ts";
 import {
@@ -16,6 +16,7 @@ import {
   MAIN_CHUNK_ID,
 } from "./constants.ts";
 import type { Allocation, ChunkInfo } from "./local_object.ts";
+import { mib } from "./units.ts";
 
 /** How the store's memory is made. */
 export interface StoreMemoryOptions {
@@ -77,7 +78,7 @@ export class StoreMemory {
       throw error;
     }
     if (offset === null) return null;
-    return { chunkId: MAIN_CHUNK_ID, offset, allocatedBytes: roundUp64(request) };
+    return { chunkId: MAIN_CHUNK_ID, offset, allocatedBytes: roundUpToAlignment(request) };
   }
 
   /**
@@ -171,10 +172,6 @@ export class StoreMemory {
   }
 }
 
-function roundUp64(bytes: number): number {
-  return Math.ceil(bytes / 64) * 64;
-}
-
-function mib(bytes: number): string {
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+function roundUpToAlignment(bytes: number): number {
+  return Math.ceil(bytes / ALLOCATION_ALIGNMENT_BYTES) * ALLOCATION_ALIGNMENT_BYTES;
 }

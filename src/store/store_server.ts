@@ -13,22 +13,19 @@ import { NativeError, Status, statusName } from "../../ffi/status.ts";
 import { acceptUnix, listenUnix, peerCredentials } from "../../ffi/unix_socket.ts";
 import { EventLoop } from "../net/event_loop.ts";
 import { loopWaitFromEnvironment } from "../net/loop_tuning.ts";
+import { REPLY_BYTES_MAX } from "../protocol/frame.ts";
 import { ErrorCode } from "../protocol/messages.ts";
 import { VerificationError } from "../protocol/verifier.ts";
 import { ARROW_DIALECT } from "./arrow/arrow_dialect.ts";
 import { ClientSession } from "./client_session.ts";
-import {
-  CONNECTIONS_MAX,
-  LOOP_BLOCK_MS_DEFAULT,
-  LOOP_SPIN_MICROS_DEFAULT,
-  LOOP_WAIT_STRATEGY_DEFAULT,
-  REPLY_BYTES_MAX,
-} from "./constants.ts";
+import { CONNECTIONS_MAX, LOOP_BLOCK_MS_DEFAULT, LOOP_WAIT_STRATEGY_DEFAULT } from "./constants.ts";
 import type { Dialect } from "./dialect.ts";
-import { RequestError } from "./handlers.ts";
 import { PlasmaStore, type PlasmaStoreOptions } from "./plasma_store.ts";
 import { RAY_DIALECT } from "./ray_dialect.ts";
+import type { StoreClient } from "./store_client.ts";
 import type { StoreEventSink } from "./store_events.ts";
+import type { CreateResult, GetResult, StoreOutput } from "./store_output.ts";
+import { RequestError } from "./validation.ts";
 
 /** The dialects a connection may speak, told apart by the first 8 bytes of its first frame. */
 const DIALECTS: readonly Dialect[] = [RAY_DIALECT, ARROW_DIALECT];
@@ -44,14 +41,34 @@ export interface StoreServerOptions extends PlasmaStoreOptions {
   spinMicros?: number;
 }
 
+/** The server's side of the core's output: answers of requests that waited go out in the client's dialect. */
+class SessionOutput implements StoreOutput {
+  readonly #sessions: ReadonlyMap<number, ClientSession<Dialect>>;
+
+  constructor(sessions: ReadonlyMap<number, ClientSession<Dialect>>) {
+    this.#sessions = sessions;
+  }
+
+  createFinished(client: StoreClient, result: CreateResult): void {
+    // A client that disconnected meanwhile is not answered (the core forgot its requests).
+    const session = this.#sessions.get(client.id);
+    if (session !== undefined) session.dialect!.sendCreateReply(session, result);
+  }
+
+  getFinished(client: StoreClient, result: GetResult): void {
+    const session = this.#sessions.get(client.id);
+    if (session !== undefined) session.dialect!.sendGetReply(session, result);
+  }
+}
+
 export class StoreServer {
   readonly store: PlasmaStore;
   readonly socketPath: string;
   readonly #poller = new Poller();
   readonly #listenFd: number;
   readonly #loop: EventLoop;
-  readonly #sessions = new Map<number, ClientSession>();
-  readonly #dirty = new Set<ClientSession>();
+  readonly #sessions = new Map<number, ClientSession<Dialect>>();
+  readonly #dirty = new Set<ClientSession<Dialect>>();
   #nextToken = 1;
   #running: Promise<void> | undefined;
   #stopped = false;
@@ -59,7 +76,7 @@ export class StoreServer {
   constructor(options: StoreServerOptions, events: StoreEventSink | null = null) {
     this.socketPath = options.socketPath;
     const enter = (work: () => void) => this.#enter(work);
-    this.store = new PlasmaStore(options, events, enter);
+    this.store = new PlasmaStore(options, { output: new SessionOutput(this.#sessions), events, enter });
     try {
       this.#listenFd = listenUnix(options.socketPath, { mode: options.socketMode ?? 0o600 });
     } catch (error) {
@@ -69,7 +86,7 @@ export class StoreServer {
     this.#poller.add(this.#listenFd, LISTEN_TOKEN);
     this.#loop = new EventLoop(this.#poller, (token, flags) => this.#enter(() => this.#onEvent(token, flags)), {
       strategy: LOOP_WAIT_STRATEGY_DEFAULT,
-      spinMicros: options.spinMicros ?? LOOP_SPIN_MICROS_DEFAULT,
+      spinMicros: options.spinMicros,
       blockMs: LOOP_BLOCK_MS_DEFAULT,
       ...loopWaitFromEnvironment(),
     });
@@ -123,7 +140,7 @@ export class StoreServer {
         payloadBytesMax: this.store.requestBytesMax,
         sendPayloadBytesMax: REPLY_BYTES_MAX,
       });
-      const session = new ClientSession(this.#nextToken++, connection, peerCredentials(fd).pid, this.#dirty);
+      const session = new ClientSession<Dialect>(this.#nextToken++, connection, peerCredentials(fd).pid, this.#dirty);
       if (this.#sessions.size >= CONNECTIONS_MAX) {
         this.#refuse(session, -1, ErrorCode.InvalidRequest, `the store has ${CONNECTIONS_MAX} clients, its limit`);
         session.flush();
@@ -131,12 +148,12 @@ export class StoreServer {
         continue;
       }
       this.#sessions.set(session.id, session);
-      this.store.clientCount = this.#sessions.size;
+      this.store.clientConnected(session);
       this.#poller.add(fd, session.id);
     }
   }
 
-  #drain(session: ClientSession): void {
+  #drain(session: ClientSession<Dialect>): void {
     while (!session.broken) {
       if (session.fdAwaited !== null && !this.#takeAwaitedFd(session)) return;
       const status = session.connection.read(0);
@@ -166,7 +183,7 @@ export class StoreServer {
   }
 
   /** The first frame's first 8 bytes pick the connection's dialect for good (null: neither). */
-  #chooseDialect(session: ClientSession): Dialect | null {
+  #chooseDialect(session: ClientSession<Dialect>): Dialect | null {
     for (const dialect of DIALECTS) {
       if (session.connection.cookieIs(dialect.cookieLow, dialect.cookieHigh)) {
         session.dialect = dialect;
@@ -177,7 +194,7 @@ export class StoreServer {
   }
 
   /** Hands an awaited fd to its request; false while it has not arrived. */
-  #takeAwaitedFd(session: ClientSession): boolean {
+  #takeAwaitedFd(session: ClientSession<Dialect>): boolean {
     let fd: number | null;
     try {
       fd = session.connection.takeFdIfArrived();
@@ -195,7 +212,7 @@ export class StoreServer {
     return true;
   }
 
-  #dispatch(session: ClientSession, type: number, payload: Uint8Array): void {
+  #dispatch(session: ClientSession<Dialect>, type: number, payload: Uint8Array): void {
     const dialect = session.dialect!;
     const handler = dialect.handlers.get(type);
     if (handler === undefined) {
@@ -212,7 +229,7 @@ export class StoreServer {
     }
   }
 
-  #readFailed(session: ClientSession, status: number): void {
+  #readFailed(session: ClientSession<Dialect>, status: number): void {
     if (status === Status.frame_too_large) {
       this.#refuse(
         session,
@@ -229,12 +246,12 @@ export class StoreServer {
   }
 
   /** Tells the client why; a dialect that cannot say it (Arrow's) gets its connection closed. */
-  #refuse(session: ClientSession, requestType: number, error: ErrorCode, message: string): void {
+  #refuse(session: ClientSession<Dialect>, requestType: number, error: ErrorCode, message: string): void {
     const dialect = session.dialect ?? RAY_DIALECT;
     if (!dialect.refuse(session, requestType, error, message)) session.fail();
   }
 
-  #flush(session: ClientSession): void {
+  #flush(session: ClientSession<Dialect>): void {
     if (!this.#sessions.has(session.id)) return;
     const status = session.flush();
     // A stream the client broke gets its error reply (best effort) before it is closed.
@@ -248,9 +265,8 @@ export class StoreServer {
     this.#close(session);
   }
 
-  #close(session: ClientSession): void {
+  #close(session: ClientSession<Dialect>): void {
     if (!this.#sessions.delete(session.id)) return;
-    this.store.clientCount = this.#sessions.size;
     this.store.disconnect(session);
     session.onClose?.();
     this.#poller.remove(session.connection.fd);

@@ -195,8 +195,13 @@ numSpillFiles():bigint {
   return offset ? this.bb!.readInt64(this.bb_pos + offset) : BigInt('0');
 }
 
+numRestoresFailed():bigint {
+  const offset = this.bb!.__offset(this.bb_pos, 74);
+  return offset ? this.bb!.readInt64(this.bb_pos + offset) : BigInt('0');
+}
+
 static startStatsReply(builder:flatbuffers.Builder) {
-  builder.startObject(35);
+  builder.startObject(36);
 }
 
 static addNumObjectsInUse(builder:flatbuffers.Builder, numObjectsInUse:bigint) {
@@ -339,12 +344,16 @@ static addNumSpillFiles(builder:flatbuffers.Builder, numSpillFiles:bigint) {
   builder.addFieldInt64(34, numSpillFiles, BigInt('0'));
 }
 
+static addNumRestoresFailed(builder:flatbuffers.Builder, numRestoresFailed:bigint) {
+  builder.addFieldInt64(35, numRestoresFailed, BigInt('0'));
+}
+
 static endStatsReply(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
 }
 
-static createStatsReply(builder:flatbuffers.Builder, numObjectsInUse:bigint, numBytesInUse:bigint, numObjectsEvictable:bigint, numBytesEvictable:bigint, numObjectsSpillable:bigint, numBytesSpillable:bigint, numObjectsUnsealed:bigint, numBytesUnsealed:bigint, numObjectsCreatedByWorker:bigint, numBytesCreatedByWorker:bigint, numObjectsRestored:bigint, numBytesRestored:bigint, numObjectsReceived:bigint, numBytesReceived:bigint, numObjectsErrored:bigint, numBytesErrored:bigint, numBytesCreatedTotal:bigint, numObjects:bigint, capacityBytes:bigint, allocatedBytes:bigint, largestFreeBlockBytes:bigint, numClients:number, numPendingGets:number, numQueuedCreates:number, numObjectsEvicted:bigint, numBytesEvicted:bigint, numObjectsFallback:bigint, numBytesFallback:bigint, numObjectsSpilled:bigint, numBytesSpilled:bigint, numObjectsRestoredFromDisk:bigint, numBytesRestoredFromDisk:bigint, numObjectsOnDisk:bigint, numBytesOnDisk:bigint, numSpillFiles:bigint):flatbuffers.Offset {
+static createStatsReply(builder:flatbuffers.Builder, numObjectsInUse:bigint, numBytesInUse:bigint, numObjectsEvictable:bigint, numBytesEvictable:bigint, numObjectsSpillable:bigint, numBytesSpillable:bigint, numObjectsUnsealed:bigint, numBytesUnsealed:bigint, numObjectsCreatedByWorker:bigint, numBytesCreatedByWorker:bigint, numObjectsRestored:bigint, numBytesRestored:bigint, numObjectsReceived:bigint, numBytesReceived:bigint, numObjectsErrored:bigint, numBytesErrored:bigint, numBytesCreatedTotal:bigint, numObjects:bigint, capacityBytes:bigint, allocatedBytes:bigint, largestFreeBlockBytes:bigint, numClients:number, numPendingGets:number, numQueuedCreates:number, numObjectsEvicted:bigint, numBytesEvicted:bigint, numObjectsFallback:bigint, numBytesFallback:bigint, numObjectsSpilled:bigint, numBytesSpilled:bigint, numObjectsRestoredFromDisk:bigint, numBytesRestoredFromDisk:bigint, numObjectsOnDisk:bigint, numBytesOnDisk:bigint, numSpillFiles:bigint, numRestoresFailed:bigint):flatbuffers.Offset {
   StatsReply.startStatsReply(builder);
   StatsReply.addNumObjectsInUse(builder, numObjectsInUse);
   StatsReply.addNumBytesInUse(builder, numBytesInUse);
@@ -381,6 +390,7 @@ static createStatsReply(builder:flatbuffers.Builder, numObjectsInUse:bigint, num
   StatsReply.addNumObjectsOnDisk(builder, numObjectsOnDisk);
   StatsReply.addNumBytesOnDisk(builder, numBytesOnDisk);
   StatsReply.addNumSpillFiles(builder, numSpillFiles);
+  StatsReply.addNumRestoresFailed(builder, numRestoresFailed);
   return StatsReply.endStatsReply(builder);
 }
 }

@@ -15,28 +15,23 @@ import {
   ArrowMessageType,
 } from "../../protocol/arrow/messages.ts";
 import { type CreateRequest, ErrorCode, ObjectSource } from "../../protocol/messages.ts";
-import { idKey } from "../../protocol/object_id.ts";
 import type { ClientSession } from "../client_session.ts";
-import { PENDING_GETS_PER_CLIENT_MAX } from "../constants.ts";
 import type { Handler } from "../dialect.ts";
-import { checkIdCount, RequestError } from "../handlers.ts";
 import { debugString } from "../inspection.ts";
 import type { LocalObject } from "../local_object.ts";
 import type { PlasmaStore } from "../plasma_store.ts";
+import { checkFixedId, checkIds as checkIdsOf, checkPendingGets } from "../validation.ts";
+import type { CreateResult } from "../store_output.ts";
 import { toArrowError } from "./arrow_errors.ts";
+import { sendCreateAndSealReply, sendCreateReply, sendGetReply } from "./arrow_replies.ts";
 import { sealedInfo, subscribersOf } from "./subscribers.ts";
 
 function checkId(id: Uint8Array): Uint8Array {
-  if (id.length !== ARROW_ID_BYTES) {
-    throw new RequestError(ErrorCode.InvalidRequest, `Arrow object ids have ${ARROW_ID_BYTES} bytes, got ${id.length}`);
-  }
-  return id;
+  return checkFixedId(id, ARROW_ID_BYTES);
 }
 
 function checkIds(ids: Uint8Array[]): Uint8Array[] {
-  checkIdCount(ids);
-  ids.forEach(checkId);
-  return ids;
+  return checkIdsOf(ids, checkId);
 }
 
 function createRequest(objectId: Uint8Array, dataSize: number, metadataSize: number): CreateRequest {
@@ -44,35 +39,28 @@ function createRequest(objectId: Uint8Array, dataSize: number, metadataSize: num
 }
 
 function connect(store: PlasmaStore, session: ClientSession): void {
-  session.send(ArrowMessageType.ConnectReply, encode.encodeConnectReply(store.memory.configuredBytes));
+  session.send(ArrowMessageType.ConnectReply, encode.encodeConnectReply(store.configuredBytes));
 }
 
 /** Whether a create that found no room should wait: only when asked to evict and a spill can make room. */
 function waitsForSpill(store: PlasmaStore, evict: boolean, result: object): boolean {
-  return evict && store.spill !== null && "error" in result && result.error === ErrorCode.OutOfMemory;
+  return evict && store.spillingEnabled && "error" in result && result.error === ErrorCode.OutOfMemory;
 }
 
 function create(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
   const request = decode.decodeCreateRequest(payload);
   const objectId = checkId(request.objectId).slice();
-  const reply = (result: LocalObject | { error: ErrorCode }) => {
-    const object = "error" in result ? null : result;
-    const error = "error" in result ? result.error : ErrorCode.OK;
-    session.dialect!.sendCreateReply(session, { objectId, retryId: 0, object, error, message: "" });
-  };
   // As Arrow's store built without CUDA.
-  if (request.deviceNum !== 0) return reply({ error: ErrorCode.OutOfMemory });
+  if (request.deviceNum !== 0) return sendCreateReply(session, failedCreate(objectId, ErrorCode.OutOfMemory));
   const spec = createRequest(objectId, request.dataSize, request.metadataSize);
   const result = store.createNow(session, spec, { evict: request.evictIfFull, fallback: false });
-  if (waitsForSpill(store, request.evictIfFull, result)) return store.createAwaited(session, spec, reply);
-  reply(result);
+  if (waitsForSpill(store, request.evictIfFull, result)) return store.createAwaited(session, spec, null);
+  if ("error" in result) return sendCreateReply(session, failedCreate(objectId, result.error));
+  sendCreateReply(session, { objectId, retryId: 0, object: result, error: ErrorCode.OK, message: "", inline: false });
 }
 
-/** Writes an inline object's bytes and seals it for the client, dropping the creator's reference (Arrow's). */
-function fillAndSeal(store: PlasmaStore, session: ClientSession, object: LocalObject, inline: ArrowInlineObject): void {
-  store.memory.view(object.allocation, 0, inline.data.length).set(inline.data);
-  store.memory.view(object.allocation, inline.data.length, inline.metadata.length).set(inline.metadata);
-  store.seal(session, object.id, true, inline.digest);
+function failedCreate(objectId: Uint8Array, error: ErrorCode): CreateResult {
+  return { objectId, retryId: 0, object: null, error, message: "", inline: false };
 }
 
 /** Creates, fills and seals inline objects, all or none (a failure aborts those created before it). */
@@ -92,15 +80,8 @@ function createAndSealAll(
     }
     created.push(result);
   }
-  created.forEach((object, index) => fillAndSeal(store, session, object, objects[index]));
+  created.forEach((object, index) => store.fillAndSeal(session, object, objects[index], objects[index].digest));
   return ArrowErrorCode.OK;
-}
-
-function sendCreateAndSealReply(session: ClientSession, error: ArrowErrorCode): void {
-  session.send(
-    ArrowMessageType.CreateAndSealReply,
-    encode.encodeErrorOnlyReply(ArrowMessageType.CreateAndSealReply, error),
-  );
 }
 
 /** One inline object; in a full spilling store it waits for room like a create (the bytes are copied first). */
@@ -111,18 +92,10 @@ function createAndSeal(store: PlasmaStore, session: ClientSession, payload: Uint
   const result = store.createNow(session, spec, { evict: request.evictIfFull, fallback: false });
   if (waitsForSpill(store, request.evictIfFull, result)) {
     // The request's bytes live in the frame buffer until the next read: keep a copy while waiting.
-    const kept = {
-      objectId: spec.objectId.slice(),
-      data: inline.data.slice(),
-      metadata: inline.metadata.slice(),
-      digest: inline.digest.slice(),
-    };
-    return store.createAwaited(session, { ...spec, objectId: kept.objectId }, (waited) => {
-      if (!("error" in waited)) fillAndSeal(store, session, waited, kept);
-      sendCreateAndSealReply(session, "error" in waited ? toArrowError(waited.error) : ArrowErrorCode.OK);
-    });
+    const kept = { data: inline.data.slice(), metadata: inline.metadata.slice(), digest: inline.digest.slice() };
+    return store.createAwaited(session, { ...spec, objectId: spec.objectId.slice() }, kept);
   }
-  if (!("error" in result)) fillAndSeal(store, session, result, inline);
+  if (!("error" in result)) store.fillAndSeal(session, result, inline, inline.digest);
   sendCreateAndSealReply(session, "error" in result ? toArrowError(result.error) : ArrowErrorCode.OK);
 }
 
@@ -152,10 +125,9 @@ function seal(store: PlasmaStore, session: ClientSession, payload: Uint8Array): 
 function get(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
   const request = decode.decodeGetRequest(payload);
   checkIds(request.objectIds);
-  if (session.pendingGets >= PENDING_GETS_PER_CLIENT_MAX) {
-    throw new RequestError(ErrorCode.InvalidRequest, `too many pending gets (limit ${PENDING_GETS_PER_CLIENT_MAX})`);
-  }
-  store.get(session, request.objectIds, request.timeoutMs);
+  checkPendingGets(session.pendingGets);
+  const result = store.get(session, request.objectIds, request.timeoutMs);
+  if (result !== null) sendGetReply(session, result);
 }
 
 function release(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
@@ -175,7 +147,7 @@ function contains(store: PlasmaStore, session: ClientSession, payload: Uint8Arra
 
 function list(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
   decode.decodeEmptyRequest(payload, "ListRequest");
-  const infos = [...store.lifecycle.objects.values()].map(sealedInfo);
+  const infos = [...store.objects()].map(sealedInfo);
   session.send(ArrowMessageType.ListReply, encode.encodeListReply(infos));
 }
 
@@ -205,10 +177,7 @@ function getDebugString(store: PlasmaStore, session: ClientSession, payload: Uin
 }
 
 function refreshLru(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
-  for (const id of checkIds(decode.decodeIdsRequest(payload, "RefreshLRURequest"))) {
-    const object = store.lifecycle.get(idKey(id));
-    if (object !== undefined) store.eviction.refresh(object);
-  }
+  for (const id of checkIds(decode.decodeIdsRequest(payload, "RefreshLRURequest"))) store.refreshLru(id);
   session.send(ArrowMessageType.RefreshLRUReply, encode.encodeEmptyReply());
 }
 

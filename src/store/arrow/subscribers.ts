@@ -128,7 +128,7 @@ export class ArrowSubscribers implements ObjectWatcher {
     const subscriber = new Subscriber(fd, () => this.remove(session));
     this.#bySession.set(session, subscriber);
     session.onClose = () => this.remove(session);
-    for (const object of store.lifecycle.objects.values()) {
+    for (const object of store.objects()) {
       if (object.sealed) subscriber.push([sealedInfo(object)]);
     }
   }
@@ -161,7 +161,7 @@ export function subscribersOf(store: PlasmaStore): ArrowSubscribers {
   if (subscribers === undefined) {
     subscribers = new ArrowSubscribers();
     registries.set(store, subscribers);
-    store.watchers.add(subscribers);
+    store.watch(subscribers);
   }
   return subscribers;
 }

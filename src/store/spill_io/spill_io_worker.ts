@@ -8,6 +8,7 @@
 /// <reference lib="deno.worker" />
 import { SharedMemoryChunk } from "../../../ffi/shared_memory.ts";
 import type { ChunkInfo } from "../local_object.ts";
+import { mib } from "../units.ts";
 import type { FromSpillWorker, RestoreTarget, SpillSource, ToSpillWorker } from "./messages.ts";
 import {
   decodeSpillHeader,
@@ -36,10 +37,6 @@ function bytesOf(chunkId: number, offset: number, length: number): Uint8Array {
 
 function writeAll(file: Deno.FsFile, bytes: Uint8Array): void {
   for (let done = 0; done < bytes.length;) done += file.writeSync(bytes.subarray(done));
-}
-
-function mib(bytes: number): string {
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
 }
 
 function spill(directory: string, objects: SpillSource[]): { path: string; urls: string[] } {
