@@ -11,6 +11,8 @@ Small-object rows run in three conditions:
     the store, stopped after the rows).
 Rows:
   - create+seal and get+release of 1 KiB objects, 1 and 8 client processes (ops/s)
+  - create+seal of 1 KiB objects by 1 client within an 8 MiB per-client quota (set_client_options),
+    so that past 8 MiB each create first evicts the client's oldest object (ops/s)
   - store CPU per operation (utime+stime of the whole store process from /proc/PID/stat over the
     row, spinning and idle waits included) and client CPU per operation (getrusage of the clients)
   - put (create, fill, seal) and get (read every byte) of one 1 GiB object (GB/s), three times
@@ -51,6 +53,7 @@ BINARIES = {
 }
 CAPACITY = 3 * 1024**3
 SMALL_BYTES = 1024
+QUOTA_BYTES = 8 * 1024**2
 GIB = 1024**3
 CLOCK_TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 CONDITIONS = ("cold", "warm", "busy")
@@ -128,8 +131,10 @@ def client_cpu_seconds():
     return usage.ru_utime + usage.ru_stime
 
 
-def create_seal_worker(socket, salt, count, barrier, results):
+def create_seal_worker(socket, salt, count, barrier, results, quota_bytes=0):
     client = plasma.connect(socket, num_retries=50)
+    if quota_bytes:
+        client.set_client_options(f"bench-{salt}", quota_bytes)
     object_ids = ids(count, salt)
     payload = np.full(SMALL_BYTES, 7, dtype=np.uint8)
     barrier.wait()
@@ -142,6 +147,11 @@ def create_seal_worker(socket, salt, count, barrier, results):
         del buffer
     results.put((start, time.perf_counter(), count, client_cpu_seconds() - cpu))
     client.disconnect()
+
+
+def quota_create_seal_worker(socket, salt, count, barrier, results):
+    """create+seal within QUOTA_BYTES: once the quota is full, every create evicts within it."""
+    create_seal_worker(socket, salt, count, barrier, results, QUOTA_BYTES)
 
 
 def get_release_worker(socket, salt, count, barrier, results):
@@ -194,6 +204,16 @@ def small_rows(store, clients, per_client, salt_base):
         row[f"  store CPU per {label}, {suffix} (us)"] = store_us
         row[f"  client CPU per {label}, {suffix} (us)"] = client_us
     return row
+
+
+def quota_rows(store, per_client, salt_base):
+    """create+seal by one client within QUOTA_BYTES (every create past the quota evicts first)."""
+    rate, store_us, client_us = run_clients(store, quota_create_seal_worker, 1, per_client, salt_base)
+    return {
+        "create+seal 1 KiB in an 8 MiB quota (ops/s)": rate,
+        "  store CPU per create+seal in the quota (us)": store_us,
+        "  client CPU per create+seal in the quota (us)": client_us,
+    }
 
 
 def large_object(store, source):
@@ -275,7 +295,7 @@ def measure_small(server, condition, options):
     """The small-object rows of one condition, each key prefixed with the condition."""
     n1, n8 = options.small_ops, options.small_ops // 4
     if condition == "cold":
-        row = with_store(server, lambda store: small_rows(store, 1, n1, 100))
+        row = with_store(server, lambda store: {**small_rows(store, 1, n1, 100), **quota_rows(store, n1, 300)})
         row.update(with_store(server, lambda store: small_rows(store, 8, n8, 200)))
     else:
 
@@ -283,7 +303,8 @@ def measure_small(server, condition, options):
             load = BusyLoad() if condition == "busy" else None
             try:
                 small_rows(store, 1, n1 // 4, 50)  # untimed: JIT compilation in ours, page faults in both
-                return {**small_rows(store, 1, n1, 100), **small_rows(store, 8, n8, 200)}
+                one = {**small_rows(store, 1, n1, 100), **quota_rows(store, n1, 300)}
+                return {**one, **small_rows(store, 8, n8, 200)}
             finally:
                 if load:
                     load.stop()

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test (Zig unit tests, Deno tests, then pyarrow 11's own Plasma tests against our
-# store) and ends with one line `N passed, M failed`.
-# Extra arguments go to `deno test` (e.g. a file or --filter) and skip the pyarrow suite.
+# Runs every test (Zig unit tests, Deno tests, then pyarrow 11's own Plasma tests and Arrow 11's
+# C++ Plasma tests against our store) and ends with one line `N passed, M failed`.
+# Extra arguments go to `deno test` (e.g. a file or --filter) and skip pyarrow's and Arrow's suites.
 source "$(dirname "${BASH_SOURCE[0]}")/_env.sh"
 cd "$PLASMA_ROOT"
 logs="$(mktemp -d)"
@@ -52,7 +52,20 @@ if [ "$run_pyarrow" -eq 1 ]; then
   if [ "$py_status" -ne 0 ] && [ "$py_failed" -eq 0 ]; then py_failed=1; fi
 fi
 
+# Arrow 11's C++ client and external-store tests (third_party/arrow_plasma_tests), one line each,
+# then "arrow-cpp: N passed, M failed".
+cpp_passed=0; cpp_failed=0
+if [ "$run_pyarrow" -eq 1 ]; then
+  bash scripts/arrow_cpp_tests.sh "$python" 2>&1 | tee "$logs/arrow_cpp.txt" || true
+  if line=$(grep -E '^arrow-cpp: [0-9]+ passed, [0-9]+ failed' "$logs/arrow_cpp.txt"); then
+    read -r cpp_passed cpp_failed <<<"$(echo "$line" | grep -oE '[0-9]+' | tr '\n' ' ')"
+  else
+    cpp_failed=1
+  fi
+fi
+
 echo "zig: $zig_passed passed, $zig_failed failed; deno: $deno_passed passed, $deno_failed failed;" \
-  "pyarrow: $py_passed passed, $py_failed failed"
-echo "$((zig_passed + deno_passed + py_passed)) passed, $((zig_failed + deno_failed + py_failed)) failed"
-[ "$zig_failed" -eq 0 ] && [ "$deno_failed" -eq 0 ] && [ "$py_failed" -eq 0 ]
+  "pyarrow: $py_passed passed, $py_failed failed; arrow-cpp: $cpp_passed passed, $cpp_failed failed"
+echo "$((zig_passed + deno_passed + py_passed + cpp_passed)) passed," \
+  "$((zig_failed + deno_failed + py_failed + cpp_failed)) failed"
+[ "$zig_failed" -eq 0 ] && [ "$deno_failed" -eq 0 ] && [ "$py_failed" -eq 0 ] && [ "$cpp_failed" -eq 0 ]

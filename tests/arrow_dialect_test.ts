@@ -336,3 +336,37 @@ Deno.test("an Arrow subscriber that never reads its notifications does not slow 
     assert.equal((await store.stop()).code, 0);
   }
 });
+
+Deno.test("pyarrow gets and deletes 50,000 ids in one call each; contains answers for every object", async () => {
+  const store = await spawnStore();
+  try {
+    const lines = await outputOf(spawnPyarrow(store.socketPath, "bulk", "50000", "2000"));
+    assert.deepEqual(lines, ["found 2000 deleted 2000"]);
+  } finally {
+    assert.equal((await store.stop()).code, 0);
+  }
+});
+
+Deno.test("an Arrow debug string asked for by a client that hangs up at once is dropped; the store serves on", async () => {
+  const store = await spawnStore(["--memory", "16MiB"]);
+  try {
+    await using bystander = await PlasmaClient.connect(store.socketPath);
+    for (let round = 0; round < 20; round++) {
+      using arrow = FrameConnection.adopt(connectUnix(store.socketPath));
+      assert.equal(arrow.write(ARROW_VERSION, ArrowMessageType.GetDebugStringRequest, encodeEmpty(), -1), Status.ok);
+    }
+    using asking = FrameConnection.adopt(connectUnix(store.socketPath));
+    assert.equal(asking.write(ARROW_VERSION, ArrowMessageType.GetDebugStringRequest, encodeEmpty(), -1), Status.ok);
+    assert.equal(asking.read(-1), Status.ok);
+    assert.equal(asking.type, ArrowMessageType.GetDebugStringReply);
+    const reply = arrowFb.GetDebugStringReply.getRootAsGetDebugStringReply(
+      new flatbuffers.ByteBuffer(asking.payload()),
+    );
+    assert.match(reply.debugString() ?? "", /^num clients with quota: 0\nquota map size: 0\n/);
+    assert.match(reply.debugString() ?? "", /\n\(global lru\) capacity: 16777216\n\(global lru\) used: 0%\n/);
+    const id = await bystander.put(new Uint8Array([4]));
+    assert.deepEqual([...(await bystander.get([id], { timeoutMs: 0 }))[0]!.data], [4]);
+  } finally {
+    assert.equal((await store.stop()).code, 0);
+  }
+});

@@ -203,7 +203,15 @@ Deno.test("plasma works against bin/plasma-store-server and sees what a pyarrow 
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+  const stdout = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
   try {
+    // pyarrow's client gives up after ~5 s of retries: connect only once the store listens.
+    let printed = "";
+    while (!printed.includes("listening on")) {
+      const { value, done } = await stdout.read();
+      if (done) throw new Error(`plasma-store-server exited before listening: ${printed}`);
+      printed += value;
+    }
     const writer = new Deno.Command(`${REPO}.venv/bin/python`, {
       args: [`${REPO}tests/fixtures/pyarrow_role.py`, socketPath, "write", "2", "1000"],
       stdout: "piped",
@@ -220,7 +228,7 @@ Deno.test("plasma works against bin/plasma-store-server and sees what a pyarrow 
   } finally {
     server.kill("SIGTERM");
     await server.status;
-    await server.stdout.cancel();
+    await stdout.cancel();
     await server.stderr.cancel();
     await Deno.remove(directory, { recursive: true });
   }

@@ -4,7 +4,7 @@
  * @module
  */
 import { parseMetricsAddress } from "../observe/metrics_address.ts";
-import { MetricsServer } from "../observe/metrics_server.ts";
+import type { MetricsServer } from "../observe/metrics_server.ts";
 import { ObjectStoreRunner } from "../runner/object_store_runner.ts";
 import { formatSize } from "./sizes.ts";
 import { checkCapacity, checkDiskDirectories, checkSocketPath, StartupError } from "./startup_checks.ts";
@@ -109,6 +109,9 @@ export async function runStore(config: StoreConfig): Promise<number> {
  */
 async function startMetrics(config: StoreConfig): Promise<MetricsServer | null> {
   if (config.metricsAddress === "") return null;
+  // Loaded only when asked for: it brings the whole client, ~60 modules the store's start (and
+  // so every client waiting for its socket) would otherwise pay for.
+  const { MetricsServer } = await import("../observe/metrics_server.ts");
   const metrics = await MetricsServer.start(parseMetricsAddress(config.metricsAddress), config.socketPath);
   console.log(`plasma store: metrics on ${metrics.origin}/metrics, dashboard on ${metrics.origin}/`);
   return metrics;

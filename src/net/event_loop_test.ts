@@ -20,6 +20,11 @@ function cpuSeconds(): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/** Timer ticks that must run while the loop idles. */
+const IDLE_TICKS = 20;
+/** Far beyond IDLE_TICKS x 10 ms on any load: only a loop that blocks timers gets here. */
+const HANG_GUARD_MS = 30_000;
+
 for (const options of WAIT_CASES) {
   Deno.test(`the loop (${JSON.stringify(options)}) answers frames, then idles without burning CPU while timers keep running`, async () => {
     await answersThenIdles(options);
@@ -49,14 +54,21 @@ async function answersThenIdles(options: EventLoopOptions): Promise<void> {
       assert.equal(status, Status.ok);
       assert.equal(client.type, round + 1);
     }
-    let ticks = 0;
-    const timer = setInterval(() => ticks++, 10);
+    // Count, not time: 20 ticks of a 10 ms timer must happen while the loop idles (a loop that
+    // blocked the thread would never let them); a hang guard turns "never" into a failure.
+    let timer: ReturnType<typeof setInterval> | undefined;
+    let guard: ReturnType<typeof setTimeout> | undefined;
     const cpuBefore = cpuSeconds();
     const wallBefore = performance.now();
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await new Promise<void>((resolve, reject) => {
+      let ticks = 0;
+      timer = setInterval(() => ++ticks === IDLE_TICKS && resolve(), 10);
+      guard = setTimeout(() => reject(new Error(`timers stopped while idle (${ticks} ticks)`)), HANG_GUARD_MS);
+    }).finally(() => {
+      clearInterval(timer);
+      clearTimeout(guard);
+    });
     const cpuShare = (cpuSeconds() - cpuBefore) / ((performance.now() - wallBefore) / 1000);
-    clearInterval(timer);
-    assert.ok(ticks >= 20, `timers kept running while idle (${ticks} ticks)`);
     // A loop that kept spinning would use a whole core (~1.0) here.
     assert.ok(cpuShare < 0.3, `idle loop used ${(cpuShare * 100).toFixed(0)}% of a core`);
     assert.ok(loop.counters.blockingWaits > 0);

@@ -39,6 +39,7 @@ export function statsWith(overrides: Partial<StoreStats>): StoreStats {
     "numObjectsOnDisk",
     "numBytesOnDisk",
     "numSpillFiles",
+    "numRestoresFailed",
   ]; // deno-fmt-ignore
   return { ...Object.fromEntries(keys.map((key) => [key, 0])) as unknown as StoreStats, ...overrides };
 }

@@ -134,6 +134,12 @@ export const METRICS: readonly MetricSpec[] = [
   },
   { name: "plasma_spill_files", type: "gauge", help: "Spill files on disk now.", samples: plain("numSpillFiles") },
   {
+    name: "plasma_restores_failed_total",
+    type: "counter",
+    help: "Restores from spill files that failed (file missing or damaged, I/O error) since start.",
+    samples: plain("numRestoresFailed"),
+  },
+  {
     name: "plasma_clients",
     type: "gauge",
     help: "Connected clients, not counting this endpoint.",

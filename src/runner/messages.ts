@@ -6,7 +6,8 @@ import type { StoreEvent } from "../store/store_events.ts";
 import type { StoreServerOptions } from "../store/store_server.ts";
 
 export type ToWorker =
-  | { type: "start"; options: StoreServerOptions }
+  /** spillPort: a spill I/O Worker the main thread started, transferred (see spawnSpillWorker). */
+  | { type: "start"; options: StoreServerOptions; spillPort?: MessagePort }
   | { type: "subscribe" }
   | { type: "stop" };
 

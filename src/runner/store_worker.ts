@@ -36,7 +36,7 @@ function emit(event: StoreEvent): void {
 
 async function start(message: Extract<ToWorker, { type: "start" }>): Promise<void> {
   try {
-    server = new StoreServer(message.options);
+    server = new StoreServer({ ...message.options, spillPort: message.spillPort });
   } catch (error) {
     return post({ type: "failed", message: (error as Error).message });
   }

@@ -49,6 +49,7 @@ export async function withCore(
         for (const hook of onSealed) hook(object);
       },
       objectDeleted: (object) => notes.push({ deleted: object.key }),
+      objectRemoved: () => {},
       memoryFreed: () => notes.push("memoryFreed"),
     });
     await body({ memory, stats, eviction, lifecycle, notes, onSealed });

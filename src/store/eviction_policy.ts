@@ -17,16 +17,36 @@ export class LruEvictionPolicy {
    */
   #head: LocalObject | null = null;
   #tail: LocalObject | null = null;
+  #size = 0;
+  /** Data and metadata bytes of the listed objects (Arrow's LRU accounting, for its debug string). */
+  #dataBytes = 0;
 
   /** Follows the stats' evictable transitions. */
   evictableChanged(object: LocalObject, evictable: boolean): void {
     if (evictable) {
       if (this.#contains(object)) throw new Error("object became evictable twice");
       this.#append(object);
+      this.#dataBytes += object.sizeBytes;
     } else {
       if (!this.#contains(object)) throw new Error("object stopped being evictable without being so");
       this.#unlink(object);
+      this.#dataBytes -= object.sizeBytes;
     }
+  }
+
+  /** Listed objects. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Data and metadata bytes of the listed objects (allocations round these up). */
+  get dataBytes(): number {
+    return this.#dataBytes;
+  }
+
+  /** The listed objects, oldest first (do not change the list while iterating). */
+  *[Symbol.iterator](): IterableIterator<LocalObject> {
+    for (let object = this.#head; object !== null; object = object.lruNext) yield object;
   }
 
   /**
@@ -76,6 +96,7 @@ export class LruEvictionPolicy {
     if (this.#tail === null) this.#head = object;
     else this.#tail.lruNext = object;
     this.#tail = object;
+    this.#size++;
   }
 
   #unlink(object: LocalObject): void {
@@ -85,5 +106,6 @@ export class LruEvictionPolicy {
     else object.lruNext.lruPrev = object.lruPrev;
     object.lruPrev = null;
     object.lruNext = null;
+    this.#size--;
   }
 }

@@ -88,6 +88,18 @@ Deno.test("get queue: a get times out with what it found, and is answered exactl
   });
 });
 
+Deno.test("get queue: a get answered by a seal is not answered again when its timeout passes", async () => {
+  await withCore({ capacityBytes: CAPACITY }, async (parts) => {
+    const { queue, answered } = queueOver(parts);
+    const client = new StoreClient(1);
+    assert.equal(queue.add(client, [id("a")], { timeoutMs: 5 }), null);
+    const a = sealed(parts, "a");
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    assert.deepEqual(answered.map(found), [["a"]]);
+    assert.equal(a.refCount, 1, "one reference, for the one answer");
+  });
+});
+
 Deno.test("get queue: a timeout-0 get waits only for restores, and a failed restore fails it at once, dropping its references", async () => {
   await withCore({ capacityBytes: CAPACITY }, (parts) => {
     const { queue, answered } = queueOver(parts);

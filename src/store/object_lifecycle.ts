@@ -14,6 +14,8 @@ import type { StoreMemory } from "./store_memory.ts";
 export interface LifecycleListener {
   objectSealed(object: LocalObject): void;
   objectDeleted(object: LocalObject): void;
+  /** Any object leaving the table, sealed or not, announced or not (before memoryFreed). */
+  objectRemoved(object: LocalObject): void;
   memoryFreed(): void;
 }
 
@@ -136,6 +138,7 @@ export class ObjectLifecycle {
     this.#stats.removed(object);
     this.#memory.free(object.allocation);
     if (object.sealed && announce) this.#listener.objectDeleted(object);
+    this.#listener.objectRemoved(object);
     this.#listener.memoryFreed();
   }
 }

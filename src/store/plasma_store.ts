@@ -12,6 +12,7 @@ import { GetRequestQueue } from "./get_request_queue.ts";
 import type { LocalObject } from "./local_object.ts";
 import { type NewObject, ObjectLifecycle } from "./object_lifecycle.ts";
 import { LruEvictionPolicy } from "./eviction_policy.ts";
+import { QuotaPolicy } from "./quota_policy.ts";
 import { SpillManager } from "./spill_manager.ts";
 import { REQUEST_BYTES_CEILING, REQUEST_BYTES_MAX, RESTORE_WAIT_MS_MAX, SPILL_PERIOD_MS } from "./constants.ts";
 import { StatsCollector } from "./stats_collector.ts";
@@ -29,6 +30,8 @@ export interface PlasmaStoreOptions extends StoreMemoryOptions {
   fallbackDirectory?: string;
   /** Where primary copies are spilled; "" (default) = no spilling (the store is an LRU cache). */
   spillDirectory?: string;
+  /** The port of a spill I/O Worker the main thread started (see spawnSpillWorker). */
+  spillPort?: MessagePort;
 }
 
 /** What the store is wired to: where waited answers and events go, and how timer work runs. */
@@ -67,6 +70,8 @@ export class PlasmaStore {
   readonly #memory: StoreMemory;
   readonly #stats: StatsCollector;
   readonly #eviction: LruEvictionPolicy;
+  /** Arrow's per-client quotas: objects a client with a quota owns stay out of `#eviction`. */
+  readonly #quota: QuotaPolicy;
   /** Null when spilling is off. */
   readonly #spill: SpillManager | null;
   #spillTimer: ReturnType<typeof setInterval> | undefined;
@@ -92,9 +97,10 @@ export class PlasmaStore {
     );
     this.#fallbackDirectory = options.fallbackDirectory ?? "";
     this.#eviction = new LruEvictionPolicy();
+    this.#quota = new QuotaPolicy(this.#memory.configuredBytes);
     this.#stats = new StatsCollector(
       { spillingEnabled: (options.spillDirectory ?? "") !== "" },
-      (object, evictable) => this.#eviction.evictableChanged(object, evictable),
+      (object, evictable) => this.#quota.owns(object) || this.#eviction.evictableChanged(object, evictable),
     );
     this.#output = wiring.output;
     this.#events = wiring.events;
@@ -102,6 +108,7 @@ export class PlasmaStore {
     this.#lifecycle = new ObjectLifecycle(this.#memory, this.#stats, {
       objectSealed: (object) => this.#objectSealed(object),
       objectDeleted: (object) => this.#objectDeleted(object),
+      objectRemoved: (object) => this.#quota.objectRemoved(object),
       memoryFreed: () => !this.#attempting && this.#memoryFreed(),
     });
     this.#gets = new GetRequestQueue(
@@ -109,7 +116,7 @@ export class PlasmaStore {
       (client, get) => this.#output.getFinished(client, get),
       this.#enter,
     );
-    this.#spill = options.spillDirectory ? this.#startSpilling(options.spillDirectory) : null;
+    this.#spill = options.spillDirectory ? this.#startSpilling(options.spillDirectory, options.spillPort) : null;
     this.#creates = new CreateRequestQueue(
       (create, mode) =>
         this.#attemptCreate(create.client, create.request, mode, {
@@ -140,6 +147,34 @@ export class PlasmaStore {
   /** Creates waiting in the queue, across all clients. */
   get queuedCreateCount(): number {
     return this.#creates.size;
+  }
+
+  /**
+   * Runs `work` once the requests already received from every client have been handled (the
+   * current batch of socket events at least), inside a dispatch so its replies are flushed.
+   */
+  afterReceived(work: () => void): void {
+    queueMicrotask(() => this.#enter(work));
+  }
+
+  /** Arrow's SetOptions: gives the client a quota (see quota_policy.ts); false when refused. */
+  setClientQuota(client: StoreClient, name: string, quotaBytes: number): boolean {
+    return this.#quota.setQuota(client.id, name, quotaBytes);
+  }
+
+  /** Arrow's debug string: the quota policy's lines over the shared LRU and the memory. */
+  quotaDebugString(): string {
+    const quotaVictims = this.#quota.victimsChosen;
+    const counters = this.#stats.counters;
+    return this.#quota.debugString({
+      objects: this.#eviction.size,
+      dataBytes: this.#eviction.dataBytes,
+      evictions: counters.numObjectsEvicted - quotaVictims.objects,
+      bytesEvicted: counters.numBytesEvicted - quotaVictims.bytes,
+    }, {
+      allocatedBytes: this.#memory.stats().allocatedBytes,
+      pinnedBytes: counters.numBytesInUse,
+    });
   }
 
   /** Starts sending events to `sink` (object added / deleted, store full, ...). */
@@ -296,7 +331,10 @@ export class PlasmaStore {
   /** Marks an object as just used (Arrow's RefreshLRU); unknown or unevictable ids are left alone. */
   refreshLru(id: Uint8Array): void {
     const object = this.#lifecycle.get(idKey(id));
-    if (object !== undefined) this.#eviction.refresh(object);
+    if (object === undefined) return;
+    // The two lists link through the same fields: each object is refreshed in its own.
+    if (this.#quota.owns(object)) this.#quota.refresh(object);
+    else this.#eviction.refresh(object);
   }
 
   /** Whether a sealed copy exists, in memory or spilled. */
@@ -323,9 +361,15 @@ export class PlasmaStore {
     return result;
   }
 
-  /** Forgets a client: aborts what it left unsealed, drops its references, gets and creates. */
+  /**
+   * Forgets a client: aborts what it left unsealed, drops its references, gets and creates; the
+   * objects its quota owned join the shared LRU (now, or when released).
+   */
   disconnect(client: StoreClient): void {
     this.#clientCount--;
+    for (const object of this.#quota.clientDisconnected(client.id)) {
+      if (this.#stats.isEvictable(object)) this.#eviction.evictableChanged(object, true);
+    }
     this.#gets.removeClient(client);
     this.#creates.removeClient(client);
     for (const key of [...client.objects]) {
@@ -358,12 +402,13 @@ export class PlasmaStore {
     this.#memory.close();
   }
 
-  #startSpilling(directory: string): SpillManager {
+  #startSpilling(directory: string, ioPort: MessagePort | undefined): SpillManager {
     const spill = new SpillManager(directory, {
       lifecycle: this.#lifecycle,
       memory: this.#memory,
       stats: this.#stats,
       enter: this.#enter,
+      ioPort,
     }, {
       memoryFreed: () => this.#memoryFreed(),
       allocateRestored: (spec) => this.#allocateRestored(spec),
@@ -427,6 +472,9 @@ export class PlasmaStore {
     if (total > this.#memory.capacityBytes) {
       return { error: ErrorCode.OutOfMemory, message: this.#fullMessage(request) };
     }
+    if (policy.evict && !this.#makeQuotaRoom(client, total)) {
+      return { error: ErrorCode.OutOfMemory, message: `${mib(total)} exceeds the client's quota` };
+    }
     let result = this.#lifecycle.create(spec);
     if (result === ErrorCode.OutOfMemory && policy.evict && this.#evict(this.#shortfall(total)) > 0) {
       result = this.#lifecycle.create(spec);
@@ -445,8 +493,20 @@ export class PlasmaStore {
       return this.#createInFallback(client, spec, request);
     }
     if (result === ErrorCode.ObjectExists) return { error: result, message: "" };
+    this.#quota.objectCreated(client.id, result);
     this.#lifecycle.addReference(result, client.objects);
     return result;
+  }
+
+  /** Arrow's quota first: evicts within the client's quota; false when the object exceeds it. */
+  #makeQuotaRoom(client: StoreClient, total: number): boolean {
+    const room = this.#quota.makeRoom(client.id, total);
+    if (!room.fits) return false;
+    // With spilling on, a primary copy is never evicted: it is only given up to the shared rules.
+    const [evictable, kept] = partition(room.victims, (victim) => this.#stats.isEvictable(victim));
+    kept.forEach((victim) => this.#quota.disown(victim));
+    this.#evictObjects(evictable);
+    return true;
   }
 
   /**
@@ -477,13 +537,18 @@ export class PlasmaStore {
   /** Evicts least recently used objects for `bytesNeeded`; returns how many went. */
   #evict(bytesNeeded: number): number {
     const victims = this.#eviction.chooseVictims(bytesNeeded, this.#memory.capacityBytes);
+    this.#evictObjects(victims);
+    return victims.length;
+  }
+
+  /** Evicts while a create is being attempted: the memory freed does not re-enter the create queue. */
+  #evictObjects(victims: LocalObject[]): void {
     this.#attempting = true;
     try {
       for (const victim of victims) this.#lifecycle.evict(victim);
     } finally {
       this.#attempting = false;
     }
-    return victims.length;
   }
 
   /** The last resort: the object in a file of its own (OutOfDisk when that fails too). */
@@ -577,4 +642,11 @@ function hex(bytes: Uint8Array): string {
   let text = "";
   for (const byte of bytes) text += byte.toString(16).padStart(2, "0");
   return text;
+}
+
+function partition<T>(items: T[], test: (item: T) => boolean): [T[], T[]] {
+  const passed: T[] = [];
+  const failed: T[] = [];
+  for (const item of items) (test(item) ? passed : failed).push(item);
+  return [passed, failed];
 }

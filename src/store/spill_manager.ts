@@ -67,6 +67,8 @@ export class SpillManager {
       stats: StatsCollector;
       /** Runs I/O completions inside the store's dispatch, so the replies they cause are flushed. */
       enter: (work: () => void) => void;
+      /** A spill Worker started by the main thread (see spawnSpillWorker); else one is started here. */
+      ioPort?: MessagePort;
     },
     listener: SpillListener,
   ) {
@@ -76,7 +78,8 @@ export class SpillManager {
     this.#stats = parts.stats;
     this.#listener = listener;
     this.#enter = parts.enter;
-    this.#io = SpillIo.start([parts.memory.mainChunk]);
+    const chunks = [parts.memory.mainChunk];
+    this.#io = parts.ioPort ? SpillIo.overPort(parts.ioPort, chunks) : SpillIo.start(chunks);
   }
 
   /** Whether a spill is being written now (creates then wait: "transient full"). */

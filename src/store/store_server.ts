@@ -39,6 +39,11 @@ export interface StoreServerOptions extends PlasmaStoreOptions {
   socketMode?: number;
   /** How long the loop keeps polling after the last event before it sleeps (see EventLoop). */
   spinMicros?: number;
+  /**
+   * A socket already listening at socketPath, which the server then owns (the runner binds it
+   * before the store's Worker boots, so clients can connect at once; their requests wait).
+   */
+  listenFd?: number;
 }
 
 /** The server's side of the core's output: answers of requests that waited go out in the client's dialect. */
@@ -78,7 +83,7 @@ export class StoreServer {
     const enter = (work: () => void) => this.#enter(work);
     this.store = new PlasmaStore(options, { output: new SessionOutput(this.#sessions), events, enter });
     try {
-      this.#listenFd = listenUnix(options.socketPath, { mode: options.socketMode ?? 0o600 });
+      this.#listenFd = options.listenFd ?? listenUnix(options.socketPath, { mode: options.socketMode ?? 0o600 });
     } catch (error) {
       void this.store.close();
       throw error;

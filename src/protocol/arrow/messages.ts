@@ -13,6 +13,14 @@ export const ARROW_VERSION = 0n;
 export const ARROW_ID_BYTES = 20;
 /** Arrow's digests (a hash the client computes at seal) are this long. */
 export const ARROW_DIGEST_BYTES = 8;
+/**
+ * Most bytes one requested id adds to a reply (a GetReply: the id as a FlatBuffers string with
+ * its vector slot, 4 + 4 + 20 + 1 rounded up to 32, plus a 48-byte ObjectSpec struct); checked
+ * against the encoder in encode_test.ts.
+ */
+export const ARROW_REPLY_BYTES_PER_ID_MAX = 80;
+/** Most bytes of a reply that do not depend on its id count (tables, vector headers, a few segments). */
+export const ARROW_REPLY_FIXED_BYTES_MAX = 64 * 1024;
 
 export interface ArrowCreateRequest {
   objectId: Uint8Array;

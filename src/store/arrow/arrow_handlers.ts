@@ -10,17 +10,19 @@ import * as decode from "../../protocol/arrow/decode.ts";
 import * as encode from "../../protocol/arrow/encode.ts";
 import {
   ARROW_ID_BYTES,
+  ARROW_REPLY_BYTES_PER_ID_MAX,
+  ARROW_REPLY_FIXED_BYTES_MAX,
   ArrowErrorCode,
   type ArrowInlineObject,
   ArrowMessageType,
 } from "../../protocol/arrow/messages.ts";
 import { type CreateRequest, ErrorCode, ObjectSource } from "../../protocol/messages.ts";
 import type { ClientSession } from "../client_session.ts";
+import { REPLY_BYTES_MAX } from "../../protocol/frame.ts";
 import type { Handler } from "../dialect.ts";
-import { debugString } from "../inspection.ts";
 import type { LocalObject } from "../local_object.ts";
 import type { PlasmaStore } from "../plasma_store.ts";
-import { checkFixedId, checkIds as checkIdsOf, checkPendingGets } from "../validation.ts";
+import { checkFixedId, checkPendingGets, RequestError } from "../validation.ts";
 import type { CreateResult } from "../store_output.ts";
 import { toArrowError } from "./arrow_errors.ts";
 import { sendCreateAndSealReply, sendCreateReply, sendGetReply } from "./arrow_replies.ts";
@@ -30,8 +32,24 @@ function checkId(id: Uint8Array): Uint8Array {
   return checkFixedId(id, ARROW_ID_BYTES);
 }
 
+/**
+ * Ids one request may name: as many as its answer can carry in one reply frame (Arrow's replies
+ * list every id and cannot be split). Arrow's store has no count limit, so neither has this
+ * dialect below what the reply frame forces: over 3 million ids, a request frame of 100 MiB.
+ */
+export const ARROW_IDS_PER_REQUEST_MAX = Math.floor(
+  (REPLY_BYTES_MAX - ARROW_REPLY_FIXED_BYTES_MAX) / ARROW_REPLY_BYTES_PER_ID_MAX,
+);
+
 function checkIds(ids: Uint8Array[]): Uint8Array[] {
-  return checkIdsOf(ids, checkId);
+  if (ids.length > ARROW_IDS_PER_REQUEST_MAX) {
+    throw new RequestError(
+      ErrorCode.InvalidRequest,
+      `${ids.length} ids in one request: the reply would exceed ${REPLY_BYTES_MAX} bytes (at most ${ARROW_IDS_PER_REQUEST_MAX} ids)`,
+    );
+  }
+  ids.forEach(checkId);
+  return ids;
 }
 
 function createRequest(objectId: Uint8Array, dataSize: number, metadataSize: number): CreateRequest {
@@ -162,18 +180,32 @@ function subscribe(store: PlasmaStore, session: ClientSession, payload: Uint8Arr
   session.fdAwaited = (fd) => subscribersOf(store).add(store, session, fd);
 }
 
-function setOptions(_store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
-  decode.decodeSetOptionsRequest(payload);
-  // Per-client quotas are not supported: Arrow's store answers the same without its quota policy.
+/** Arrow's SetOptions sets the client's name and quota (see quota_policy.ts); a refused quota is OutOfMemory. */
+function setOptions(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
+  const request = decode.decodeSetOptionsRequest(payload);
+  const accepted = store.setClientQuota(session, request.clientName, request.outputMemoryQuota);
   session.send(
     ArrowMessageType.SetOptionsReply,
-    encode.encodeErrorOnlyReply(ArrowMessageType.SetOptionsReply, ArrowErrorCode.OutOfMemory),
+    encode.encodeErrorOnlyReply(
+      ArrowMessageType.SetOptionsReply,
+      accepted ? ArrowErrorCode.OK : ArrowErrorCode.OutOfMemory,
+    ),
   );
 }
 
+/**
+ * Arrow's debug string: its quota policy's lines, which Arrow's clients and tests read. Answered
+ * after the requests already received from other clients: a Release has no reply, so a client
+ * that released on one connection and asks on another expects to see it, but the store may
+ * read both sockets in either order. (Arrow's clients send one request at a time, so no later
+ * reply of the same client can overtake this one.)
+ */
 function getDebugString(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
   decode.decodeEmptyRequest(payload, "GetDebugStringRequest");
-  session.send(ArrowMessageType.GetDebugStringReply, encode.encodeDebugStringReply(debugString(store)));
+  store.afterReceived(() => {
+    if (session.broken || session.connection.closed) return; // the client left meanwhile
+    session.send(ArrowMessageType.GetDebugStringReply, encode.encodeDebugStringReply(store.quotaDebugString()));
+  });
 }
 
 function refreshLru(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {

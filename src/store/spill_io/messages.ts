@@ -24,6 +24,8 @@ export interface RestoreTarget {
 
 export type ToSpillWorker =
   | { type: "init"; chunks: ChunkInfo[] }
+  /** From now on, requests come and replies go through this port (the store runs in another Worker). */
+  | { type: "port"; port: MessagePort }
   | { type: "spill"; requestId: number; directory: string; objects: SpillSource[] }
   | { type: "restore"; requestId: number; url: string; target: RestoreTarget }
   | { type: "delete"; requestId: number; path: string }

@@ -19,9 +19,11 @@ import {
 } from "./spill_format.ts";
 
 const chunks = new Map<number, SharedMemoryChunk>();
+/** The Worker's own channel, or the port the store's Worker talks through. */
+let replies: { postMessage(message: FromSpillWorker): void } = self;
 
 function post(message: FromSpillWorker): void {
-  self.postMessage(message);
+  replies.postMessage(message);
 }
 
 function mapChunks(infos: ChunkInfo[]): void {
@@ -95,7 +97,7 @@ function readExactly(file: Deno.FsFile, into: Uint8Array): void {
   }
 }
 
-function handle(message: ToSpillWorker): void {
+function handle(message: Exclude<ToSpillWorker, { type: "port" }>): void {
   if (message.type === "init") return mapChunks(message.chunks);
   if (message.type === "close") {
     for (const chunk of chunks.values()) chunk.close();
@@ -121,4 +123,10 @@ function handle(message: ToSpillWorker): void {
   }
 }
 
-self.onmessage = (event: MessageEvent<ToSpillWorker>) => handle(event.data);
+self.onmessage = (event: MessageEvent<ToSpillWorker>) => {
+  const message = event.data;
+  if (message.type !== "port") return handle(message);
+  replies = message.port;
+  message.port.onmessage = (portEvent: MessageEvent<Exclude<ToSpillWorker, { type: "port" }>>) =>
+    handle(portEvent.data);
+};
