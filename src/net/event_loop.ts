@@ -122,7 +122,8 @@ export class EventLoop {
     // A bounded block found nothing since the last event: the next wait is the awaited one.
     let blocked = false;
     // Work some connection left over (it used up its slice): while any is left, never wait.
-    let backlogLeft = false;
+    // Unknown at the start, so the first turn asks.
+    let backlogLeft = true;
     while (this.#running) {
       const spinLimitMs = this.#spinLimitMs(now);
       const spinning = backlogLeft || now - lastEventAt < spinLimitMs;

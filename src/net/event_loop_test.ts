@@ -143,3 +143,38 @@ Deno.test("an unknown strategy or a negative spin is refused with RangeError", (
     void poller.close();
   }
 });
+
+for (const options of WAIT_CASES) {
+  Deno.test(`the loop (${JSON.stringify(options)}) runs a left-over backlog to the end with no new events`, async () => {
+    const poller = new Poller();
+    let slicesLeft = 50;
+    let loop: EventLoop | undefined;
+    const finished = new Promise<void>((resolve) => {
+      loop = new EventLoop(poller, () => {}, {
+        ...options,
+        backlog: () => {
+          if (slicesLeft === 0) return false;
+          slicesLeft--;
+          if (slicesLeft === 0) resolve();
+          return slicesLeft > 0;
+        },
+      });
+    });
+    const running = loop!.start();
+    // No fd is watched: only the backlog can make progress, and a loop that slept with work
+    // left would never finish it (the hang guard turns that into a failure).
+    let guard: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await Promise.race([
+        finished,
+        new Promise((_, reject) => guard = setTimeout(() => reject(new Error("backlog left unserved")), HANG_GUARD_MS)),
+      ]);
+      assert.equal(slicesLeft, 0);
+    } finally {
+      clearTimeout(guard);
+      await loop!.stop();
+      await running;
+      poller.close();
+    }
+  });
+}
