@@ -15,6 +15,9 @@ export async function whileGetting<T>(socketPath: string, observe: () => Promise
     while (!done) {
       await client.get([missing], { timeoutMs: 0 });
       sent++;
+      // Yield a macrotask: the client's replies resolve as microtasks, which would otherwise keep
+      // the test's own timers and subprocess pipes from ever running.
+      await new Promise((resolve) => setTimeout(resolve, 0));
     }
   })();
   try {
