@@ -48,6 +48,8 @@ export function statsWith(overrides: Partial<StoreStats>): StoreStats {
     "numBytesPulling",
     "numPullsFailed",
     "numPeersRejected",
+    "numGetRequests",
+    "numObjectsCreatedTotal",
   ]; // deno-fmt-ignore
   return { ...Object.fromEntries(keys.map((key) => [key, 0])) as unknown as StoreStats, ...overrides };
 }

@@ -202,6 +202,18 @@ export const METRICS: readonly MetricSpec[] = [
     samples: plain("numQueuedCreates"),
   },
   {
+    name: "plasma_get_requests_total",
+    type: "counter",
+    help: "Get requests received since start (each answered once unless its client left first).",
+    samples: plain("numGetRequests"),
+  },
+  {
+    name: "plasma_created_objects_total",
+    type: "counter",
+    help: "Objects created since start, from any source.",
+    samples: plain("numObjectsCreatedTotal"),
+  },
+  {
     name: "plasma_created_bytes_total",
     type: "counter",
     help: "Bytes of objects created since start.",

@@ -273,6 +273,8 @@ export const STATS_FIELDS: (keyof m.StoreStats)[] = [
   "numBytesPulling",
   "numPullsFailed",
   "numPeersRejected",
+  "numGetRequests",
+  "numObjectsCreatedTotal",
 ];
 const STATS_INT32_FIELDS = new Set<keyof m.StoreStats>(["numClients", "numPendingGets", "numQueuedCreates"]);
 

@@ -186,6 +186,10 @@ export interface StoreStats extends TransferStats {
   numSpillFiles: number;
   /** Restores that failed since start (spill file missing or damaged, I/O error); their gets got an error. */
   numRestoresFailed: number;
+  /** Get requests received since start, from either dialect; each is answered once unless its client leaves first. */
+  numGetRequests: number;
+  /** Objects allocated since start from any source (the count beside numBytesCreatedTotal). */
+  numObjectsCreatedTotal: number;
 }
 
 export interface DeleteRequest {

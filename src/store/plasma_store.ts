@@ -352,6 +352,7 @@ export class PlasmaStore {
    * later). Spilled objects among its ids are restored, and waited for even at timeout 0.
    */
   get(client: StoreClient, ids: Uint8Array[], timeoutMs: number): GetResult | null {
+    this.#stats.getRequested();
     const spill = this.#spill;
     if (spill !== null) {
       for (const id of ids) {

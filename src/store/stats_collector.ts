@@ -81,6 +81,8 @@ export class StatsCollector {
     numBytesOnDisk: 0,
     numSpillFiles: 0,
     numRestoresFailed: 0,
+    numGetRequests: 0,
+    numObjectsCreatedTotal: 0,
   };
   readonly #rule: EvictionRule;
   readonly #evictableChanged: (object: LocalObject, evictable: boolean) => void;
@@ -106,9 +108,15 @@ export class StatsCollector {
     return !this.#rule.spillingEnabled || object.source !== ObjectSource.CreatedByWorker;
   }
 
-  /** Counts a new object (unsealed, unreferenced). */
+  /** Counts a get request as it arrives (once per request, however many ids it names). */
+  getRequested(): void {
+    this.counters.numGetRequests++;
+  }
+
+  /** Counts a new object (unsealed, unreferenced), whatever its source. */
   added(object: LocalObject): void {
     this.counters.numBytesCreatedTotal += object.sizeBytes;
+    this.counters.numObjectsCreatedTotal++;
     this.counters.numObjects++;
     const categories = this.#categories(object);
     this.#apply(categories, object.sizeBytes, 1);

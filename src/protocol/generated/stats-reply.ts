@@ -240,8 +240,18 @@ numPeersRejected():bigint {
   return offset ? this.bb!.readInt64(this.bb_pos + offset) : BigInt('0');
 }
 
+numGetRequests():bigint {
+  const offset = this.bb!.__offset(this.bb_pos, 92);
+  return offset ? this.bb!.readInt64(this.bb_pos + offset) : BigInt('0');
+}
+
+numObjectsCreatedTotal():bigint {
+  const offset = this.bb!.__offset(this.bb_pos, 94);
+  return offset ? this.bb!.readInt64(this.bb_pos + offset) : BigInt('0');
+}
+
 static startStatsReply(builder:flatbuffers.Builder) {
-  builder.startObject(44);
+  builder.startObject(46);
 }
 
 static addNumObjectsInUse(builder:flatbuffers.Builder, numObjectsInUse:bigint) {
@@ -420,12 +430,20 @@ static addNumPeersRejected(builder:flatbuffers.Builder, numPeersRejected:bigint)
   builder.addFieldInt64(43, numPeersRejected, BigInt('0'));
 }
 
+static addNumGetRequests(builder:flatbuffers.Builder, numGetRequests:bigint) {
+  builder.addFieldInt64(44, numGetRequests, BigInt('0'));
+}
+
+static addNumObjectsCreatedTotal(builder:flatbuffers.Builder, numObjectsCreatedTotal:bigint) {
+  builder.addFieldInt64(45, numObjectsCreatedTotal, BigInt('0'));
+}
+
 static endStatsReply(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
 }
 
-static createStatsReply(builder:flatbuffers.Builder, numObjectsInUse:bigint, numBytesInUse:bigint, numObjectsEvictable:bigint, numBytesEvictable:bigint, numObjectsSpillable:bigint, numBytesSpillable:bigint, numObjectsUnsealed:bigint, numBytesUnsealed:bigint, numObjectsCreatedByWorker:bigint, numBytesCreatedByWorker:bigint, numObjectsRestored:bigint, numBytesRestored:bigint, numObjectsReceived:bigint, numBytesReceived:bigint, numObjectsErrored:bigint, numBytesErrored:bigint, numBytesCreatedTotal:bigint, numObjects:bigint, capacityBytes:bigint, allocatedBytes:bigint, largestFreeBlockBytes:bigint, numClients:number, numPendingGets:number, numQueuedCreates:number, numObjectsEvicted:bigint, numBytesEvicted:bigint, numObjectsFallback:bigint, numBytesFallback:bigint, numObjectsSpilled:bigint, numBytesSpilled:bigint, numObjectsRestoredFromDisk:bigint, numBytesRestoredFromDisk:bigint, numObjectsOnDisk:bigint, numBytesOnDisk:bigint, numSpillFiles:bigint, numRestoresFailed:bigint, numObjectsPulled:bigint, numBytesPulled:bigint, numObjectsPushed:bigint, numBytesPushed:bigint, numPullsInFlight:bigint, numBytesPulling:bigint, numPullsFailed:bigint, numPeersRejected:bigint):flatbuffers.Offset {
+static createStatsReply(builder:flatbuffers.Builder, numObjectsInUse:bigint, numBytesInUse:bigint, numObjectsEvictable:bigint, numBytesEvictable:bigint, numObjectsSpillable:bigint, numBytesSpillable:bigint, numObjectsUnsealed:bigint, numBytesUnsealed:bigint, numObjectsCreatedByWorker:bigint, numBytesCreatedByWorker:bigint, numObjectsRestored:bigint, numBytesRestored:bigint, numObjectsReceived:bigint, numBytesReceived:bigint, numObjectsErrored:bigint, numBytesErrored:bigint, numBytesCreatedTotal:bigint, numObjects:bigint, capacityBytes:bigint, allocatedBytes:bigint, largestFreeBlockBytes:bigint, numClients:number, numPendingGets:number, numQueuedCreates:number, numObjectsEvicted:bigint, numBytesEvicted:bigint, numObjectsFallback:bigint, numBytesFallback:bigint, numObjectsSpilled:bigint, numBytesSpilled:bigint, numObjectsRestoredFromDisk:bigint, numBytesRestoredFromDisk:bigint, numObjectsOnDisk:bigint, numBytesOnDisk:bigint, numSpillFiles:bigint, numRestoresFailed:bigint, numObjectsPulled:bigint, numBytesPulled:bigint, numObjectsPushed:bigint, numBytesPushed:bigint, numPullsInFlight:bigint, numBytesPulling:bigint, numPullsFailed:bigint, numPeersRejected:bigint, numGetRequests:bigint, numObjectsCreatedTotal:bigint):flatbuffers.Offset {
   StatsReply.startStatsReply(builder);
   StatsReply.addNumObjectsInUse(builder, numObjectsInUse);
   StatsReply.addNumBytesInUse(builder, numBytesInUse);
@@ -471,6 +489,8 @@ static createStatsReply(builder:flatbuffers.Builder, numObjectsInUse:bigint, num
   StatsReply.addNumBytesPulling(builder, numBytesPulling);
   StatsReply.addNumPullsFailed(builder, numPullsFailed);
   StatsReply.addNumPeersRejected(builder, numPeersRejected);
+  StatsReply.addNumGetRequests(builder, numGetRequests);
+  StatsReply.addNumObjectsCreatedTotal(builder, numObjectsCreatedTotal);
   return StatsReply.endStatsReply(builder);
 }
 }
