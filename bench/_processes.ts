@@ -88,6 +88,22 @@ export interface TogetherDeadlines {
   runMs: number;
 }
 
+/** What {@linkcode runTogetherDetailed} measured: the aggregate rate and each client's result line. */
+export interface TogetherResult {
+  /** Sum of the count field over all clients, per second of the span from first start to last end. */
+  rate: number;
+  /** Sum of the count field over all clients. */
+  done: number;
+  /** Each client's parsed `key=value` result line. */
+  results: Record<string, number>[];
+}
+
+/** Called right after the clients are released, and right after the last result arrived. */
+export interface TogetherHooks {
+  released?: () => void;
+  finished?: () => void;
+}
+
 /**
  * Starts `count` client processes, waits until each prints "ready", releases them together
  * (one "g" line each), and returns the aggregate rate: the sum of `countField` over all clients
@@ -101,6 +117,18 @@ export async function runTogether(
   describe: string,
   deadlines: TogetherDeadlines,
 ): Promise<number> {
+  return (await runTogetherDetailed(start, count, countField, describe, deadlines)).rate;
+}
+
+/** {@linkcode runTogether}, also returning what each client printed, with hooks around the run. */
+export async function runTogetherDetailed(
+  start: () => Deno.ChildProcess,
+  count: number,
+  countField: (fields: Record<string, number>) => number,
+  describe: string,
+  deadlines: TogetherDeadlines,
+  hooks: TogetherHooks = {},
+): Promise<TogetherResult> {
   const started = Array.from({ length: count }, start);
   try {
     const readers = started.map((child) => new LineReader(child.stdout));
@@ -111,7 +139,9 @@ export async function runTogether(
     const writers = started.map((child) => child.stdin.getWriter());
     const go = new TextEncoder().encode("g\n");
     await Promise.all(writers.map((writer) => writer.write(go)));
+    hooks.released?.();
     const results = await Promise.all(readers.map((reader) => reader.next(deadlines.runMs, "a client's result")));
+    hooks.finished?.();
     await Promise.all(writers.map((writer) => writer.close()));
     const statuses = await Promise.all(started.map((child) => child.status));
     if (statuses.some((status) => !status.success)) throw new Error(`A client of ${describe} failed`);
@@ -119,7 +149,7 @@ export async function runTogether(
     const done = parsed.reduce((sum, fields) => sum + countField(fields), 0);
     const spanMs = Math.max(...parsed.map((fields) => fields.end_ms)) -
       Math.min(...parsed.map((fields) => fields.start_ms));
-    return done / (spanMs / 1000);
+    return { rate: done / (spanMs / 1000), done, results: parsed };
   } finally {
     for (const child of started) kill(child);
   }

@@ -8,8 +8,8 @@
  * Usage: deno run -A bench/store_bench.ts   (after `zig build` and `zig build bench`)
  * @module
  */
-import { median, printTable, type ResultRow } from "./_measure.ts";
-import { Children, kill, LineReader, parseKeyValues, runTogether } from "./_processes.ts";
+import { median, printTable, processCpuMs, type ResultRow } from "./_measure.ts";
+import { Children, kill, LineReader, parseKeyValues, runTogetherDetailed } from "./_processes.ts";
 
 const ROUNDS = 3;
 const MIB = 1024 * 1024;
@@ -103,19 +103,40 @@ function clientCommand(config: SmallConfig, server: Server): [string, string[]] 
   ]];
 }
 
+/** One run of one configuration: the aggregate rate and CPU per object of the server and clients. */
+interface SmallSample {
+  rate: number;
+  /** Server process CPU (every thread, spinning included) per object, over the released span. */
+  serverCpuUs: number;
+  /** Client processes' CPU per object over their timed loops (NaN for the native clients). */
+  clientCpuUs: number;
+}
+
 /**
  * Runs the clients together; returns the aggregate rate (objects/s, or requests/s for the
- * ceiling) over the span from the first start to the last end (see runTogether).
+ * ceiling) over the span from the first start to the last end (see runTogether), and the CPU
+ * the server and the clients spent per object meanwhile (from /proc).
  */
-function runClients(config: SmallConfig, server: Server): Promise<number> {
+async function runClients(config: SmallConfig, server: Server): Promise<SmallSample> {
   const [command, args] = clientCommand(config, server);
-  return runTogether(
+  let serverCpuMs = 0;
+  const result = await runTogetherDetailed(
     () => children.spawn(command, args, "piped"),
     config.clients,
     (fields) => fields.objects ?? fields.requests,
     `${config.workload} x${config.clients}`,
     { startupMs: STARTUP_TIMEOUT_MS, runMs: RUN_TIMEOUT_MS },
+    {
+      released: () => serverCpuMs = -processCpuMs(server.child.pid),
+      finished: () => serverCpuMs += processCpuMs(server.child.pid),
+    },
   );
+  const clientCpuMs = result.results.reduce((sum, fields) => sum + (fields.cpu_ms ?? NaN), 0);
+  return {
+    rate: result.rate,
+    serverCpuUs: (serverCpuMs * 1000) / result.done,
+    clientCpuUs: (clientCpuMs * 1000) / result.done,
+  };
 }
 
 interface LargeResult {
@@ -173,7 +194,15 @@ function spread(samples: number[], scale: number, suffix: string): string {
   return `[${samples.map((value) => (value / scale).toFixed(scale === 1 ? 1 : 0)).join(", ")}]${suffix}`;
 }
 
-function smallRows(samples: number[][]): ResultRow[] {
+function cpuNote(samples: SmallSample[], server: string): string {
+  const serverUs = median(samples.map((sample) => sample.serverCpuUs));
+  const clientUs = median(samples.map((sample) => sample.clientCpuUs));
+  const client = Number.isNaN(clientUs) ? "" : `, client ${clientUs.toFixed(1)}`;
+  return `; CPU us/op: ${server} ${serverUs.toFixed(1)}${client}`;
+}
+
+function smallRows(runs: SmallSample[][]): ResultRow[] {
+  const samples = runs.map((run) => run.map((sample) => sample.rate));
   const rates = samples.map(median);
   const rateOf = (workload: Workload, clients: number) =>
     rates[SMALL_CONFIGS.findIndex((c) => c.workload === workload && c.clients === clients)];
@@ -199,7 +228,13 @@ function smallRows(samples: number[][]): ResultRow[] {
       "get-batch": `${ratio(rate, rateOf("get", config.clients))} get+release (target: several x); ` +
         `${ratio(rate / BATCH_OBJECTS, ceiling)} ceiling in round trips  ${each}`,
     }[config.workload];
-    return { label, value: rate, unit: config.workload === "ceiling" ? "round trips/s" : "objects/s", note };
+    const cpu = cpuNote(runs[index], config.workload === "ceiling" ? "native server" : "store");
+    return {
+      label,
+      value: rate,
+      unit: config.workload === "ceiling" ? "round trips/s" : "objects/s",
+      note: note + cpu,
+    };
   });
 }
 
@@ -253,7 +288,7 @@ async function main(): Promise<void> {
     servers.push(store);
 
     // Interleaved rounds: a noisy moment hurts one sample of each row, not one whole row.
-    const samples = SMALL_CONFIGS.map(() => [] as number[]);
+    const samples = SMALL_CONFIGS.map(() => [] as SmallSample[]);
     for (let round = 0; round < ROUNDS; round++) {
       for (const [index, config] of SMALL_CONFIGS.entries()) {
         samples[index].push(await runClients(config, config.workload === "ceiling" ? native : store));

@@ -16,11 +16,12 @@
  *   --rounds R      rounds of the large mode (default 5)
  *   --wait-go       connect and warm up, print `ready`, start when a line arrives on stdin
  * Small modes print one line of key=value pairs: rate (objects/s), objects, calls, round_trips,
- * seconds, start_ms, end_ms. The large mode prints one line per round: memcpy_gbps, put_gbps,
+ * seconds, start_ms, end_ms, cpu_ms (this process's CPU over the timed span). The large mode prints one line per round: memcpy_gbps, put_gbps,
  * get_gbps (and create/seal latencies in us).
  * @module
  */
 import { ObjectId, PlasmaClient } from "../src/client/mod.ts";
+import { processCpuMs } from "./_measure.ts";
 
 const SMALL_OBJECT_BYTES = 1024;
 /** Objects each client of the get modes creates beforehand and then gets round-robin. */
@@ -170,17 +171,19 @@ async function runSmall(client: PlasmaClient, options: Options): Promise<void> {
     const callsMax = Math.ceil(options.objectsMax / workload.objectsPerCall);
     let calls = 0;
     const startMs = wallMs();
+    const cpuStartMs = processCpuMs("self");
     const deadline = performance.now() + options.durationMs;
     while (calls < callsMax && performance.now() < deadline) {
       for (let index = 0; index < CALLS_PER_CLOCK_CHECK && calls < callsMax; index++, calls++) await workload.call();
     }
     const endMs = wallMs();
+    const cpuMs = processCpuMs("self") - cpuStartMs;
     const seconds = (endMs - startMs) / 1000;
     const objects = calls * workload.objectsPerCall;
     console.log(
       `rate=${(objects / seconds).toFixed(0)} objects=${objects} calls=${calls} ` +
         `round_trips=${calls * workload.roundTripsPerCall} seconds=${seconds.toFixed(4)} ` +
-        `start_ms=${startMs.toFixed(3)} end_ms=${endMs.toFixed(3)}`,
+        `start_ms=${startMs.toFixed(3)} end_ms=${endMs.toFixed(3)} cpu_ms=${cpuMs}`,
     );
   } finally {
     for (let start = 0; start < created.length; start += DELETE_IDS_PER_CALL) {

@@ -50,9 +50,12 @@ export class Poller {
     unwrap(native().plasma_poller_remove(this.#live(), fd), `Unwatching fd ${fd}`);
   }
 
-  /** Reads ready events without waiting into {@linkcode events}; returns how many. */
-  poll(): number {
-    const count = native().plasma_poller_wait(this.#live(), this.events, EVENTS_MAX, 0);
+  /**
+   * Reads ready events into {@linkcode events}; returns how many. Waits on this thread up to
+   * `timeoutMs` (default 0: never blocks), so timers and messages wait too while it blocks.
+   */
+  poll(timeoutMs = 0): number {
+    const count = native().plasma_poller_wait(this.#live(), this.events, EVENTS_MAX, timeoutMs);
     if (count < 0) unwrap(-count, "Polling");
     return count;
   }

@@ -5,6 +5,7 @@
  * Usage: deno run --allow-read --allow-write scripts/gen_layout.ts SCHEMA OUT
  */
 
+import { dirname, relative } from "node:path";
 const SCALAR_BYTES: Record<string, number> = {
   bool: 1,
   byte: 1,
@@ -84,8 +85,6 @@ function render(tables: Map<string, FieldKind[]>, schemaPath: string, verifierIm
 }
 
 const [schemaPath, outPath] = Deno.args;
-const outDir = outPath.split("/").slice(0, -1);
-const protocolDir = ["src", "protocol"];
-const depth = outDir.length - protocolDir.length;
-const verifierImport = `${depth <= 0 ? "./" : "../".repeat(depth)}verifier.ts`;
+// The verifier lives in src/protocol/; the import is relative to wherever the tables go.
+const verifierImport = relative(dirname(outPath), "src/protocol/verifier.ts").replace(/^(?!\.)/, "./");
 Deno.writeTextFileSync(outPath, render(parse(Deno.readTextFileSync(schemaPath)), schemaPath, verifierImport));

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates src/protocol/generated/ and src/protocol/arrow/generated/ from schema/*.fbs: the FlatBuffers TypeScript classes
+# Regenerates src/protocol/generated/, src/protocol/arrow/generated/ and src/object_manager/generated/ from schema/*.fbs: the FlatBuffers TypeScript classes
 # (flatc 2.0.8, Debian's flatbuffers-compiler; installed here when missing) with imports fixed
 # for Deno, and the verifier's layout tables (scripts/gen_layout.ts). The output is committed.
 source "$(dirname "${BASH_SOURCE[0]}")/_env.sh"
@@ -38,3 +38,4 @@ generate() {
 
 generate schema/plasma.fbs plasma/protocol src/protocol/generated
 generate schema/arrow_plasma.fbs plasma/arrow src/protocol/arrow/generated
+generate schema/transfer.fbs plasma/transfer src/object_manager/generated

@@ -13,6 +13,7 @@ build_native test
 python="$(bash tools/python_env.sh)"
 # promtool and Chromium for the metrics and dashboard tests (Debian packages; a no-op when present).
 bash tools/observability_deps.sh || echo "test.sh: promtool/chromium missing: the metrics and dashboard tests will fail" >&2
+bash tools/install_redis.sh >/dev/null || echo "test.sh: redis-server missing: the cluster tests will fail" >&2
 
 # The Zig test runner prints "All N tests passed." or "N passed; M skipped; K failed."
 zig_status=0

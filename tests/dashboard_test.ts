@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { ObjectId, PlasmaClient } from "../src/client/mod.ts";
 import { dumpDom } from "../tools/headless_chromium.ts";
+import { whileGetting } from "./_get_loop.ts";
 import { startObservedStore } from "./_observed_store.ts";
 
 /** The data-value of the element with `id` in a dumped DOM. */
@@ -39,8 +40,16 @@ Deno.test("the dashboard in headless Chromium shows the same figures as the stor
     assert.equal(shown(dom, "clients"), 1, "this test's client; not the page's own endpoint connection");
     assert.equal(shown(dom, "pending-gets"), 0);
     // Nothing changed while the page polled: every rate is zero.
-    for (const rate of ["rate-created", "rate-spilled", "rate-restored", "rate-evicted"]) {
+    for (const rate of ["rate-gets", "rate-created", "rate-spilled", "rate-restored", "rate-evicted"]) {
       assert.equal(shown(dom, rate), 0, rate);
+    }
+    // Under a load of gets only, the get rate moves and no other does; it cannot exceed the gets
+    // sent over the shortest window (one poll interval).
+    const [busyDom, sent] = await whileGetting(store.socketPath, () => dumpDom(`${store.origin}/?interval_ms=200`));
+    const getRate = shown(busyDom, "rate-gets");
+    assert.ok(getRate > 0 && getRate <= sent / 0.2, `get rate ${getRate}/s with ${sent} gets sent`);
+    for (const rate of ["rate-created", "rate-spilled", "rate-restored", "rate-evicted"]) {
+      assert.equal(shown(busyDom, rate), 0, rate);
     }
     // The memory chart has one point per sample.
     const points = /id="memory-line" points="([^"]*)"/.exec(dom)![1].trim().split(" ");

@@ -44,6 +44,7 @@ Deno.test("/metrics passes promtool check metrics and reports the store's stats"
     const [held] = await client.get([kept], { timeoutMs: 0 });
     assert.ok(held !== null);
     await client.create(ObjectId.random(), 5_000);
+    assert.deepEqual(await client.get([ObjectId.random(), ObjectId.random()], { timeoutMs: 0 }), [null, null]);
 
     const response = await fetch(`${store.origin}/metrics`);
     assert.equal(response.status, 200);
@@ -64,6 +65,8 @@ Deno.test("/metrics passes promtool check metrics and reports the store's stats"
     assert.equal(values.get("plasma_referenced_objects"), 2); // the got object and the unsealed one
     assert.equal(values.get("plasma_evictable_objects"), 1);
     assert.equal(values.get("plasma_created_bytes_total"), 405_000);
+    assert.equal(values.get("plasma_created_objects_total"), 3);
+    assert.equal(values.get("plasma_get_requests_total"), 2, "two get requests, three ids in all");
     assert.equal(values.get("plasma_clients"), 1, "the endpoint's own connection is not a client");
     assert.ok(values.get("plasma_stats_read_duration_seconds")! > 0);
     await client.release(kept);

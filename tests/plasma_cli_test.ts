@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { ObjectId, PlasmaClient } from "../src/client/mod.ts";
+import { whileGetting } from "./_get_loop.ts";
 import { outputOf, REPO, spawnStore } from "./_store_fixture.ts";
 
 const PLASMA = `${REPO}bin/plasma`;
@@ -104,6 +105,8 @@ Deno.test("plasma stats shows the store's figures in human units, and --json the
     assert.match(text, /objects\s+1 \(1 sealed, 0 unsealed\)/);
     assert.match(text, /evictable\s+1 objects, 3\.0 MiB/);
     assert.match(text, /spilled \(on disk\)\s+0 objects, 0 B in 0 files/);
+    assert.match(text, /created \(total\)\s+1 objects, 3\.0 MiB/);
+    assert.match(text, /get requests \(total\)\s+0/);
     assert.match(text, /clients\s+0/);
     assert.match(text, /queues\s+0 pending gets, 0 queued creates/);
 
@@ -164,7 +167,7 @@ Deno.test("plasma top prints frames with a memory gauge, objects and rates; --js
     assert.match(frames[0], /^plasma top {2}/);
     assert.match(frames[0], /memory {3}\[#{10}\.{30}\] 25\.0% {2}16\.0 MiB of 64\.0 MiB/);
     assert.match(frames[0], /objects {2}1: 1 sealed, 0 unsealed/);
-    assert.match(frames[0], /rates {4}create 0 B\/s; evict 0\.0\/s/);
+    assert.match(frames[0], /rates {4}get 0\.0\/s; create 0\.0\/s \(0 B\/s\); evict 0\.0\/s/);
     assert.ok(!text.includes("\x1b"), "no escape codes when stdout is not a terminal");
 
     const lines = (await ok("top", "--json", "-s", store.socketPath, "--iterations", "2", "--interval-ms", "100"))
@@ -172,7 +175,21 @@ Deno.test("plasma top prints frames with a memory gauge, objects and rates; --js
     assert.equal(lines.length, 2);
     assert.equal(lines[1].stats.allocatedBytes, 16 * MIB);
     assert.equal(lines[1].rates.createdBytesPerSecond, 0);
+    assert.equal(lines[1].rates.getRequestsPerSecond, 0);
     assert.ok(lines[1].timeMs > lines[0].timeMs);
+
+    // Under a load of gets only: each rate is its counter's growth over the frame's interval.
+    const [busy, sent] = await whileGetting(
+      store.socketPath,
+      () => ok("top", "--json", "-s", store.socketPath, "--iterations", "2", "--interval-ms", "300"),
+    );
+    const [first, second] = busy.trim().split("\n").map((line) => JSON.parse(line));
+    const seconds = (second.timeMs - first.timeMs) / 1000;
+    const gets = second.stats.numGetRequests - first.stats.numGetRequests;
+    assert.ok(gets > 0 && gets <= sent, `${gets} gets between frames, ${sent} sent`);
+    assert.ok(Math.abs(second.rates.getRequestsPerSecond - gets / seconds) < 1e-6 * (1 + gets / seconds));
+    assert.equal(second.stats.numObjectsCreatedTotal, 1, "the one put; gets create nothing");
+    assert.equal(second.rates.createdObjectsPerSecond, 0);
   } finally {
     await store.stop();
   }
@@ -223,8 +240,11 @@ Deno.test("plasma works against bin/plasma-store-server and sees what a pyarrow 
     assert.deepEqual(rows.map((row: { id: string }) => row.id).sort(), [...written].sort());
     const stats = JSON.parse(await ok("stats", "--json", "-s", socketPath));
     assert.equal(stats.numObjects, 2);
+    assert.equal(stats.numObjectsCreatedTotal, 2);
     const bytes = (await plasma("get", written[0], "-s", socketPath)).bytes;
     assert.equal(bytes.length, 1000);
+    const after = JSON.parse(await ok("stats", "--json", "-s", socketPath));
+    assert.equal(after.numGetRequests, stats.numGetRequests + 1, "plasma get sends one get request");
   } finally {
     server.kill("SIGTERM");
     await server.status;

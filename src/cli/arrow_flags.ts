@@ -10,6 +10,7 @@ import { FULL_DELAY_MS_DEFAULT } from "../store/constants.ts";
 import {
   checkMetricsAddress,
   FlagError,
+  NO_CLUSTER,
   parseIdList,
   parseSocketMode,
   PLASMA_DIRECTORY_DEFAULT,
@@ -101,6 +102,7 @@ export function parseArrowFlags(
       noFallback: true,
       fullDelayMs: FULL_DELAY_MS_DEFAULT,
       oomGraceMs: 0,
+      ...NO_CLUSTER,
       metricsAddress,
       socketMode: parseSocketMode(flags.get("socket-mode") ?? "600", "--socket-mode"),
       allowUids: parseIdList(flags.get("allow-uid") ?? "", "--allow-uid"),

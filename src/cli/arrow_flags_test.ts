@@ -33,6 +33,10 @@ Deno.test("parseArrowFlags() reads pyarrow's command line with Arrow's semantics
     socketMode: 0o600,
     allowUids: [],
     allowGids: [],
+    clusterUrl: "",
+    nodeAddress: "",
+    nodeId: "",
+    clusterSecretFile: "",
   });
   assert.equal((parseArrowFlags(["-s", "/tmp/p.sock", "-m", "100"]) as { externalStore: string }).externalStore, "");
   const withAll = config(["-s", "/tmp/p.sock", "-m", "10000", "-d", "/mnt/huge", "-h"]);

@@ -3,7 +3,7 @@ import { closeFd, filesystemSpace } from "../../ffi/shared_memory.ts";
 import { NativeError } from "../../ffi/status.ts";
 import { connectUnix, listenUnix } from "../../ffi/unix_socket.ts";
 import { checkCapacity, checkSocketPath, decideCapacity, StartupError } from "./startup_checks.ts";
-import { MEMORY_BYTES_MIN, type StoreConfig } from "./store_flags.ts";
+import { MEMORY_BYTES_MIN, NO_CLUSTER, type StoreConfig } from "./store_flags.ts";
 
 const MIB = 1024 * 1024;
 const GIB = 1024 * MIB;
@@ -24,6 +24,7 @@ function storeConfig(overrides: Partial<StoreConfig>): StoreConfig {
     socketMode: 0o600,
     allowUids: [],
     allowGids: [],
+    ...NO_CLUSTER,
     ...overrides,
   };
 }

@@ -45,9 +45,20 @@ export interface StoreConfig {
   allowUids: number[];
   /** Group ids whose processes may connect (the peer's primary group, from SO_PEERCRED). */
   allowGids: number[];
+  /** `redis://HOST:PORT` of the cluster directory ("" = a single node, no object manager). */
+  clusterUrl: string;
+  /** `HOST:PORT` where this node's object manager listens for peers (required with a cluster). */
+  nodeAddress: string;
+  /** This node's id in the cluster ("" = derived from the node address). */
+  nodeId: string;
+  /** File holding the secret peers must prove they know ("" = peers are not authenticated). */
+  clusterSecretFile: string;
   /** `HOST:PORT` of the metrics endpoint (Prometheus `/metrics`, `/healthz`, dashboard); "" = none. */
   metricsAddress: string;
 }
+
+/** The cluster settings of a single node (no object manager): for configs not made from flags. */
+export const NO_CLUSTER = { clusterUrl: "", nodeAddress: "", nodeId: "", clusterSecretFile: "" } as const;
 
 /** What {@linkcode parseStoreFlags} found: a request for help, or a complete configuration. */
 export type StoreFlagsResult =
@@ -220,6 +231,39 @@ export const STORE_FLAGS: readonly FlagSpec[] = [
     valueName: "GID[,GID...]",
     default: "",
     description: "processes whose primary group is one of these may connect too",
+  },
+  {
+    name: "cluster",
+    type: "string",
+    key: "clusterUrl",
+    valueName: "URL",
+    default: "",
+    description: "join a cluster whose directory is the Redis at redis://HOST:PORT (unset: a single node)",
+  },
+  {
+    name: "node-address",
+    type: "string",
+    key: "nodeAddress",
+    valueName: "HOST:PORT",
+    default: "",
+    description: "where this node's object manager listens for peers (required with --cluster; binds only there)",
+  },
+  {
+    name: "node-id",
+    type: "string",
+    key: "nodeId",
+    valueName: "ID",
+    default: "",
+    bytesMax: 64,
+    description: "this node's id in the cluster (unset: the node address)",
+  },
+  {
+    name: "cluster-secret-file",
+    type: "string",
+    key: "clusterSecretFile",
+    valueName: "FILE",
+    default: "",
+    description: "file with the secret peers must prove they know (unset: the node port is open to anyone)",
   },
   {
     name: "metrics-address",

@@ -6,7 +6,9 @@
 import { parseMetricsAddress } from "../observe/metrics_address.ts";
 import type { MetricsServer } from "../observe/metrics_server.ts";
 import { removeDeadSpillFiles } from "../store/spill_io/spill_files.ts";
+import type { ObjectManager } from "../object_manager/object_manager.ts";
 import { ObjectStoreRunner } from "../runner/object_store_runner.ts";
+import { startClusterNode } from "./cluster_node.ts";
 import { formatSize } from "./sizes.ts";
 import { checkCapacity, checkDiskDirectories, checkSocketPath, StartupError } from "./startup_checks.ts";
 import { FlagError, parseStoreFlags, type StoreConfig } from "./store_flags.ts";
@@ -73,6 +75,7 @@ export async function runStore(config: StoreConfig): Promise<number> {
       spillDirectory: config.spillDirectory,
       socketMode: config.socketMode,
       access: { allowUids: config.allowUids, allowGids: config.allowGids },
+      clusterMode: config.clusterUrl !== "",
     });
   } catch (error) {
     signalled.dispose();
@@ -89,6 +92,21 @@ export async function runStore(config: StoreConfig): Promise<number> {
     console.error(`plasma store: cannot serve metrics on ${config.metricsAddress}: ${(error as Error).message}`);
     return EXIT_FAILED;
   }
+  let manager: ObjectManager | null;
+  try {
+    manager = await startClusterNode(config, runner, (message) => console.error(`plasma store: ${message}`));
+  } catch (error) {
+    signalled.dispose();
+    await metrics?.close();
+    await runner.stop();
+    console.error(`plasma store: ${(error as Error).message}`);
+    return EXIT_FAILED;
+  }
+  if (manager !== null) {
+    console.log(
+      `plasma store: node ${manager.nodeId} in cluster ${config.clusterUrl}, peers reach it at ${manager.address}`,
+    );
+  }
   console.log(
     `plasma store: listening on ${config.socketPath}, capacity ${
       formatSize(runner.capacityBytes)
@@ -102,6 +120,7 @@ export async function runStore(config: StoreConfig): Promise<number> {
   );
   const code = await Promise.race([signalled.promise.then(() => 0), failed]);
   signalled.dispose();
+  await manager?.stop();
   await metrics?.close();
   await runner.stop();
   return code;

@@ -102,10 +102,15 @@ export class PlasmaClient {
 
   /**
    * Creates an object of `sizeBytes` and returns its data as a writable view; seal it when written.
-   * Waits (without blocking the event loop) while the store makes room.
+   * Waits (without blocking the event loop) while the store makes room. `receivedFromRemote` marks
+   * a copy pulled from another node (a secondary copy: the store may evict it).
    * @throws {ObjectExistsError} when the id is taken; {@linkcode OutOfMemoryError} when no room comes
    */
-  create(id: ObjectId, sizeBytes: number, options: { metadata?: Uint8Array } = {}): Promise<Uint8Array> {
+  create(
+    id: ObjectId,
+    sizeBytes: number,
+    options: { metadata?: Uint8Array; receivedFromRemote?: boolean } = {},
+  ): Promise<Uint8Array> {
     checkSize(sizeBytes);
     const metadata = options.metadata ?? EMPTY;
     return this.#connection.exclusive(async () => {
@@ -113,7 +118,7 @@ export class PlasmaClient {
         objectId: id.rawBytes,
         dataSize: sizeBytes,
         metadataSize: metadata.length,
-        source: ObjectSource.CreatedByWorker,
+        source: options.receivedFromRemote ? ObjectSource.ReceivedFromRemoteRaylet : ObjectSource.CreatedByWorker,
         deviceNum: 0,
         tryImmediately: false,
       };
@@ -201,13 +206,18 @@ export class PlasmaClient {
 
   /**
    * Deletes objects: unreferenced sealed ones go now; referenced or unsealed ones go as soon as
-   * they are released (deferred).
+   * they are released (deferred). With `everywhere` (a store started with `--cluster`), every
+   * other node deletes its copy too, the same way; the outcomes are this store's.
+   * @throws {InvalidRequestError} for `everywhere` on a store that is not in a cluster
    */
-  delete(ids: ObjectId[]): Promise<DeleteOutcome[]> {
+  delete(ids: ObjectId[], options: { everywhere?: boolean } = {}): Promise<DeleteOutcome[]> {
     return this.#connection.exclusive(() => {
       const reply = decode.decodeIdsReply(this.#connection.call(
         MessageType.DeleteRequest,
-        encode.encodeIdsRequest(ids.map((id) => id.rawBytes)),
+        encode.encodeDeleteRequest({
+          objectIds: ids.map((id) => id.rawBytes),
+          everywhere: options.everywhere ?? false,
+        }),
         MessageType.DeleteReply,
       ));
       return reply.errors.map((error) => {
@@ -215,6 +225,26 @@ export class PlasmaClient {
         if (error === ErrorCode.ObjectNonexistent) return "not_found";
         return "deferred";
       });
+    });
+  }
+
+  /**
+   * Starts pulling objects that other nodes hold into this store, without waiting (a store
+   * started with `--cluster`); a later `get` finds them here, or waits for the pull to finish.
+   * @throws {InvalidRequestError} on a store that is not in a cluster
+   * @example
+   * ```ts
+   * await client.fetch(ids); // returns at once
+   * const objects = await client.get(ids, { timeoutMs: 5_000 });
+   * ```
+   */
+  fetch(ids: ObjectId[]): Promise<void> {
+    return this.#connection.exclusive(() => {
+      this.#connection.call(
+        MessageType.FetchRequest,
+        encode.encodeIdsRequest(ids.map((id) => id.rawBytes)),
+        MessageType.FetchReply,
+      );
     });
   }
 

@@ -3,7 +3,16 @@ import { FrameConnection } from "../../ffi/frame_connection.ts";
 import { Poller } from "../../ffi/poller.ts";
 import { Status } from "../../ffi/status.ts";
 import { socketPair } from "../../ffi/unix_socket.ts";
-import { EventLoop } from "./event_loop.ts";
+import { EventLoop, type EventLoopOptions } from "./event_loop.ts";
+
+/** Each waiting strategy, with and without a bounded blocking wait on the loop's thread. */
+const WAIT_CASES: EventLoopOptions[] = [
+  {},
+  { strategy: "block", blockMs: 0 },
+  { strategy: "block", blockMs: 2 },
+  { strategy: "pressure", spinMicros: 50, blockMs: 2 },
+  { strategy: "adaptive", spinMicros: 50, blockMs: 2 },
+];
 
 /** CPU seconds (user + system) this JS thread has used, from /proc (other test threads excluded). */
 function cpuSeconds(): number {
@@ -16,14 +25,20 @@ const IDLE_TICKS = 20;
 /** Far beyond IDLE_TICKS x 10 ms on any load: only a loop that blocks timers gets here. */
 const HANG_GUARD_MS = 30_000;
 
-Deno.test("the loop answers frames, then idles without burning CPU while timers keep running", async () => {
+for (const options of WAIT_CASES) {
+  Deno.test(`the loop (${JSON.stringify(options)}) answers frames, then idles without burning CPU while timers keep running`, async () => {
+    await answersThenIdles(options);
+  });
+}
+
+async function answersThenIdles(options: EventLoopOptions): Promise<void> {
   const poller = new Poller();
   const [a, b] = socketPair();
   const client = FrameConnection.adopt(a);
   const server = FrameConnection.adopt(b);
   const loop = new EventLoop(poller, () => {
     while (server.read(0) === Status.ok) server.write(1n, server.type + 1, server.payload());
-  });
+  }, options);
   poller.add(server.fd, 1);
   const running = loop.start();
   try {
@@ -64,7 +79,7 @@ Deno.test("the loop answers frames, then idles without burning CPU while timers 
     client.close();
     server.close();
   }
-});
+}
 
 Deno.test("stop() ends a loop that is blocked in its wait", async () => {
   const poller = new Poller();
@@ -102,3 +117,64 @@ Deno.test("Worker messages reach a thread whose loop is blocked waiting", async 
     await poller.close();
   }
 });
+
+Deno.test("a loop that blocks on its own thread counts those waits and still sleeps when idle", async () => {
+  const poller = new Poller();
+  const loop = new EventLoop(poller, () => {}, { strategy: "block", blockMs: 1 });
+  const running = loop.start();
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.ok(loop.counters.syncBlocks >= 1, `blocked on its thread ${loop.counters.syncBlocks} times`);
+    assert.ok(loop.counters.blockingWaits >= 1, "then went to the awaited wait");
+  } finally {
+    await loop.stop();
+    await running;
+    await poller.close();
+  }
+});
+
+Deno.test("an unknown strategy or a negative spin is refused with RangeError", () => {
+  const poller = new Poller();
+  try {
+    assert.throws(() => new EventLoop(poller, () => {}, { strategy: "nap" as "spin" }), RangeError);
+    assert.throws(() => new EventLoop(poller, () => {}, { spinMicros: -1 }), RangeError);
+    assert.throws(() => new EventLoop(poller, () => {}, { blockMs: Number.NaN }), RangeError);
+  } finally {
+    void poller.close();
+  }
+});
+
+for (const options of WAIT_CASES) {
+  Deno.test(`the loop (${JSON.stringify(options)}) runs a left-over backlog to the end with no new events`, async () => {
+    const poller = new Poller();
+    let slicesLeft = 50;
+    let loop: EventLoop | undefined;
+    const finished = new Promise<void>((resolve) => {
+      loop = new EventLoop(poller, () => {}, {
+        ...options,
+        backlog: () => {
+          if (slicesLeft === 0) return false;
+          slicesLeft--;
+          if (slicesLeft === 0) resolve();
+          return slicesLeft > 0;
+        },
+      });
+    });
+    const running = loop!.start();
+    // No fd is watched: only the backlog can make progress, and a loop that slept with work
+    // left would never finish it (the hang guard turns that into a failure).
+    let guard: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await Promise.race([
+        finished,
+        new Promise((_, reject) => guard = setTimeout(() => reject(new Error("backlog left unserved")), HANG_GUARD_MS)),
+      ]);
+      assert.equal(slicesLeft, 0);
+    } finally {
+      clearTimeout(guard);
+      await loop!.stop();
+      await running;
+      poller.close();
+    }
+  });
+}

@@ -40,6 +40,16 @@ export function statsWith(overrides: Partial<StoreStats>): StoreStats {
     "numBytesOnDisk",
     "numSpillFiles",
     "numRestoresFailed",
+    "numObjectsPulled",
+    "numBytesPulled",
+    "numObjectsPushed",
+    "numBytesPushed",
+    "numPullsInFlight",
+    "numBytesPulling",
+    "numPullsFailed",
+    "numPeersRejected",
+    "numGetRequests",
+    "numObjectsCreatedTotal",
     "numServeErrors",
   ]; // deno-fmt-ignore
   return { ...Object.fromEntries(keys.map((key) => [key, 0])) as unknown as StoreStats, ...overrides };

@@ -26,10 +26,24 @@ Deno.test("objects by state partition the objects; by source follows the source 
 });
 
 Deno.test("ratesBetween() divides each total's growth by the elapsed time; a reset counts from zero", () => {
-  const earlier = statsWith({ numBytesCreatedTotal: 1000, numObjectsSpilled: 10, numObjectsRestoredFromDisk: 50 });
-  const later = statsWith({ numBytesCreatedTotal: 3000, numObjectsSpilled: 14, numObjectsRestoredFromDisk: 5 });
+  const earlier = statsWith({
+    numBytesCreatedTotal: 1000,
+    numObjectsSpilled: 10,
+    numObjectsRestoredFromDisk: 50,
+    numGetRequests: 7,
+    numObjectsCreatedTotal: 2,
+  });
+  const later = statsWith({
+    numBytesCreatedTotal: 3000,
+    numObjectsSpilled: 14,
+    numObjectsRestoredFromDisk: 5,
+    numGetRequests: 13,
+    numObjectsCreatedTotal: 3,
+  });
   const rates = ratesBetween(earlier, later, 2000);
   assert.equal(rates.createdBytesPerSecond, 1000);
+  assert.equal(rates.getRequestsPerSecond, 3);
+  assert.equal(rates.createdObjectsPerSecond, 0.5);
   assert.equal(rates.spilledObjectsPerSecond, 2);
   assert.equal(rates.restoredObjectsPerSecond, 2.5);
   assert.equal(ratesBetween(earlier, later, 0).createdBytesPerSecond, 0);

@@ -139,6 +139,50 @@ export const METRICS: readonly MetricSpec[] = [
     help: "Restores from spill files that failed (file missing or damaged, I/O error) since start.",
     samples: plain("numRestoresFailed"),
   },
+  // Transfers between nodes (cluster mode; zero on a single node).
+  {
+    name: "plasma_pulled_objects_total",
+    type: "counter",
+    help: "Objects pulled from other nodes since start.",
+    samples: plain("numObjectsPulled"),
+  },
+  {
+    name: "plasma_pulled_bytes_total",
+    type: "counter",
+    help: "Bytes pulled from other nodes since start.",
+    samples: plain("numBytesPulled"),
+  },
+  {
+    name: "plasma_pushed_objects_total",
+    type: "counter",
+    help: "Objects sent to other nodes since start.",
+    samples: plain("numObjectsPushed"),
+  },
+  {
+    name: "plasma_pushed_bytes_total",
+    type: "counter",
+    help: "Bytes sent to other nodes since start.",
+    samples: plain("numBytesPushed"),
+  },
+  { name: "plasma_pulls_in_flight", type: "gauge", help: "Pulls admitted now.", samples: plain("numPullsInFlight") },
+  {
+    name: "plasma_pulling_bytes",
+    type: "gauge",
+    help: "Bytes of admitted pulls not yet sealed.",
+    samples: plain("numBytesPulling"),
+  },
+  {
+    name: "plasma_pulls_failed_total",
+    type: "counter",
+    help: "Pulls that failed on every holder until their deadline, since start.",
+    samples: plain("numPullsFailed"),
+  },
+  {
+    name: "plasma_peers_rejected_total",
+    type: "counter",
+    help: "Peer connections closed for failing authentication or breaking the protocol, since start.",
+    samples: plain("numPeersRejected"),
+  },
   {
     name: "plasma_serve_errors_total",
     type: "counter",
@@ -162,6 +206,18 @@ export const METRICS: readonly MetricSpec[] = [
     type: "gauge",
     help: "Create requests waiting for memory.",
     samples: plain("numQueuedCreates"),
+  },
+  {
+    name: "plasma_get_requests_total",
+    type: "counter",
+    help: "Get requests received since start (each answered once unless its client left first).",
+    samples: plain("numGetRequests"),
+  },
+  {
+    name: "plasma_created_objects_total",
+    type: "counter",
+    help: "Objects created since start, from any source.",
+    samples: plain("numObjectsCreatedTotal"),
   },
   {
     name: "plasma_created_bytes_total",

@@ -55,6 +55,8 @@ export function objectsByState(stats: StoreStats): { sealed: Tally; unsealed: Ta
 
 /** Per-second rates of the store's running totals between two samples. */
 export interface Rates {
+  getRequestsPerSecond: number;
+  createdObjectsPerSecond: number;
   createdBytesPerSecond: number;
   evictedObjectsPerSecond: number;
   evictedBytesPerSecond: number;
@@ -66,6 +68,8 @@ export interface Rates {
 
 /** Which running total each rate follows. */
 const RATE_SOURCES: Record<keyof Rates, keyof StoreStats> = {
+  getRequestsPerSecond: "numGetRequests",
+  createdObjectsPerSecond: "numObjectsCreatedTotal",
   createdBytesPerSecond: "numBytesCreatedTotal",
   evictedObjectsPerSecond: "numObjectsEvicted",
   evictedBytesPerSecond: "numBytesEvicted",

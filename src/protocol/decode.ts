@@ -93,6 +93,14 @@ export function decodeIdsRequest(payload: Uint8Array): m.IdsRequest {
   return { objectIds: byteStrings(table.objectIdsLength(), (index) => table.objectIds(index, BYTES)) };
 }
 
+export function decodeDeleteRequest(payload: Uint8Array): m.DeleteRequest {
+  const table = fb.DeleteRequest.getRootAsDeleteRequest(buffer(payload, "DeleteRequest"));
+  return {
+    objectIds: byteStrings(table.objectIdsLength(), (index) => table.objectIds(index, BYTES)),
+    everywhere: table.everywhere(),
+  };
+}
+
 export function decodeSealRequest(payload: Uint8Array): m.SealRequest {
   const table = fb.SealRequest.getRootAsSealRequest(buffer(payload, "SealRequest"));
   return {

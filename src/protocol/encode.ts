@@ -149,6 +149,12 @@ export function encodeIdsRequest(objectIds: Uint8Array[]): Uint8Array {
   return finish(builder.endObject());
 }
 
+export function encodeDeleteRequest(request: m.DeleteRequest): Uint8Array {
+  builder.clear();
+  const ids = stringVector(request.objectIds);
+  return finish(fb.DeleteRequest.createDeleteRequest(builder, ids, request.everywhere));
+}
+
 export function encodeSealRequest(request: m.SealRequest): Uint8Array {
   builder.clear();
   const ids = stringVector(request.objectIds);
@@ -259,6 +265,16 @@ export const STATS_FIELDS: (keyof m.StoreStats)[] = [
   "numBytesOnDisk",
   "numSpillFiles",
   "numRestoresFailed",
+  "numObjectsPulled",
+  "numBytesPulled",
+  "numObjectsPushed",
+  "numBytesPushed",
+  "numPullsInFlight",
+  "numBytesPulling",
+  "numPullsFailed",
+  "numPeersRejected",
+  "numGetRequests",
+  "numObjectsCreatedTotal",
   "numServeErrors",
 ];
 const STATS_INT32_FIELDS = new Set<keyof m.StoreStats>(["numClients", "numPendingGets", "numQueuedCreates"]);

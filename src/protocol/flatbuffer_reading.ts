@@ -10,14 +10,28 @@ import { type TableLayout, verifyRoot } from "./verifier.ts";
 export const BYTES = flatbuffers.Encoding.UTF8_BYTES;
 const EMPTY = new Uint8Array(0);
 
-/** Verifies `payload` as a `table` (of `layouts`' schema) and wraps it for the generated readers. */
+/**
+ * The one ByteBuffer every decode reads through. flatbuffers' constructor makes a TextDecoder per
+ * ByteBuffer, which showed in the store's per-request profile; decoders are synchronous and copy
+ * what they keep out of the tables (byte views into the payload, numbers), so one instance,
+ * re-pointed at each payload, is never read after the next decode begins.
+ */
+const sharedBuffer = new flatbuffers.ByteBuffer(EMPTY);
+
+/**
+ * Verifies `payload` as a `table` (of `layouts`' schema) and wraps it for the generated readers.
+ * The wrapper is valid until the next call: read everything needed from it before decoding again.
+ */
 export function verifiedBuffer(
   payload: Uint8Array,
   table: string,
   layouts?: Record<string, TableLayout>,
 ): flatbuffers.ByteBuffer {
   verifyRoot(payload, table, layouts);
-  return new flatbuffers.ByteBuffer(payload);
+  // `bytes_` is the field every accessor reads; the library has no public way to re-point it.
+  (sharedBuffer as unknown as { bytes_: Uint8Array }).bytes_ = payload;
+  sharedBuffer.setPosition(0);
+  return sharedBuffer;
 }
 
 /** A string field read with {@linkcode BYTES}: its bytes, or empty when absent. */

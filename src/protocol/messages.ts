@@ -121,8 +121,34 @@ export interface ObjectInfo {
   constructDurationMs: number;
 }
 
-/** The store's counters (Ray's names in camelCase) plus memory figures. */
-export interface StoreStats {
+/** Transfers between nodes, counted by the object manager (cluster mode; zero on a single node). */
+export interface TransferStats {
+  numObjectsPulled: number;
+  numBytesPulled: number;
+  numObjectsPushed: number;
+  numBytesPushed: number;
+  numPullsInFlight: number;
+  /** Live: bytes of admitted pulls not yet sealed. */
+  numBytesPulling: number;
+  numPullsFailed: number;
+  /** Peer connections closed for failing authentication or breaking the protocol. */
+  numPeersRejected: number;
+}
+
+/** Every transfer counter at zero: a single node's figures. */
+export const NO_TRANSFERS: Readonly<TransferStats> = {
+  numObjectsPulled: 0,
+  numBytesPulled: 0,
+  numObjectsPushed: 0,
+  numBytesPushed: 0,
+  numPullsInFlight: 0,
+  numBytesPulling: 0,
+  numPullsFailed: 0,
+  numPeersRejected: 0,
+};
+
+/** The store's counters (Ray's names in camelCase) plus memory figures and transfer counters. */
+export interface StoreStats extends TransferStats {
   numObjectsInUse: number;
   numBytesInUse: number;
   numObjectsEvictable: number;
@@ -160,8 +186,18 @@ export interface StoreStats {
   numSpillFiles: number;
   /** Restores that failed since start (spill file missing or damaged, I/O error); their gets got an error. */
   numRestoresFailed: number;
+  /** Get requests received since start, from either dialect; each is answered once unless its client leaves first. */
+  numGetRequests: number;
+  /** Objects allocated since start from any source (the count beside numBytesCreatedTotal). */
+  numObjectsCreatedTotal: number;
   /** Connections closed since start because serving them threw: a store bug, contained to that client. */
   numServeErrors: number;
+}
+
+export interface DeleteRequest {
+  objectIds: Uint8Array[];
+  /** Cluster mode: delete every node's copy. */
+  everywhere: boolean;
 }
 
 export interface ObjectToWrite {

@@ -26,6 +26,44 @@ Deno.test("a create request survives encode and decode with binary ids", () => {
   assert.equal(decoded.tryImmediately, true);
 });
 
+Deno.test("a decoded request keeps its values after the next frame is decoded (decoders share one reader)", () => {
+  const request = (objectId: Uint8Array, dataSize: number) =>
+    encode.encodeCreateRequest({
+      objectId,
+      dataSize,
+      metadataSize: 1,
+      source: ObjectSource.CreatedByWorker,
+      deviceNum: 0,
+      tryImmediately: false,
+    }).slice();
+  const first = decode.decodeCreateRequest(request(new Uint8Array([1, 2, 3]), 100));
+  const second = decode.decodeCreateRequest(request(new Uint8Array([9, 9, 9, 9]), 200));
+  const ids = decode.decodeIdsRequest(encode.encodeIdsRequest([new Uint8Array([7]), new Uint8Array([8, 8])]).slice());
+  assert.deepEqual([first.objectId, first.dataSize], [new Uint8Array([1, 2, 3]), 100]);
+  assert.deepEqual([second.objectId, second.dataSize], [new Uint8Array([9, 9, 9, 9]), 200]);
+  assert.deepEqual(ids.objectIds, [new Uint8Array([7]), new Uint8Array([8, 8])]);
+  assert.throws(() => decode.decodeCreateRequest(new Uint8Array(3)), VerificationError);
+  assert.deepEqual(first.objectId, new Uint8Array([1, 2, 3]), "a rejected frame leaves earlier results alone");
+});
+
+Deno.test("the verifier checks frames at any offset of one reused read buffer, each against its own length", () => {
+  const frame = encode.encodeIdsRequest([new Uint8Array([1, 2, 3])]).slice();
+  const buffer = new Uint8Array(4096);
+  for (const offset of [0, 100, 1000]) {
+    buffer.fill(0xee);
+    buffer.set(frame, offset);
+    const view = buffer.subarray(offset, offset + frame.length);
+    verifyRoot(view, "DeleteRequest");
+    assert.deepEqual(decode.decodeIdsRequest(view).objectIds, [new Uint8Array([1, 2, 3])]);
+    // The same bytes cut short: the buffer behind them is longer, the frame is not.
+    assert.throws(
+      () => verifyRoot(buffer.subarray(offset, offset + frame.length - 4), "DeleteRequest"),
+      VerificationError,
+    );
+  }
+  verifyRoot(frame, "DeleteRequest"); // another buffer again
+});
+
 Deno.test("a get reply keeps ids, specs and chunks in order", () => {
   const spec = {
     storeFd: 9,

@@ -31,20 +31,32 @@ export class VerificationError extends Error {
   }
 }
 
+/**
+ * One verifier reused for every frame: a DataView per call showed in the store's per-request
+ * profile. Frames are views into a connection's read buffer, so the DataView over that buffer is
+ * kept until a frame from another buffer comes; positions are relative to the frame's start.
+ */
 class Verifier {
-  readonly #bytes: Uint8Array;
-  readonly #view: DataView;
-  readonly #layouts: Record<string, TableLayout>;
+  #buffer: ArrayBufferLike | null = null;
+  #view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+  #base = 0;
+  #length = 0;
+  #layouts: Record<string, TableLayout> = LAYOUTS;
   #tables = 0;
 
-  constructor(bytes: Uint8Array, layouts: Record<string, TableLayout>) {
-    this.#bytes = bytes;
+  reset(bytes: Uint8Array, layouts: Record<string, TableLayout>): void {
+    if (bytes.buffer !== this.#buffer || this.#view.byteLength !== bytes.buffer.byteLength) {
+      this.#buffer = bytes.buffer;
+      this.#view = new DataView(bytes.buffer);
+    }
+    this.#base = bytes.byteOffset;
+    this.#length = bytes.byteLength;
     this.#layouts = layouts;
-    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.#tables = 0;
   }
 
   root(table: string): void {
-    if (this.#bytes.length < 8) throw new VerificationError("buffer too short for a FlatBuffer");
+    if (this.#length < 8) throw new VerificationError("buffer too short for a FlatBuffer");
     this.table(this.#offsetTarget(0), table, 0);
   }
 
@@ -53,17 +65,17 @@ class Verifier {
     if (++this.#tables > TABLES_MAX) throw new VerificationError("too many tables");
     const layout = this.#layouts[name];
     this.#need(position, 4);
-    const vtable = position - this.#view.getInt32(position, true);
+    const vtable = position - this.#view.getInt32(this.#base + position, true);
     this.#need(vtable, 4);
-    const vtableBytes = this.#view.getUint16(vtable, true);
-    const tableBytes = this.#view.getUint16(vtable + 2, true);
+    const vtableBytes = this.#view.getUint16(this.#base + vtable, true);
+    const tableBytes = this.#view.getUint16(this.#base + vtable + 2, true);
     if (vtableBytes < 4 || vtableBytes % 2 !== 0) throw new VerificationError(`bad vtable size ${vtableBytes}`);
     this.#need(vtable, vtableBytes);
     this.#need(position, tableBytes);
     for (let id = 0; id < layout.length; id++) {
       const slot = 4 + id * 2;
       if (slot + 2 > vtableBytes) break;
-      const fieldOffset = this.#view.getUint16(vtable + slot, true);
+      const fieldOffset = this.#view.getUint16(this.#base + vtable + slot, true);
       if (fieldOffset === 0) continue;
       this.#field(position + fieldOffset, position + tableBytes, layout[id], depth);
     }
@@ -81,7 +93,7 @@ class Verifier {
 
   #vector(position: number, element: FieldLayout, depth: number): void {
     this.#need(position, 4);
-    const length = this.#view.getUint32(position, true);
+    const length = this.#view.getUint32(this.#base + position, true);
     const width = element.kind === "scalar" ? element.bytes : 4;
     this.#need(position + 4, length * width);
     if (element.kind === "scalar") return;
@@ -94,23 +106,25 @@ class Verifier {
 
   #string(position: number): void {
     this.#need(position, 4);
-    const length = this.#view.getUint32(position, true);
+    const length = this.#view.getUint32(this.#base + position, true);
     this.#need(position + 4, length + 1); // the terminating NUL is part of the encoding
   }
 
   #offsetTarget(position: number): number {
     this.#need(position, 4);
-    const target = position + this.#view.getUint32(position, true);
+    const target = position + this.#view.getUint32(this.#base + position, true);
     this.#need(target, 0);
     return target;
   }
 
   #need(position: number, bytes: number): void {
-    if (position < 0 || bytes < 0 || position + bytes > this.#bytes.length) {
-      throw new VerificationError(`offset ${position}+${bytes} outside the ${this.#bytes.length}-byte buffer`);
+    if (position < 0 || bytes < 0 || position + bytes > this.#length) {
+      throw new VerificationError(`offset ${position}+${bytes} outside the ${this.#length}-byte buffer`);
     }
   }
 }
+
+const verifier = new Verifier();
 
 /**
  * Checks that `bytes` is a well-formed FlatBuffer whose root is the table `table` (of our
@@ -119,5 +133,6 @@ class Verifier {
  */
 export function verifyRoot(bytes: Uint8Array, table: string, layouts: Record<string, TableLayout> = LAYOUTS): void {
   if (!(table in layouts)) throw new Error(`unknown table ${table}`);
-  new Verifier(bytes, layouts).root(table);
+  verifier.reset(bytes, layouts);
+  verifier.root(table);
 }

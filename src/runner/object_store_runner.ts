@@ -6,6 +6,7 @@
 import { closeFd } from "../../ffi/shared_memory.ts";
 import { listenUnix } from "../../ffi/unix_socket.ts";
 import { spawnSpillWorker } from "../store/spill_io/spill_io.ts";
+import type { TransferStats } from "../protocol/messages.ts";
 import type { StoreEvent } from "../store/store_events.ts";
 import type { StoreServerOptions } from "../store/store_server.ts";
 import type { FromWorker, ToWorker } from "./messages.ts";
@@ -112,6 +113,11 @@ export class ObjectStoreRunner {
     if (this.#listeners.size === 0) this.#worker.postMessage({ type: "subscribe" } satisfies ToWorker);
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /** Hands the object manager's transfer counters to the store, which reports them in `stats`. */
+  reportTransfers(stats: TransferStats): void {
+    this.#worker.postMessage({ type: "transferStats", stats } satisfies ToWorker);
   }
 
   /** Adds a listener told if the store fails after starting (a bug: the node should exit). */

@@ -59,4 +59,5 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
   if (event.data.type === "start") void start(event.data);
   else if (event.data.type === "subscribe") server?.store.subscribe(emit);
   else if (event.data.type === "stop") void stop();
+  else if (event.data.type === "transferStats" && server) server.store.transferStats = event.data.stats;
 };

@@ -32,6 +32,14 @@ export const FULL_DELAY_MS_DEFAULT = 10;
 export const OOM_GRACE_MS_DEFAULT = 2_000;
 /** Unique id of the store's main chunk (fallback chunks get higher ids). */
 export const MAIN_CHUNK_ID = 1;
+/**
+ * The store spins only while no task waits for a CPU (kernel PSI): spinning wins 1.3-2x on a quiet
+ * machine and loses up to 6x on a busy one, where it takes the core its clients need
+ * (bench/README.md, "Waiting strategy").
+ */
+export const LOOP_WAIT_STRATEGY_DEFAULT = "pressure";
+/** When not spinning, block on the loop's own thread this long (one wake-up) before an awaited wait. */
+export const LOOP_BLOCK_MS_DEFAULT = 2;
 /** Fallback allocations alive at once (each holds an fd: Ray once hit the 65,535-fd limit). */
 export const FALLBACK_OBJECTS_MAX = 1_000;
 /** Fallback bytes alive at once, as a multiple of the store's capacity. */

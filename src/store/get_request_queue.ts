@@ -91,10 +91,10 @@ export class GetRequestQueue {
    */
   add(client: StoreClient, ids: Uint8Array[], wait: GetWait): GetResult | null {
     const get = newGet(client, ids);
-    get.keys.forEach((key, index) => {
-      const object = this.#lifecycle.get(key);
+    for (let index = 0; index < get.keys.length; index++) {
+      const object = this.#lifecycle.get(get.keys[index]);
       if (object?.sealed) this.#satisfy(get, index, object);
-    });
+    }
     if (get.remaining === 0) return this.#answeredNow(get);
     if (wait.timeoutMs === 0) {
       const restoring = wait.restoring ?? (() => false);
@@ -204,15 +204,18 @@ export class GetRequestQueue {
   }
 }
 
+/** Ids at or below this count are deduplicated by comparing keys, without a Set (most gets name one id). */
+const DEDUPLICATE_BY_SCAN_MAX = 8;
+
 /** A get with its ids deduplicated (keeping the first of each), and copied: the frame buffer is reused. */
 function newGet(client: StoreClient, ids: Uint8Array[]): PendingGet {
   const keys: string[] = [];
   const unique: Uint8Array[] = [];
-  const seen = new Set<string>();
+  const seen = ids.length > DEDUPLICATE_BY_SCAN_MAX ? new Set<string>() : null;
   for (const id of ids) {
     const key = idKey(id);
-    if (seen.has(key)) continue;
-    seen.add(key);
+    if (seen === null ? keys.includes(key) : seen.has(key)) continue;
+    seen?.add(key);
     keys.push(key);
     unique.push(id.slice());
   }

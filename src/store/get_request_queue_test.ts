@@ -42,6 +42,22 @@ Deno.test("get queue: ids are deduplicated, found objects referenced once, and a
   });
 });
 
+Deno.test("get queue: duplicates are dropped the same way in short gets (scanned) and long ones (a set)", async () => {
+  await withCore({ capacityBytes: CAPACITY }, (parts) => {
+    const { queue } = queueOver(parts);
+    const client = new StoreClient(1);
+    sealed(parts, "a");
+    sealed(parts, "b");
+    const short = queue.add(client, [id("b"), id("a"), id("b")], { timeoutMs: 0 })!;
+    assert.deepEqual(short.keys, ["b", "a"]);
+    const names = ["a", "b", "c", "a", "d", "b", "e", "f", "g", "c", "h"];
+    const long = queue.add(client, names.map(id), { timeoutMs: 0 })!;
+    assert.deepEqual(long.keys, ["a", "b", "c", "d", "e", "f", "g", "h"]);
+    assert.equal(long.requested.length, names.length);
+    assert.deepEqual(found(long), ["a", "b", null, null, null, null, null, null]);
+  });
+});
+
 Deno.test("get queue: timeout 0 answers at once with what exists; a waiting get is answered when its last id is sealed", async () => {
   await withCore({ capacityBytes: CAPACITY }, (parts) => {
     const { queue, answered } = queueOver(parts);

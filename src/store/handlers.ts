@@ -6,7 +6,7 @@
  */
 import * as decode from "../protocol/decode.ts";
 import * as encode from "../protocol/encode.ts";
-import { MessageType, ObjectSource } from "../protocol/messages.ts";
+import { ErrorCode, MessageType, ObjectSource } from "../protocol/messages.ts";
 import type { CreateRequest } from "../protocol/messages.ts";
 import type { ClientSession } from "./client_session.ts";
 import type { Handler } from "./dialect.ts";
@@ -21,6 +21,7 @@ import {
   checkPendingGets,
   checkQueuedCreates,
   checkTimeout,
+  RequestError,
 } from "./validation.ts";
 
 function checkCreate(request: CreateRequest): void {
@@ -86,10 +87,28 @@ function release(store: PlasmaStore, session: ClientSession, payload: Uint8Array
 }
 
 function remove(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
-  const { objectIds } = decode.decodeIdsRequest(payload);
+  const { objectIds, everywhere } = decode.decodeDeleteRequest(payload);
   checkIds(objectIds);
+  if (everywhere) {
+    checkClusterMode(store, "delete everywhere");
+    store.deleteEverywhere(objectIds);
+  }
   const errors = objectIds.map((id) => store.delete(id));
   session.send(MessageType.DeleteReply, encode.encodeIdsReply({ objectIds, errors }));
+}
+
+function fetch(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
+  const { objectIds } = decode.decodeIdsRequest(payload);
+  checkIds(objectIds);
+  checkClusterMode(store, "fetch");
+  store.fetch(objectIds);
+  session.send(MessageType.FetchReply, encode.encodeIdsReply({ objectIds, errors: objectIds.map(() => ErrorCode.OK) }));
+}
+
+function checkClusterMode(store: PlasmaStore, what: string): void {
+  if (!store.clusterMode) {
+    throw new RequestError(ErrorCode.InvalidRequest, `${what} needs a store started with --cluster`);
+  }
 }
 
 function contains(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
@@ -133,6 +152,7 @@ export const HANDLERS: ReadonlyMap<number, Handler> = new Map<number, Handler>([
   [MessageType.ReleaseRequest, release],
   [MessageType.DeleteRequest, remove],
   [MessageType.ContainsRequest, contains],
+  [MessageType.FetchRequest, fetch],
   [MessageType.CreateAndSealRequest, createAndSeal],
   [
     MessageType.ListRequest,

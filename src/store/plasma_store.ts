@@ -4,8 +4,8 @@
  * outcome, and requests that wait finish through the StoreOutput the server gives it.
  * @module
  */
-import { ErrorCode, ObjectSource } from "../protocol/messages.ts";
-import type { CreateRequest, StoreStats } from "../protocol/messages.ts";
+import { ErrorCode, NO_TRANSFERS, ObjectSource } from "../protocol/messages.ts";
+import type { CreateRequest, StoreStats, TransferStats } from "../protocol/messages.ts";
 import { idKey, keyBytes } from "../protocol/object_id.ts";
 import {
   type CreateAttempt,
@@ -39,6 +39,8 @@ export interface PlasmaStoreOptions extends StoreMemoryOptions {
   spillDirectory?: string;
   /** The port of a spill I/O Worker the main thread started (see spawnSpillWorker). */
   spillPort?: MessagePort;
+  /** An object manager runs beside the store: fetch and delete-everywhere are served (default off). */
+  clusterMode?: boolean;
 }
 
 /** What the store is wired to: where waited answers and events go, and how timer work runs. */
@@ -95,8 +97,12 @@ export class PlasmaStore {
   /** Largest request this store accepts (see requestBytesMaxFor). */
   readonly requestBytesMax: number;
   readonly #watchers = new Set<ObjectWatcher>();
+  /** The object manager's transfer counters, as it last reported them (see the runner). */
+  transferStats: TransferStats = { ...NO_TRANSFERS };
+  readonly #clusterMode: boolean;
 
   constructor(options: PlasmaStoreOptions, wiring: PlasmaStoreWiring) {
+    this.#clusterMode = options.clusterMode ?? false;
     this.#memory = new StoreMemory(options);
     this.requestBytesMax = requestBytesMaxFor(this.#memory.capacityBytes);
     this.#fallbackDirectory = options.fallbackDirectory ?? "";
@@ -353,6 +359,7 @@ export class PlasmaStore {
   }
 
   get(client: StoreClient, ids: Uint8Array[], timeoutMs: number): GetResult | null {
+    this.#stats.getRequested();
     const spill = this.#spill;
     if (spill !== null) {
       for (const id of ids) {
@@ -362,7 +369,7 @@ export class PlasmaStore {
     }
     const restoring = spill === null ? undefined : (key: string) => !this.#lifecycle.get(key)?.sealed && spill.has(key);
     const result = this.#gets.add(client, ids, { timeoutMs, restoring, restoreWaitMs: RESTORE_WAIT_MS_MAX });
-    if (result === null && this.#events !== null) this.#announceWanted(ids);
+    if (result === null && this.#events !== null) this.#announceWanted(ids, "get");
     return result;
   }
 
@@ -401,6 +408,7 @@ export class PlasmaStore {
       numClients: this.#clientCount,
       numPendingGets: this.#gets.size,
       numQueuedCreates: this.#creates.size,
+      ...this.transferStats,
     };
   }
 
@@ -448,13 +456,28 @@ export class PlasmaStore {
     this.#events?.({ type: "restoreFailed", objectIdHex, message });
   }
 
-  /** Tells the object manager which ids a waiting get wants that are neither in memory nor on disk. */
-  #announceWanted(ids: Uint8Array[]): void {
+  /** Whether an object manager serves fetch and delete-everywhere (the store only forwards them). */
+  get clusterMode(): boolean {
+    return this.#clusterMode;
+  }
+
+  /** Cluster mode: asks the object manager to pull the absent ids without anyone waiting. */
+  fetch(ids: Uint8Array[]): void {
+    if (this.#events !== null) this.#announceWanted(ids, "fetch");
+  }
+
+  /** Cluster mode: asks the object manager to delete every other node's copy too. */
+  deleteEverywhere(ids: Uint8Array[]): void {
+    this.#events?.({ type: "deleteEverywhere", objectIdsHex: ids.map(hex) });
+  }
+
+  /** Tells the object manager which ids a waiting get (or a fetch) wants that are neither in memory nor on disk. */
+  #announceWanted(ids: Uint8Array[], priority: "get" | "fetch"): void {
     const absent = ids.filter((id) => {
       const key = idKey(id);
       return this.#lifecycle.get(key) === undefined && !(this.#spill?.has(key) ?? false);
     });
-    if (absent.length > 0) this.#events?.({ type: "objectsWanted", objectIdsHex: absent.map(hex) });
+    if (absent.length > 0) this.#events?.({ type: "objectsWanted", objectIdsHex: absent.map(hex), priority });
   }
 
   /**

@@ -80,7 +80,7 @@ Deno.test("store: a get that waits finishes through the output when the object i
     const reader = new StoreClient(2);
     assert.equal(store.get(reader, [id("later")], -1), null);
     assert.deepEqual(events.filter((event) => event.type === "objectsWanted"), [
-      { type: "objectsWanted", objectIdsHex: ["6c61746572"] },
+      { type: "objectsWanted", objectIdsHex: ["6c61746572"], priority: "get" },
     ]);
     assert.equal(store.snapshot().numPendingGets, 1);
     store.createNow(writer, request("later", 4));
@@ -144,5 +144,42 @@ Deno.test("store: a disconnect aborts unsealed objects, drops references and get
       [stats.numClients, stats.numPendingGets, stats.numObjectsInUse, stats.numObjectsUnsealed, stats.numObjects],
       [0, 0, 0, 0, 1],
     );
+  });
+});
+
+Deno.test("store: numGetRequests counts each get request once, however many ids and however it ends", async () => {
+  await withStore((store) => {
+    const writer = new StoreClient(1);
+    const reader = new StoreClient(2);
+    const count = () => store.snapshot().numGetRequests;
+    assert.equal(count(), 0);
+    store.createNow(writer, request("a", 4));
+    store.seal(writer, id("a"), true);
+    store.get(reader, [id("a")], 0);
+    assert.equal(count(), 1, "a get answered at once");
+    store.get(reader, [id("a"), id("missing"), id("gone")], 0);
+    assert.equal(count(), 2, "one request naming three ids, two missing at timeout 0");
+    assert.equal(store.get(reader, [id("later")], -1), null);
+    assert.equal(count(), 3, "a get left waiting counts when it arrives");
+    assert.equal(store.snapshot().numObjectsCreatedTotal, 1, "gets create nothing");
+  });
+});
+
+Deno.test("store: numObjectsCreatedTotal counts objects allocated and keeps counting after they are deleted", async () => {
+  await withStore((store) => {
+    const writer = new StoreClient(1);
+    const count = () => store.snapshot().numObjectsCreatedTotal;
+    store.createNow(writer, request("a", 4));
+    store.createNow(writer, request("b", 4));
+    assert.equal(count(), 2);
+    const duplicate = store.createNow(writer, request("a", 4));
+    assert.ok("error" in duplicate && duplicate.error === ErrorCode.ObjectExists);
+    assert.equal(count(), 2, "a refused create counts nothing");
+    store.seal(writer, id("a"), true);
+    assert.equal(store.abort(writer, id("b")), ErrorCode.OK);
+    assert.equal(store.delete(id("a")), ErrorCode.OK);
+    assert.equal(store.snapshot().numObjects, 0);
+    assert.equal(count(), 2, "a total, not a live count");
+    assert.equal(store.snapshot().numGetRequests, 0, "creates get nothing");
   });
 });

@@ -6,13 +6,20 @@
  * @module
  */
 import { ObjectSource } from "../protocol/messages.ts";
-import type { StoreStats } from "../protocol/messages.ts";
+import type { StoreStats, TransferStats } from "../protocol/messages.ts";
 import type { LocalObject } from "./local_object.ts";
 
-/** The object counters the store reports (Ray's names in camelCase): StoreStats minus memory and queue figures. */
+/** The object counters the store reports (Ray's names in camelCase): StoreStats minus memory and
+ * queue figures and the object manager's transfer counters. */
 export type ObjectCounters = Omit<
   StoreStats,
-  "capacityBytes" | "allocatedBytes" | "largestFreeBlockBytes" | "numClients" | "numPendingGets" | "numQueuedCreates"
+  | "capacityBytes"
+  | "allocatedBytes"
+  | "largestFreeBlockBytes"
+  | "numClients"
+  | "numPendingGets"
+  | "numQueuedCreates"
+  | keyof TransferStats
 >;
 
 /** Category bits, in the order of CATEGORY_COUNTERS. */
@@ -74,6 +81,8 @@ export class StatsCollector {
     numBytesOnDisk: 0,
     numSpillFiles: 0,
     numRestoresFailed: 0,
+    numGetRequests: 0,
+    numObjectsCreatedTotal: 0,
     numServeErrors: 0,
   };
   readonly #rule: EvictionRule;
@@ -100,9 +109,15 @@ export class StatsCollector {
     return !this.#rule.spillingEnabled || object.source !== ObjectSource.CreatedByWorker;
   }
 
-  /** Counts a new object (unsealed, unreferenced). */
+  /** Counts a get request as it arrives (once per request, however many ids it names). */
+  getRequested(): void {
+    this.counters.numGetRequests++;
+  }
+
+  /** Counts a new object (unsealed, unreferenced), whatever its source. */
   added(object: LocalObject): void {
     this.counters.numBytesCreatedTotal += object.sizeBytes;
+    this.counters.numObjectsCreatedTotal++;
     this.counters.numObjects++;
     const categories = this.#categories(object);
     this.#apply(categories, object.sizeBytes, 1);

@@ -53,6 +53,7 @@ function runSequence(parts: CoreParts, random: () => number, spillingEnabled: bo
   const holders = Array.from({ length: HOLDERS }, () => new Set<string>());
   let created = 0;
   let createdBytes = 0;
+  let createdObjects = 0;
   const live = () => [...lifecycle.objects.values()];
   const check = (step: string) => {
     const expected = expectedCounters(live(), spillingEnabled);
@@ -60,6 +61,7 @@ function runSequence(parts: CoreParts, random: () => number, spillingEnabled: bo
       assert.equal(stats.counters[name as keyof ObjectCounters], value, `${name} after ${step}`);
     }
     assert.equal(stats.counters.numBytesCreatedTotal, createdBytes, `numBytesCreatedTotal after ${step}`);
+    assert.equal(stats.counters.numObjectsCreatedTotal, createdObjects, `numObjectsCreatedTotal after ${step}`);
     const inLru = new Set(eviction.chooseBySize(Infinity).map((object) => object.key));
     const evictable = live().filter((object) => stats.isEvictable(object)).map((object) => object.key);
     assert.deepEqual([...inLru].sort(), evictable.sort(), `the LRU holds exactly the evictable objects after ${step}`);
@@ -75,6 +77,7 @@ function runSequence(parts: CoreParts, random: () => number, spillingEnabled: bo
       const result = lifecycle.create(newObject(`o${created++}`, size, source));
       if (typeof result !== "number") {
         createdBytes += size;
+        createdObjects++;
         lifecycle.addReference(result, holder);
       }
       name = `create ${size} bytes from source ${source}`;

@@ -59,11 +59,19 @@ export interface RestoreFailedEvent {
 }
 
 /**
- * A get started waiting for ids that are neither in memory nor on disk here (for the object
- * manager: a pull from another node could satisfy it).
+ * A get started waiting (priority "get"), or a fetch asked (priority "fetch"), for ids that are
+ * neither in memory nor on disk here (for the object manager: a pull from another node could
+ * satisfy it).
  */
 export interface ObjectsWantedEvent {
   type: "objectsWanted";
+  objectIdsHex: string[];
+  priority: "get" | "fetch";
+}
+
+/** A client asked for these objects to be deleted on every node (cluster mode). */
+export interface DeleteEverywhereEvent {
+  type: "deleteEverywhere";
   objectIdsHex: string[];
 }
 
@@ -75,7 +83,8 @@ export type StoreEvent =
   | ObjectRestoredEvent
   | SpillFailedEvent
   | RestoreFailedEvent
-  | ObjectsWantedEvent;
+  | ObjectsWantedEvent
+  | DeleteEverywhereEvent;
 
 /** Where the store sends its events. */
 export type StoreEventSink = (event: StoreEvent) => void;

@@ -12,6 +12,7 @@ import { closeFd } from "../../ffi/shared_memory.ts";
 import { NativeError, Status, statusName } from "../../ffi/status.ts";
 import { acceptUnix, listenUnix, peerCredentials } from "../../ffi/unix_socket.ts";
 import { EventLoop } from "../net/event_loop.ts";
+import { loopWaitFromEnvironment } from "../net/loop_tuning.ts";
 import { REPLY_BYTES_MAX } from "../protocol/frame.ts";
 import { ErrorCode } from "../protocol/messages.ts";
 import { VerificationError } from "../protocol/verifier.ts";
@@ -20,7 +21,7 @@ import { type AccessOptions, AccessPolicy } from "./access_policy.ts";
 import { ARROW_DIALECT } from "./arrow/arrow_dialect.ts";
 import { FRAMES_PER_SLICE, ServiceQueue, UNREAD_REPLY_BYTES_MAX } from "./fair_service.ts";
 import { ClientSession } from "./client_session.ts";
-import { CONNECTIONS_MAX } from "./constants.ts";
+import { CONNECTIONS_MAX, LOOP_BLOCK_MS_DEFAULT, LOOP_WAIT_STRATEGY_DEFAULT } from "./constants.ts";
 import type { Dialect } from "./dialect.ts";
 import { PlasmaStore, type PlasmaStoreOptions } from "./plasma_store.ts";
 import { RAY_DIALECT } from "./ray_dialect.ts";
@@ -100,8 +101,11 @@ export class StoreServer {
     }
     this.#poller.add(this.#listenFd, LISTEN_TOKEN);
     this.#loop = new EventLoop(this.#poller, (token, flags) => this.#enter(() => this.#onEvent(token, flags)), {
+      strategy: LOOP_WAIT_STRATEGY_DEFAULT,
       spinMicros: options.spinMicros,
       backlog: () => this.#serveBacklog(),
+      blockMs: LOOP_BLOCK_MS_DEFAULT,
+      ...loopWaitFromEnvironment(),
     });
   }
 

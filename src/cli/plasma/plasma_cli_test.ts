@@ -103,6 +103,9 @@ Deno.test("renderTopFrame() shows the gauge, objects by state and source, rates 
     numObjectsSpilled: 4,
     numBytesSpilled: 4096,
     numClients: 2,
+    numGetRequests: 10,
+    numObjectsCreatedTotal: 4,
+    numBytesCreatedTotal: 2048,
   });
   const frame = { timeMs: 0, stats: later, rates: ratesBetween(earlier, later, 2000) };
   const text = renderTopFrame("/tmp/s.sock", frame, 1000);
@@ -110,6 +113,7 @@ Deno.test("renderTopFrame() shows the gauge, objects by state and source, rates 
   assert.match(text, /memory {3}\[#{20}\.{20}\] 50\.0% {2}512 B of 1\.0 KiB/);
   assert.match(text, /objects {2}3: 2 sealed, 1 unsealed/);
   assert.match(text, /sources {2}created_by_worker 3 \(512 B\)/);
+  assert.match(text, /rates {4}get 5\.0\/s; create 2\.0\/s \(1\.0 KiB\/s\); evict 0\.0\/s/);
   assert.match(text, /spill 2\.0\/s \(2\.0 KiB\/s\)/);
   assert.match(text, /clients {2}2; 0 pending gets; 0 queued creates/);
 });

@@ -32,7 +32,8 @@ export function renderStats(socketPath: string, stats: StoreStats): string {
     ["restored (total)", tally({ objects: stats.numObjectsRestoredFromDisk, bytes: stats.numBytesRestoredFromDisk })],
     ["evicted (total)", tally({ objects: stats.numObjectsEvicted, bytes: stats.numBytesEvicted })],
     ["fallback files", tally({ objects: stats.numObjectsFallback, bytes: stats.numBytesFallback })],
-    ["created (total)", humanBytes(stats.numBytesCreatedTotal)],
+    ["created (total)", tally({ objects: stats.numObjectsCreatedTotal, bytes: stats.numBytesCreatedTotal })],
+    ["get requests (total)", String(stats.numGetRequests)],
     ["clients", String(stats.numClients)],
     ["queues", `${stats.numPendingGets} pending gets, ${stats.numQueuedCreates} queued creates`],
   ];

@@ -1,6 +1,6 @@
 /**
  * `plasma top`: a live view of a store, redrawn in place on a terminal every interval (a memory
- * gauge, objects by state and source, create/evict/spill/restore rates, clients and queues).
+ * gauge, objects by state and source, get/create/evict/spill/restore rates, clients and queues).
  * Piped, each frame is printed after the previous one; `--json` prints one JSON object per frame.
  * @module
  */
@@ -40,11 +40,11 @@ export function renderTopFrame(socketPath: string, frame: TopFrame, intervalMs: 
     `objects  ${stats.numObjects}: ${states.sealed.objects} sealed, ${states.unsealed.objects} unsealed; ` +
     `${stats.numObjectsInUse} in use, ${stats.numObjectsEvictable} evictable, ${stats.numObjectsSpillable} spillable`,
     `sources  ${sources.join(", ") || "none"}`,
-    `rates    create ${humanRate(rates.createdBytesPerSecond, "bytes")}; evict ${
-      pair(rates.evictedObjectsPerSecond, rates.evictedBytesPerSecond)
-    }; spill ${pair(rates.spilledObjectsPerSecond, rates.spilledBytesPerSecond)}; restore ${
-      pair(rates.restoredObjectsPerSecond, rates.restoredBytesPerSecond)
-    }`,
+    `rates    get ${humanRate(rates.getRequestsPerSecond, "count")}; create ${
+      pair(rates.createdObjectsPerSecond, rates.createdBytesPerSecond)
+    }; evict ${pair(rates.evictedObjectsPerSecond, rates.evictedBytesPerSecond)}; spill ${
+      pair(rates.spilledObjectsPerSecond, rates.spilledBytesPerSecond)
+    }; restore ${pair(rates.restoredObjectsPerSecond, rates.restoredBytesPerSecond)}`,
     `disk     ${stats.numObjectsOnDisk} objects spilled (${
       humanBytes(stats.numBytesOnDisk)
     } in ${stats.numSpillFiles} files); ` +

@@ -7,6 +7,7 @@
 import * as flatbuffers from "flatbuffers";
 import * as fb from "./generated/mod.ts";
 import { type ArrowErrorCode, ArrowMessageType } from "./messages.ts";
+import { MISSING_SPEC, writeObjectSpec } from "./_object_spec.ts";
 import type * as m from "./messages.ts";
 
 const builder = new flatbuffers.Builder(4096);
@@ -24,16 +25,7 @@ function stringVector(items: Uint8Array[]): flatbuffers.Offset {
 }
 
 function specStruct(spec: m.ArrowObjectSpec | null): flatbuffers.Offset {
-  const value = spec ?? { segmentIndex: -1, dataOffset: 0, dataSize: 0, metadataOffset: 0, metadataSize: 0 };
-  return fb.ObjectSpec.createObjectSpec(
-    builder,
-    value.segmentIndex,
-    BigInt(value.dataOffset),
-    BigInt.asUintN(64, BigInt(value.dataSize)),
-    BigInt(value.metadataOffset),
-    BigInt(value.metadataSize),
-    0,
-  );
+  return writeObjectSpec(builder, spec ?? MISSING_SPEC);
 }
 
 export function encodeConnectReply(memoryCapacity: number): Uint8Array {

@@ -32,8 +32,13 @@ objectIdsLength():number {
   return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
 }
 
+everywhere():boolean {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? !!this.bb!.readInt8(this.bb_pos + offset) : false;
+}
+
 static startDeleteRequest(builder:flatbuffers.Builder) {
-  builder.startObject(1);
+  builder.startObject(2);
 }
 
 static addObjectIds(builder:flatbuffers.Builder, objectIdsOffset:flatbuffers.Offset) {
@@ -52,14 +57,19 @@ static startObjectIdsVector(builder:flatbuffers.Builder, numElems:number) {
   builder.startVector(4, numElems, 4);
 }
 
+static addEverywhere(builder:flatbuffers.Builder, everywhere:boolean) {
+  builder.addFieldInt8(1, +everywhere, +false);
+}
+
 static endDeleteRequest(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
 }
 
-static createDeleteRequest(builder:flatbuffers.Builder, objectIdsOffset:flatbuffers.Offset):flatbuffers.Offset {
+static createDeleteRequest(builder:flatbuffers.Builder, objectIdsOffset:flatbuffers.Offset, everywhere:boolean):flatbuffers.Offset {
   DeleteRequest.startDeleteRequest(builder);
   DeleteRequest.addObjectIds(builder, objectIdsOffset);
+  DeleteRequest.addEverywhere(builder, everywhere);
   return DeleteRequest.endDeleteRequest(builder);
 }
 }

@@ -27,5 +27,7 @@ export enum MessageType {
   StatsReply = 23,
   CreateAndSealRequest = 24,
   CreateAndSealReply = 25,
-  ErrorReply = 26
+  ErrorReply = 26,
+  FetchRequest = 27,
+  FetchReply = 28
 }

@@ -15,6 +15,8 @@ export { DeleteReply } from './delete-reply.ts';
 export { DeleteRequest } from './delete-request.ts';
 export { ErrorCode } from './error-code.ts';
 export { ErrorReply } from './error-reply.ts';
+export { FetchReply } from './fetch-reply.ts';
+export { FetchRequest } from './fetch-request.ts';
 export { GetDebugStringReply } from './get-debug-string-reply.ts';
 export { GetDebugStringRequest } from './get-debug-string-request.ts';
 export { GetReply } from './get-reply.ts';

@@ -200,13 +200,63 @@ numRestoresFailed():bigint {
   return offset ? this.bb!.readInt64(this.bb_pos + offset) : BigInt('0');
 }
 
-numServeErrors():bigint {
+numObjectsPulled():bigint {
   const offset = this.bb!.__offset(this.bb_pos, 76);
   return offset ? this.bb!.readInt64(this.bb_pos + offset) : BigInt('0');
 }
 
+numBytesPulled():bigint {
+  const offset = this.bb!.__offset(this.bb_pos, 78);
+  return offset ? this.bb!.readInt64(this.bb_pos + offset) : BigInt('0');
+}
+
+numObjectsPushed():bigint {
+  const offset = this.bb!.__offset(this.bb_pos, 80);
+  return offset ? this.bb!.readInt64(this.bb_pos + offset) : BigInt('0');
+}
+
+numBytesPushed():bigint {
+  const offset = this.bb!.__offset(this.bb_pos, 82);
+  return offset ? this.bb!.readInt64(this.bb_pos + offset) : BigInt('0');
+}
+
+numPullsInFlight():bigint {
+  const offset = this.bb!.__offset(this.bb_pos, 84);
+  return offset ? this.bb!.readInt64(this.bb_pos + offset) : BigInt('0');
+}
+
+numBytesPulling():bigint {
+  const offset = this.bb!.__offset(this.bb_pos, 86);
+  return offset ? this.bb!.readInt64(this.bb_pos + offset) : BigInt('0');
+}
+
+numPullsFailed():bigint {
+  const offset = this.bb!.__offset(this.bb_pos, 88);
+  return offset ? this.bb!.readInt64(this.bb_pos + offset) : BigInt('0');
+}
+
+numPeersRejected():bigint {
+  const offset = this.bb!.__offset(this.bb_pos, 90);
+  return offset ? this.bb!.readInt64(this.bb_pos + offset) : BigInt('0');
+}
+
+numGetRequests():bigint {
+  const offset = this.bb!.__offset(this.bb_pos, 92);
+  return offset ? this.bb!.readInt64(this.bb_pos + offset) : BigInt('0');
+}
+
+numObjectsCreatedTotal():bigint {
+  const offset = this.bb!.__offset(this.bb_pos, 94);
+  return offset ? this.bb!.readInt64(this.bb_pos + offset) : BigInt('0');
+}
+
+numServeErrors():bigint {
+  const offset = this.bb!.__offset(this.bb_pos, 96);
+  return offset ? this.bb!.readInt64(this.bb_pos + offset) : BigInt('0');
+}
+
 static startStatsReply(builder:flatbuffers.Builder) {
-  builder.startObject(37);
+  builder.startObject(47);
 }
 
 static addNumObjectsInUse(builder:flatbuffers.Builder, numObjectsInUse:bigint) {
@@ -353,8 +403,48 @@ static addNumRestoresFailed(builder:flatbuffers.Builder, numRestoresFailed:bigin
   builder.addFieldInt64(35, numRestoresFailed, BigInt('0'));
 }
 
+static addNumObjectsPulled(builder:flatbuffers.Builder, numObjectsPulled:bigint) {
+  builder.addFieldInt64(36, numObjectsPulled, BigInt('0'));
+}
+
+static addNumBytesPulled(builder:flatbuffers.Builder, numBytesPulled:bigint) {
+  builder.addFieldInt64(37, numBytesPulled, BigInt('0'));
+}
+
+static addNumObjectsPushed(builder:flatbuffers.Builder, numObjectsPushed:bigint) {
+  builder.addFieldInt64(38, numObjectsPushed, BigInt('0'));
+}
+
+static addNumBytesPushed(builder:flatbuffers.Builder, numBytesPushed:bigint) {
+  builder.addFieldInt64(39, numBytesPushed, BigInt('0'));
+}
+
+static addNumPullsInFlight(builder:flatbuffers.Builder, numPullsInFlight:bigint) {
+  builder.addFieldInt64(40, numPullsInFlight, BigInt('0'));
+}
+
+static addNumBytesPulling(builder:flatbuffers.Builder, numBytesPulling:bigint) {
+  builder.addFieldInt64(41, numBytesPulling, BigInt('0'));
+}
+
+static addNumPullsFailed(builder:flatbuffers.Builder, numPullsFailed:bigint) {
+  builder.addFieldInt64(42, numPullsFailed, BigInt('0'));
+}
+
+static addNumPeersRejected(builder:flatbuffers.Builder, numPeersRejected:bigint) {
+  builder.addFieldInt64(43, numPeersRejected, BigInt('0'));
+}
+
+static addNumGetRequests(builder:flatbuffers.Builder, numGetRequests:bigint) {
+  builder.addFieldInt64(44, numGetRequests, BigInt('0'));
+}
+
+static addNumObjectsCreatedTotal(builder:flatbuffers.Builder, numObjectsCreatedTotal:bigint) {
+  builder.addFieldInt64(45, numObjectsCreatedTotal, BigInt('0'));
+}
+
 static addNumServeErrors(builder:flatbuffers.Builder, numServeErrors:bigint) {
-  builder.addFieldInt64(36, numServeErrors, BigInt('0'));
+  builder.addFieldInt64(46, numServeErrors, BigInt('0'));
 }
 
 static endStatsReply(builder:flatbuffers.Builder):flatbuffers.Offset {
@@ -362,7 +452,7 @@ static endStatsReply(builder:flatbuffers.Builder):flatbuffers.Offset {
   return offset;
 }
 
-static createStatsReply(builder:flatbuffers.Builder, numObjectsInUse:bigint, numBytesInUse:bigint, numObjectsEvictable:bigint, numBytesEvictable:bigint, numObjectsSpillable:bigint, numBytesSpillable:bigint, numObjectsUnsealed:bigint, numBytesUnsealed:bigint, numObjectsCreatedByWorker:bigint, numBytesCreatedByWorker:bigint, numObjectsRestored:bigint, numBytesRestored:bigint, numObjectsReceived:bigint, numBytesReceived:bigint, numObjectsErrored:bigint, numBytesErrored:bigint, numBytesCreatedTotal:bigint, numObjects:bigint, capacityBytes:bigint, allocatedBytes:bigint, largestFreeBlockBytes:bigint, numClients:number, numPendingGets:number, numQueuedCreates:number, numObjectsEvicted:bigint, numBytesEvicted:bigint, numObjectsFallback:bigint, numBytesFallback:bigint, numObjectsSpilled:bigint, numBytesSpilled:bigint, numObjectsRestoredFromDisk:bigint, numBytesRestoredFromDisk:bigint, numObjectsOnDisk:bigint, numBytesOnDisk:bigint, numSpillFiles:bigint, numRestoresFailed:bigint, numServeErrors:bigint):flatbuffers.Offset {
+static createStatsReply(builder:flatbuffers.Builder, numObjectsInUse:bigint, numBytesInUse:bigint, numObjectsEvictable:bigint, numBytesEvictable:bigint, numObjectsSpillable:bigint, numBytesSpillable:bigint, numObjectsUnsealed:bigint, numBytesUnsealed:bigint, numObjectsCreatedByWorker:bigint, numBytesCreatedByWorker:bigint, numObjectsRestored:bigint, numBytesRestored:bigint, numObjectsReceived:bigint, numBytesReceived:bigint, numObjectsErrored:bigint, numBytesErrored:bigint, numBytesCreatedTotal:bigint, numObjects:bigint, capacityBytes:bigint, allocatedBytes:bigint, largestFreeBlockBytes:bigint, numClients:number, numPendingGets:number, numQueuedCreates:number, numObjectsEvicted:bigint, numBytesEvicted:bigint, numObjectsFallback:bigint, numBytesFallback:bigint, numObjectsSpilled:bigint, numBytesSpilled:bigint, numObjectsRestoredFromDisk:bigint, numBytesRestoredFromDisk:bigint, numObjectsOnDisk:bigint, numBytesOnDisk:bigint, numSpillFiles:bigint, numRestoresFailed:bigint, numObjectsPulled:bigint, numBytesPulled:bigint, numObjectsPushed:bigint, numBytesPushed:bigint, numPullsInFlight:bigint, numBytesPulling:bigint, numPullsFailed:bigint, numPeersRejected:bigint, numGetRequests:bigint, numObjectsCreatedTotal:bigint, numServeErrors:bigint):flatbuffers.Offset {
   StatsReply.startStatsReply(builder);
   StatsReply.addNumObjectsInUse(builder, numObjectsInUse);
   StatsReply.addNumBytesInUse(builder, numBytesInUse);
@@ -400,6 +490,16 @@ static createStatsReply(builder:flatbuffers.Builder, numObjectsInUse:bigint, num
   StatsReply.addNumBytesOnDisk(builder, numBytesOnDisk);
   StatsReply.addNumSpillFiles(builder, numSpillFiles);
   StatsReply.addNumRestoresFailed(builder, numRestoresFailed);
+  StatsReply.addNumObjectsPulled(builder, numObjectsPulled);
+  StatsReply.addNumBytesPulled(builder, numBytesPulled);
+  StatsReply.addNumObjectsPushed(builder, numObjectsPushed);
+  StatsReply.addNumBytesPushed(builder, numBytesPushed);
+  StatsReply.addNumPullsInFlight(builder, numPullsInFlight);
+  StatsReply.addNumBytesPulling(builder, numBytesPulling);
+  StatsReply.addNumPullsFailed(builder, numPullsFailed);
+  StatsReply.addNumPeersRejected(builder, numPeersRejected);
+  StatsReply.addNumGetRequests(builder, numGetRequests);
+  StatsReply.addNumObjectsCreatedTotal(builder, numObjectsCreatedTotal);
   StatsReply.addNumServeErrors(builder, numServeErrors);
   return StatsReply.endStatsReply(builder);
 }

@@ -1,0 +1,282 @@
+/**
+ * The object manager of one node: publishes the local store's sealed objects to the cluster
+ * directory, serves them to peers, and pulls objects a local get waits for (or a fetch asks
+ * for) from the nodes that hold them. It runs beside the store's runner as a client of its store.
+ * Invariant: a pulled object is sealed only after all its bytes arrived; otherwise it is aborted.
+ * @module
+ */
+import { ObjectExistsError, PlasmaClient } from "../client/mod.ts";
+import { PUBLISH_DELAY_MS, TRANSFER_STALL_MS } from "../cluster/constants.ts";
+import type { ClusterDirectory, DirectoryEvent, ObjectLocation, PublishedObject } from "../cluster/directory.ts";
+import { ObjectId } from "../protocol/object_id.ts";
+import type { StoreEvent } from "../store/store_events.ts";
+import { LocateBatcher } from "./locate_batcher.ts";
+import { PeerConnection } from "./peer_connection.ts";
+import { PullManager, type PullPriority } from "./pull_manager.ts";
+import { newTransferCounters, type TransferCounters } from "./transfer_counters.ts";
+import { TransferServer } from "./transfer_server.ts";
+import { parseAddress } from "./peer_connection.ts";
+
+/** Store clients the pulls share (each pull creates and seals through one; a create that waits
+ * for memory then holds up only the pulls on its client). */
+const PULL_CLIENTS = 4;
+
+export interface ObjectManagerOptions {
+  /** The local store's socket. */
+  socketPath: string;
+  nodeId: string;
+  /** `HOST:PORT` to listen on for peers (port 0: any free port). */
+  nodeAddress: string;
+  /** The cluster secret (null: the node port is open to anyone who can reach it). */
+  secret: Uint8Array | null;
+  directory: ClusterDirectory;
+  log: (message: string) => void;
+}
+
+export class ObjectManager {
+  readonly counters: TransferCounters;
+  readonly nodeId: string;
+  readonly #options: ObjectManagerOptions;
+  readonly #serveClient: PlasmaClient;
+  readonly #pullClients: PlasmaClient[];
+  readonly #server: TransferServer;
+  readonly #pulls: PullManager;
+  readonly #peers = new Map<string, Promise<PeerConnection>>();
+  /** Sealed objects in the local store, as the directory should know them. */
+  readonly #held = new Map<string, PublishedObject>();
+  readonly #toPublish = new Map<string, PublishedObject>();
+  readonly #toWithdraw = new Set<string>();
+  #flushing: Promise<void> | null = null;
+  #stopped = false;
+  readonly #stopListeners: (() => void)[] = [];
+
+  private constructor(
+    options: ObjectManagerOptions,
+    serveClient: PlasmaClient,
+    pullClients: PlasmaClient[],
+    server: TransferServer,
+    counters: TransferCounters,
+  ) {
+    this.counters = counters;
+    this.#options = options;
+    this.nodeId = options.nodeId;
+    this.#serveClient = serveClient;
+    this.#pullClients = pullClients;
+    this.#server = server;
+    const locations = new LocateBatcher(options.directory);
+    this.#pulls = new PullManager({
+      nodeId: options.nodeId,
+      capacityBytes: serveClient.capacityBytes,
+      counters: this.counters,
+      locate: (id) => locations.locate(id),
+      transfer: (id, holder) => this.#transfer(id, holder),
+      log: options.log,
+    });
+  }
+
+  /**
+   * Connects to the local store, listens for peers, joins the directory and publishes what the
+   * store already holds.
+   * @throws {Error} when the store, the port or the directory cannot be reached
+   */
+  static async start(options: ObjectManagerOptions): Promise<ObjectManager> {
+    const { hostname, port } = parseAddress(options.nodeAddress, { portZero: true });
+    const clients: PlasmaClient[] = [];
+    let server: TransferServer | undefined;
+    try {
+      for (let index = 0; index <= PULL_CLIENTS; index++) clients.push(await PlasmaClient.connect(options.socketPath));
+      const [serveClient, ...pullClients] = clients;
+      const counters = newTransferCounters();
+      server = TransferServer.listen({
+        hostname,
+        port,
+        nodeId: options.nodeId,
+        secret: options.secret,
+        store: serveClient,
+        counters,
+        log: options.log,
+      });
+      const manager = new ObjectManager(options, serveClient, pullClients, server, counters);
+      await manager.#join(hostname, server.port);
+      return manager;
+    } catch (error) {
+      await server?.close();
+      for (const client of clients) client.close();
+      throw error;
+    }
+  }
+
+  /** Where peers reach this node. */
+  get address(): string {
+    return `${parseAddress(this.#options.nodeAddress, { portZero: true }).hostname}:${this.#server.port}`;
+  }
+
+  /** Feeds the local store's events in (from the runner). */
+  handleStoreEvent(event: StoreEvent): void {
+    if (this.#stopped) return;
+    if (event.type === "objectAdded") {
+      const object = { objectIdHex: event.objectIdHex, dataSize: event.dataSize, metadataSize: event.metadataSize };
+      this.#held.set(event.objectIdHex, object);
+      this.#toWithdraw.delete(event.objectIdHex);
+      this.#toPublish.set(event.objectIdHex, object);
+      this.#scheduleFlush();
+    } else if (event.type === "objectDeleted") {
+      this.#held.delete(event.objectIdHex);
+      this.#toPublish.delete(event.objectIdHex);
+      this.#toWithdraw.add(event.objectIdHex);
+      this.#scheduleFlush();
+    } else if (event.type === "objectsWanted") {
+      for (const id of event.objectIdsHex) this.pull(id, event.priority).catch(() => {}); // the pull manager logs
+    } else if (event.type === "deleteEverywhere") {
+      this.deleteEverywhere(event.objectIdsHex).catch((error) =>
+        this.#options.log(`deleting everywhere failed: ${(error as Error).message}`)
+      );
+    }
+  }
+
+  /** Starts pulling objects without waiting (objects already here or being pulled are skipped). */
+  fetch(objectIdsHex: string[]): void {
+    for (const id of objectIdsHex) if (!this.#held.has(id)) this.pull(id, "fetch").catch(() => {});
+  }
+
+  /** Pulls one object into the local store. @throws {Error} once every holder failed until the deadline */
+  pull(objectIdHex: string, priority: PullPriority): Promise<void> {
+    if (this.#held.has(objectIdHex)) return Promise.resolve();
+    return this.#pulls.pull(objectIdHex, priority);
+  }
+
+  /** Deletes objects on every node (each deletes its copy; referenced copies go when released). */
+  async deleteEverywhere(objectIdsHex: string[]): Promise<void> {
+    await this.#options.directory.purge(objectIdsHex);
+  }
+
+  /** Runs `listener` when the manager stops. */
+  onStop(listener: () => void): void {
+    this.#stopListeners.push(listener);
+  }
+
+  /** Leaves the directory, closes peer connections, the listener and the store clients. Safe twice. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    for (const listener of this.#stopListeners) listener();
+    this.#pulls.stop();
+    await this.#flushing;
+    await this.#options.directory.leave();
+    for (const peer of this.#peers.values()) peer.then((connection) => connection.close(), () => {});
+    await this.#server.close();
+    this.#serveClient.close();
+    for (const client of this.#pullClients) client.close();
+  }
+
+  async #join(hostname: string, port: number): Promise<void> {
+    const directory = this.#options.directory;
+    directory.onEvent((event) => this.#onDirectoryEvent(event));
+    directory.onReconnect(() => {
+      for (const [id, object] of this.#held) this.#toPublish.set(id, object);
+      this.#scheduleFlush();
+    });
+    await directory.join({ nodeId: this.nodeId, address: `${hostname}:${port}` });
+    for (const listing of await this.#serveClient.list()) {
+      if (listing.state !== "sealed") continue;
+      const object = {
+        objectIdHex: listing.id.toHex(),
+        dataSize: listing.dataSize,
+        metadataSize: listing.metadataSize,
+      };
+      this.#held.set(object.objectIdHex, object);
+      this.#toPublish.set(object.objectIdHex, object);
+    }
+    this.#scheduleFlush();
+  }
+
+  #onDirectoryEvent(event: DirectoryEvent): void {
+    if (event.type === "added") this.#pulls.locationsAdded(event.objectIdsHex);
+    else if (event.type === "resync") this.#pulls.resync();
+    else if (event.type === "purge") void this.#deleteLocally(event.objectIdsHex);
+  }
+
+  async #deleteLocally(objectIdsHex: string[]): Promise<void> {
+    try {
+      await this.#serveClient.delete(objectIdsHex.map((id) => ObjectId.fromHex(id)));
+    } catch (error) {
+      this.#options.log(`deleting purged objects failed: ${(error as Error).message}`);
+    }
+  }
+
+  /** Location changes go to the directory in batches, one batch at a time, in order. */
+  #scheduleFlush(): void {
+    if (this.#flushing !== null || this.#stopped) return;
+    this.#flushing = (async () => {
+      await new Promise((resolve) => setTimeout(resolve, PUBLISH_DELAY_MS));
+      while (this.#toPublish.size > 0 || this.#toWithdraw.size > 0) {
+        const publish = [...this.#toPublish.values()];
+        const withdraw = [...this.#toWithdraw];
+        this.#toPublish.clear();
+        this.#toWithdraw.clear();
+        try {
+          if (withdraw.length > 0) await this.#options.directory.withdraw(withdraw);
+          if (publish.length > 0) await this.#options.directory.publish(publish);
+        } catch (error) {
+          // The directory is down: everything held is republished when it is back.
+          this.#options.log(`publishing locations failed: ${(error as Error).message}`);
+        }
+      }
+    })().finally(() => (this.#flushing = null));
+  }
+
+  /** Creates the object here (received from remote), pulls its bytes into it, seals it. */
+  async #transfer(objectIdHex: string, holder: ObjectLocation): Promise<void> {
+    const id = ObjectId.fromHex(objectIdHex);
+    const client = this.#pullClients[Math.floor(Math.random() * this.#pullClients.length)];
+    const { dataSize, metadataSize } = holder;
+    let data: Uint8Array;
+    try {
+      data = await client.create(id, dataSize, { metadata: new Uint8Array(metadataSize), receivedFromRemote: true });
+    } catch (error) {
+      if (error instanceof ObjectExistsError) return; // here already, or being written here
+      throw error;
+    }
+    const target = dataSize + metadataSize === 0
+      ? new Uint8Array(0)
+      : new Uint8Array(data.buffer, data.byteOffset, dataSize + metadataSize);
+    try {
+      const peer = await this.#peer(holder.address);
+      await this.#guardStall(peer, (onProgress) => peer.pull(id.rawBytes, target, holder, onProgress));
+      await client.seal(id); // detaches `target`
+      this.counters.numBytesPulled += dataSize + metadataSize;
+      this.counters.numObjectsPulled++;
+    } catch (error) {
+      await client.abort(id).catch(() => {});
+      throw error;
+    }
+  }
+
+  /** Closes the peer connection (failing its pulls, which retry elsewhere) if a pull stalls. */
+  async #guardStall(peer: PeerConnection, run: (onProgress: () => void) => Promise<void>): Promise<void> {
+    let progressed = true;
+    const timer = setInterval(() => {
+      if (!progressed) peer.close();
+      progressed = false;
+    }, TRANSFER_STALL_MS);
+    try {
+      await run(() => (progressed = true));
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
+  #peer(address: string): Promise<PeerConnection> {
+    const existing = this.#peers.get(address);
+    if (existing !== undefined) {
+      return existing.then((peer) => (peer.closed ? this.#connect(address) : peer), () => this.#connect(address));
+    }
+    return this.#connect(address);
+  }
+
+  #connect(address: string): Promise<PeerConnection> {
+    const connecting = PeerConnection.connect(address, this.nodeId, this.#options.secret);
+    this.#peers.set(address, connecting);
+    return connecting;
+  }
+}
