@@ -68,9 +68,14 @@ Deno.test("pulls sent together are answered together: small, large, missing and 
     for (const copy of repeated) assert.deepEqual(copy, new Uint8Array([...objects[3].data, ...objects[3].metadata]));
     assert.ok(missed instanceof PullFailedError && missed.notFound, `expected PullFailedError, got ${missed}`);
     assert.equal(counters.numObjectsPushed, objects.length + 2);
-    // Every object the server got was released: each can be deleted at once.
-    const outcomes = await writer.delete(objects.map((object) => object.id));
-    assert.deepEqual(new Set(outcomes), new Set(["deleted"]));
+    // Every object the server got is released (releases are one-way messages on the server's own
+    // connection, so some may still be on their way): a deferred delete must complete soon.
+    await writer.delete(objects.map((object) => object.id));
+    const deadline = performance.now() + 10_000;
+    while ((await writer.list()).length > 0) {
+      assert.ok(performance.now() < deadline, "objects the server got were never released");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
   } finally {
     peer?.close();
     await server.close();
