@@ -27,6 +27,8 @@ export const FRAME_HEADER_BYTES_MAX = 64 * 1024;
 export const NONCE_BYTES = 32;
 /** A peer that has not authenticated within this long is disconnected. */
 export const HANDSHAKE_TIMEOUT_MS = 5_000;
+/** Pull requests one store get answers (those that arrived together on one peer connection). */
+export const SERVE_BATCH_REQUESTS_MAX = 1_000;
 /** Bytes a node may have in flight from one peer (admitted pulls not yet sealed). */
 export const PEER_BYTES_IN_FLIGHT_MAX = 2 * 1024 * 1024 * 1024;
 /** Pulls a node runs at once (all peers). */

@@ -288,9 +288,28 @@ export class FrameWriter {
     const encoded = (Array.isArray(frames) ? frames : [frames]).map(encodeFrame);
     const small = payload !== undefined && payload.length <= SMALL_PAYLOAD_BYTES_MAX ? payload : undefined;
     const bytes = concat(small ? [...encoded, small] : encoded);
+    return this.#write(bytes, small === undefined ? payload : undefined);
+  }
+
+  /**
+   * Sends several messages, each frames plus a small payload (at most SMALL_PAYLOAD_BYTES_MAX),
+   * in one write: the answer to a batch of small pulls costs one syscall, not one per object.
+   */
+  sendSmall(messages: { frames: TransferFrame[]; payload: Uint8Array }[]): Promise<void> {
+    const parts: Uint8Array[] = [];
+    for (const { frames, payload } of messages) {
+      if (payload.length > SMALL_PAYLOAD_BYTES_MAX) {
+        throw new RangeError(`payload of ${payload.length} bytes is not small`);
+      }
+      parts.push(...frames.map(encodeFrame), payload);
+    }
+    return this.#write(concat(parts));
+  }
+
+  #write(bytes: Uint8Array, payload?: Uint8Array): Promise<void> {
     const next = this.#tail.then(async () => {
       await writeAll(this.#conn, bytes);
-      if (payload !== undefined && small === undefined) await writeAll(this.#conn, payload);
+      if (payload !== undefined) await writeAll(this.#conn, payload);
     });
     this.#tail = next.catch(() => {});
     return next;

@@ -1,16 +1,25 @@
 /**
  * Serves pulls to peers: authenticates each connection (HMAC challenge when a secret is set),
- * then streams every requested object in chunks straight from the local store's shared memory.
+ * then streams every requested object in chunks straight from the local store's shared memory
+ * (the requests that arrive together are answered by one store get, small objects in one write).
  * Invariant: a peer's bad input closes that peer's connection only; the object it asked for is
  * released whatever happens.
  * @module
  */
-import { CHUNK_BYTES, HANDSHAKE_TIMEOUT_MS } from "../cluster/constants.ts";
+import { CHUNK_BYTES, HANDSHAKE_TIMEOUT_MS, SERVE_BATCH_REQUESTS_MAX } from "../cluster/constants.ts";
 import { ObjectId } from "../protocol/object_id.ts";
-import type { PlasmaClient } from "../client/mod.ts";
+import type { PlasmaClient, PlasmaObject } from "../client/mod.ts";
 import { makeNonce, prove, verifyProof } from "./peer_auth.ts";
 import type { TransferCounters } from "./transfer_counters.ts";
-import { FrameReader, FrameWriter, PeerProtocolError, PullError, TransferMessage } from "./transfer_frames.ts";
+import {
+  FrameReader,
+  FrameWriter,
+  PeerProtocolError,
+  PullError,
+  SMALL_PAYLOAD_BYTES_MAX,
+  type TransferFrame,
+  TransferMessage,
+} from "./transfer_frames.ts";
 
 export interface TransferServerOptions {
   hostname: string;
@@ -72,11 +81,12 @@ export class TransferServer {
     const writer = new FrameWriter(conn);
     try {
       if (!(await this.#handshake(conn, reader, writer))) return;
+      const batch = new ServeBatch((requests) => this.#serveBatch(writer, requests).catch(() => closeQuietly(conn)));
       for (let frame = await reader.next(); frame !== null; frame = await reader.next()) {
         if (frame.type !== TransferMessage.PullRequest) {
           throw new PeerProtocolError(`unexpected frame type ${frame.type} from a pulling peer`);
         }
-        void this.#push(writer, frame.requestId, frame.objectId).catch(() => closeQuietly(conn));
+        batch.add({ requestId: frame.requestId, rawId: frame.objectId });
       }
     } catch (error) {
       if (error instanceof PeerProtocolError) {
@@ -112,52 +122,140 @@ export class TransferServer {
     }
   }
 
-  /** Streams one object: header, then chunks of data + metadata, views of the store's memory. */
-  async #push(writer: FrameWriter, requestId: number, rawId: Uint8Array): Promise<void> {
-    let id: ObjectId;
+  /**
+   * Answers the pull requests that arrived together: one store get for all of them (one round
+   * trip instead of one per object), then every small object's frames in one write, then each
+   * large object in chunks. Every object got is released whatever happens.
+   */
+  async #serveBatch(writer: FrameWriter, requests: PullRequestOf[]): Promise<void> {
+    const { store } = this.#options;
+    const ids = requests.map((request) => parseId(request.rawId));
+    const valid = ids.filter((id): id is ObjectId => id !== null);
+    const objects = valid.length === 0 ? [] : await store.get(valid, { timeoutMs: 0 });
+    const byKey = new Map(valid.map((id, index) => [id.key, objects[index]]));
     try {
-      id = ObjectId.fromBytes(rawId);
-    } catch {
-      return await writer.send({
-        type: TransferMessage.PullFailed,
-        requestId,
-        error: PullError.ObjectNotFound,
-        message: "bad id",
+      const small: { frames: TransferFrame[]; payload: Uint8Array }[] = [];
+      const large: { requestId: number; object: PlasmaObject }[] = [];
+      requests.forEach((request, index) => {
+        const object = ids[index] === null ? null : byKey.get(ids[index]!.key) ?? null;
+        if (object === null) small.push(notFound(request.requestId, ids[index]));
+        else if (sizeOf(object) <= SMALL_PAYLOAD_BYTES_MAX) small.push(this.#smallAnswer(request.requestId, object));
+        else large.push({ requestId: request.requestId, object });
       });
-    }
-    const { store, counters } = this.#options;
-    const [object] = await store.get([id], { timeoutMs: 0 });
-    if (object === null) {
-      const message = `object ${id} is not in this node's store`;
-      return await writer.send({
-        type: TransferMessage.PullFailed,
-        requestId,
-        error: PullError.ObjectNotFound,
-        message,
-      });
-    }
-    try {
-      const { data, metadata } = object;
-      const whole = new Uint8Array(data.buffer, data.byteOffset, data.length + metadata.length);
-      const header = {
-        type: TransferMessage.ObjectHeader,
-        requestId,
-        dataSize: data.length,
-        metadataSize: metadata.length,
-      } as const;
-      if (whole.length === 0) await writer.send(header);
-      for (let offset = 0; offset < whole.length; offset += CHUNK_BYTES) {
-        const payload = whole.subarray(offset, Math.min(offset + CHUNK_BYTES, whole.length));
-        const chunk = { type: TransferMessage.ChunkHeader, requestId, offset, payloadBytes: payload.length } as const;
-        // The header travels with the first chunk: one write for a small object.
-        await writer.send(offset === 0 ? [header, chunk] : chunk, payload);
-        counters.numBytesPushed += payload.length;
-      }
-      counters.numObjectsPushed++;
+      if (small.length > 0) await writer.sendSmall(small);
+      // Settle every stream before the finally releases (unmaps) what they write from.
+      const streamed = await Promise.allSettled(
+        large.map(({ requestId, object }) => this.#stream(writer, requestId, object)),
+      );
+      const failed = streamed.find((outcome) => outcome.status === "rejected");
+      if (failed !== undefined) throw failed.reason;
     } finally {
-      await store.release(id);
+      for (const object of objects) if (object !== null) await store.release(object.id);
     }
   }
+
+  /** One small object's header, chunk frame and payload (a view of the store's memory). */
+  #smallAnswer(requestId: number, object: PlasmaObject): { frames: TransferFrame[]; payload: Uint8Array } {
+    const payload = wholeOf(object);
+    const frames: TransferFrame[] = [objectHeader(requestId, object)];
+    if (payload.length > 0) {
+      frames.push({ type: TransferMessage.ChunkHeader, requestId, offset: 0, payloadBytes: payload.length });
+    }
+    this.#options.counters.numBytesPushed += payload.length;
+    this.#options.counters.numObjectsPushed++;
+    return { frames, payload };
+  }
+
+  /** Streams one object: header, then chunks of data + metadata, views of the store's memory. */
+  async #stream(writer: FrameWriter, requestId: number, object: PlasmaObject): Promise<void> {
+    const { counters } = this.#options;
+    const whole = wholeOf(object);
+    const header = objectHeader(requestId, object);
+    for (let offset = 0; offset < whole.length; offset += CHUNK_BYTES) {
+      const payload = whole.subarray(offset, Math.min(offset + CHUNK_BYTES, whole.length));
+      const chunk = { type: TransferMessage.ChunkHeader, requestId, offset, payloadBytes: payload.length } as const;
+      // The header travels with the first chunk.
+      await writer.send(offset === 0 ? [header, chunk] : chunk, payload);
+      counters.numBytesPushed += payload.length;
+    }
+    counters.numObjectsPushed++;
+  }
+}
+
+interface PullRequestOf {
+  requestId: number;
+  rawId: Uint8Array;
+}
+
+/**
+ * Gathers the pull requests that one read of the socket brought (they decode in microtasks) and
+ * hands them over together once the reader waits for more: a timer of 0 fires only then. An id
+ * repeated in a batch starts the next batch, so one store get never names an object twice.
+ */
+class ServeBatch {
+  readonly #serve: (requests: PullRequestOf[]) => void;
+  #requests: PullRequestOf[] = [];
+  readonly #keys = new Set<string>();
+  #timer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(serve: (requests: PullRequestOf[]) => void) {
+    this.#serve = serve;
+  }
+
+  add(request: PullRequestOf): void {
+    const key = request.rawId.join(",");
+    if (this.#keys.has(key) || this.#requests.length >= SERVE_BATCH_REQUESTS_MAX) this.#flush();
+    this.#requests.push(request);
+    this.#keys.add(key);
+    this.#timer ??= setTimeout(() => this.#flush(), 0);
+  }
+
+  #flush(): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    const requests = this.#requests;
+    this.#requests = [];
+    this.#keys.clear();
+    if (requests.length > 0) this.#serve(requests);
+  }
+}
+
+function parseId(rawId: Uint8Array): ObjectId | null {
+  try {
+    return ObjectId.fromBytes(rawId);
+  } catch {
+    return null;
+  }
+}
+
+function sizeOf(object: PlasmaObject): number {
+  return object.data.length + object.metadata.length;
+}
+
+/** Data and metadata are adjacent in the store's memory: one view covers both. */
+function wholeOf(object: PlasmaObject): Uint8Array {
+  const { data, metadata } = object;
+  return new Uint8Array(data.buffer, data.byteOffset, data.length + metadata.length);
+}
+
+function objectHeader(requestId: number, object: PlasmaObject): TransferFrame {
+  return {
+    type: TransferMessage.ObjectHeader,
+    requestId,
+    dataSize: object.data.length,
+    metadataSize: object.metadata.length,
+  };
+}
+
+function notFound(requestId: number, id: ObjectId | null): { frames: TransferFrame[]; payload: Uint8Array } {
+  const message = id === null ? "bad id" : `object ${id} is not in this node's store`;
+  const frame: TransferFrame = {
+    type: TransferMessage.PullFailed,
+    requestId,
+    error: PullError.ObjectNotFound,
+    message,
+  };
+  return { frames: [frame], payload: new Uint8Array(0) };
 }
 
 function remote(conn: Deno.Conn): string {
