@@ -3,6 +3,7 @@
  * a client on the main thread may block on a reply), or a store process started like a user would.
  */
 import { ObjectStoreRunner } from "../src/runner/object_store_runner.ts";
+import type { StoreStats } from "../src/protocol/messages.ts";
 import type { StoreEvent } from "../src/store/store_events.ts";
 
 const MIB = 1024 * 1024;
@@ -138,4 +139,14 @@ export async function withSmallDisk(sizeBytes: number, body: (directory: string)
     await new Deno.Command("umount", { args: [directory] }).output();
     await Deno.remove(directory, { recursive: true });
   }
+}
+
+/** Counters that only grow (what happened since start), left out when stats must return to a baseline. */
+const SINCE_START_COUNTERS = ["numBytesCreatedTotal", "numObjectsCreatedTotal", "numGetRequests"] as const;
+
+/** The store's state without its since-start counters: what must come back to baseline after a client goes. */
+export function stateOf(stats: StoreStats): Omit<StoreStats, (typeof SINCE_START_COUNTERS)[number]> {
+  const state: Partial<StoreStats> = { ...stats };
+  for (const counter of SINCE_START_COUNTERS) delete state[counter];
+  return state as Omit<StoreStats, (typeof SINCE_START_COUNTERS)[number]>;
 }
