@@ -2,7 +2,7 @@
  * Test fixture: a store process started with `--metrics-address 127.0.0.1:0` (store.ts or
  * bin/plasma-store-server), ready once it printed where its metrics are; always stopped by the caller.
  */
-import { REPO } from "./_store_fixture.ts";
+import { readUntil, REPO } from "./_store_fixture.ts";
 
 export interface ObservedStore {
   socketPath: string;
@@ -28,16 +28,12 @@ export async function startObservedStore(
     stderr: "piped",
   }).spawn();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let output = "";
-  while (!output.includes("listening on")) {
-    const { value, done } = await reader.read();
-    if (done) {
-      await child.status;
-      const stderr = await new Response(child.stderr).text();
-      await Deno.remove(directory, { recursive: true });
-      throw new Error(`store exited before listening: ${output}${stderr}`);
-    }
-    output += value;
+  let output = await readUntil(reader, "listening on") ?? "";
+  if (!output.includes("listening on")) {
+    await child.status;
+    const stderr = await new Response(child.stderr).text();
+    await Deno.remove(directory, { recursive: true });
+    throw new Error(`store exited before listening: ${stderr}`);
   }
   const origin = /metrics on (http:\/\/[^/]+)\/metrics/.exec(output)?.[1];
   const stop = async () => {

@@ -60,16 +60,12 @@ export async function spawnStore(args: string[] = ["--memory", "64MiB"]): Promis
     stderr: "piped",
   }).spawn();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let output = "";
-  while (!output.includes("listening on")) {
-    const { value, done } = await reader.read();
-    if (done) {
-      const status = await child.status;
-      const stderr = await new Response(child.stderr).text();
-      await Deno.remove(directory, { recursive: true });
-      throw new Error(`store exited with ${status.code} before listening: ${stderr}`);
-    }
-    output += value;
+  let output = await readUntil(reader, "listening on") ?? "";
+  if (!output.includes("listening on")) {
+    const status = await child.status;
+    const stderr = await new Response(child.stderr).text();
+    await Deno.remove(directory, { recursive: true });
+    throw new Error(`store exited with ${status.code} before listening: ${stderr}`);
   }
   let stopped: Promise<{ code: number; output: string }> | undefined;
   return {
@@ -149,4 +145,18 @@ export function stateOf(stats: StoreStats): Omit<StoreStats, (typeof SINCE_START
   const state: Partial<StoreStats> = { ...stats };
   for (const counter of SINCE_START_COUNTERS) delete state[counter];
   return state as Omit<StoreStats, (typeof SINCE_START_COUNTERS)[number]>;
+}
+
+/**
+ * Reads a child's text output until `marker` appears; returns everything read, or null if the
+ * stream ended first (the caller says what that means).
+ */
+export async function readUntil(reader: ReadableStreamDefaultReader<string>, marker: string): Promise<string | null> {
+  let text = "";
+  while (!text.includes(marker)) {
+    const { value, done } = await reader.read();
+    if (done) return null;
+    text += value;
+  }
+  return text;
 }

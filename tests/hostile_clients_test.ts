@@ -11,7 +11,7 @@ import { PlasmaClient } from "../src/client/mod.ts";
 import { encodeEmpty } from "../src/protocol/encode.ts";
 import { ARROW_VERSION, ArrowMessageType } from "../src/protocol/arrow/messages.ts";
 import { PENDING_GET_IDS_PER_CLIENT_MAX } from "../src/store/constants.ts";
-import { REPO, spawnStore, type StoreProcess } from "./_store_fixture.ts";
+import { readUntil, REPO, spawnStore, type StoreProcess } from "./_store_fixture.ts";
 import { pipeFds } from "./fixtures/raw_write.ts";
 
 const PYTHON = `${REPO}.venv/bin/python`;
@@ -121,12 +121,7 @@ async function startFlooder(
     stderr: "inherit",
   }).spawn();
   const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("started")) {
-    const { value, done } = await lines.read();
-    if (done) throw new Error(`flooder ended before starting: ${text}`);
-    text += value;
-  }
+  if (await readUntil(lines, "started") === null) throw new Error("flooder ended before starting");
   return { child, lines };
 }
 

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { ObjectId, PlasmaClient } from "../src/client/mod.ts";
 import { whileGetting } from "./_get_loop.ts";
-import { outputOf, REPO, spawnStore } from "./_store_fixture.ts";
+import { outputOf, readUntil, REPO, spawnStore } from "./_store_fixture.ts";
 
 const PLASMA = `${REPO}bin/plasma`;
 const MIB = 1024 * 1024;
@@ -223,11 +223,8 @@ Deno.test("plasma works against bin/plasma-store-server and sees what a pyarrow 
   const stdout = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
   try {
     // pyarrow's client gives up after ~5 s of retries: connect only once the store listens.
-    let printed = "";
-    while (!printed.includes("listening on")) {
-      const { value, done } = await stdout.read();
-      if (done) throw new Error(`plasma-store-server exited before listening: ${printed}`);
-      printed += value;
+    if (await readUntil(stdout, "listening on") === null) {
+      throw new Error("plasma-store-server exited before listening");
     }
     const writer = new Deno.Command(`${REPO}.venv/bin/python`, {
       args: [`${REPO}tests/fixtures/pyarrow_role.py`, socketPath, "write", "2", "1000"],
