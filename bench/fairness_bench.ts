@@ -6,38 +6,14 @@
  */
 import { parseArgs } from "node:util";
 import { PlasmaClient } from "../src/client/mod.ts";
-import { ProbedStore, REPO } from "./reliability/_store_probe.ts";
+import { startFlooder } from "../tests/_flooder.ts";
+import { ProbedStore } from "./reliability/_store_probe.ts";
 
 const { values } = parseArgs({ args: Deno.args, options: { requests: { type: "string", default: "2000" } } });
 const REQUESTS = Number(values.requests);
 
 function percentile(sorted: number[], fraction: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))];
-}
-
-async function startFlooder(socketPath: string, mode: "read" | "noread"): Promise<Deno.ChildProcess> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      `--config=${REPO}deno.json`,
-      `${REPO}tests/fixtures/flooder.ts`,
-      socketPath,
-      mode,
-      "1000000000",
-    ],
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("started")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("flooder ended before starting");
-    text += value;
-  }
-  reader.releaseLock();
-  return child;
 }
 
 async function latencies(client: PlasmaClient): Promise<number[]> {
@@ -60,7 +36,9 @@ try {
   for (const [mode, count] of [["read", 1], ["read", 4], ["noread", 1], ["noread", 4]] as const) {
     const flooders: Deno.ChildProcess[] = [];
     try {
-      for (let index = 0; index < count; index++) flooders.push(await startFlooder(store.socketPath, mode));
+      for (let index = 0; index < count; index++) {
+        flooders.push((await startFlooder(store.socketPath, mode, 1_000_000_000, "null")).child);
+      }
       await new Promise((resolve) => setTimeout(resolve, 500));
       const busy = await latencies(client);
       const what = mode === "read" ? "pipelining" : "not reading";

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { PlasmaClient } from "../src/client/mod.ts";
 import { encodeEmpty } from "../src/protocol/encode.ts";
-import { REPO, spawnStore, type StoreProcess } from "./_store_fixture.ts";
+import { readUntil, REPO, spawnStore, type StoreProcess } from "./_store_fixture.ts";
 
 const ALLOWED_UID = 4242;
 const OTHER_UID = 4343;
@@ -83,11 +83,8 @@ Deno.test("bin/plasma-store-server takes the same access flags as long flags", a
   }).spawn();
   try {
     const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let output = "";
-    while (!output.includes("listening on")) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`plasma-store-server stopped before listening: ${output}`);
-      output += value;
+    if (await readUntil(reader, "listening on") === null) {
+      throw new Error("plasma-store-server stopped before listening");
     }
     reader.releaseLock();
     assert.equal(await connectAs(socketPath, ALLOWED_UID, ALLOWED_UID), "connected");

@@ -11,7 +11,8 @@ import { PlasmaClient } from "../src/client/mod.ts";
 import { encodeEmpty } from "../src/protocol/encode.ts";
 import { ARROW_VERSION, ArrowMessageType } from "../src/protocol/arrow/messages.ts";
 import { PENDING_GET_IDS_PER_CLIENT_MAX } from "../src/store/constants.ts";
-import { readUntil, REPO, spawnStore, type StoreProcess } from "./_store_fixture.ts";
+import { startFlooder } from "./_flooder.ts";
+import { REPO, spawnStore, type StoreProcess } from "./_store_fixture.ts";
 import { pipeFds } from "./fixtures/raw_write.ts";
 
 const PYTHON = `${REPO}.venv/bin/python`;
@@ -100,30 +101,6 @@ Deno.test("malformed Arrow frames from many connections cannot flood the store's
     await store.stop();
   }
 });
-
-/** Starts a flooder process (tests/fixtures/flooder.ts) and waits for its "started" line. */
-async function startFlooder(
-  socketPath: string,
-  mode: "read" | "noread",
-  count = 0,
-): Promise<{ child: Deno.ChildProcess; lines: ReadableStreamDefaultReader<string> }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      `--config=${REPO}deno.json`,
-      `${REPO}tests/fixtures/flooder.ts`,
-      socketPath,
-      mode,
-      String(count),
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  if (await readUntil(lines, "started") === null) throw new Error("flooder ended before starting");
-  return { child, lines };
-}
 
 Deno.test("a client pipelining 200,000 requests does not make another client's put wait for its whole burst", async () => {
   const store = await spawnStore(["--memory", "64MiB"]);
