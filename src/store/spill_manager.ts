@@ -206,7 +206,7 @@ export class SpillManager {
   #chooseBatch(): LocalObject[] {
     const batch: LocalObject[] = [];
     let bytes = 0;
-    for (const object of this.#lifecycle.objects.values()) {
+    for (const object of this.#lifecycle.values()) {
       if (batch.length >= SPILL_BATCH_OBJECTS_MAX || bytes >= SPILL_BATCH_BYTES_MAX) break;
       if (!this.#spillable(object)) continue;
       batch.push(object);
@@ -224,7 +224,7 @@ export class SpillManager {
     const keys = new Set<string>();
     batch.forEach((object, index) => {
       // Deleted or taken by a client while it was written: the disk copy is not needed.
-      if (this.#lifecycle.get(object.key) !== object || !this.#spillable(object)) return;
+      if (!object.alive || !this.#spillable(object)) return;
       this.#onDisk.set(object.key, {
         id: object.id,
         key: object.key,
