@@ -14,6 +14,7 @@ export const SOURCE_SHIFT = 1;
 export const SOURCE_MASK = 0b11;
 export const DELETE_PENDING = 0b1000;
 export const HAS_DIGEST = 0b1_0000;
+export const LIVE = 0b10_0000;
 /** "No slot" in the records' link columns. */
 export const NO_SLOT = -1;
 
@@ -33,7 +34,6 @@ export interface ChunkInfo {
 
 /** The columns a handle reads and writes (ObjectRecords, in object_records.ts, holds them). */
 export interface RecordColumns {
-  readonly keys: (string | undefined)[];
   readonly dataSize: Float64Array;
   readonly metadataSize: Float64Array;
   readonly offset: Float64Array;
@@ -48,6 +48,7 @@ export interface RecordColumns {
   readonly lruNext: Int32Array;
   readonly generation: Uint32Array;
   readonly bits: Uint8Array;
+  key(slot: number): string;
   chunk(slot: number): ChunkInfo;
   setConstructDuration(slot: number, durationMs: number): void;
   digestKey(slot: number): string | null;
@@ -67,16 +68,19 @@ export class LocalObject implements Allocation {
   readonly records: RecordColumns;
   readonly slot: number;
   readonly #generation: number;
+  /** The id key, when the handle was found by it (else read from the records on first use). */
+  #key: string | undefined;
 
-  constructor(records: RecordColumns, slot: number) {
+  constructor(records: RecordColumns, slot: number, key?: string) {
     this.records = records;
     this.slot = slot;
     this.#generation = records.generation[slot];
+    this.#key = key;
   }
 
   /** Whether this handle still names a live object (its slot was not freed since). */
   get alive(): boolean {
-    return this.records.generation[this.slot] === this.#generation && this.records.keys[this.slot] !== undefined;
+    return this.records.generation[this.slot] === this.#generation && (this.records.bits[this.slot] & LIVE) !== 0;
   }
 
   /** Whether both handles name the same live object. */
@@ -87,9 +91,8 @@ export class LocalObject implements Allocation {
 
   /** The id's bytes as a string (idKey). */
   get key(): string {
-    const key = this.records.keys[this.slot];
-    if (key === undefined || !this.alive) throw new Error(`stale handle to slot ${this.slot}`);
-    return key;
+    if (!this.alive) throw new Error(`stale handle to slot ${this.slot}`);
+    return this.#key ??= this.records.key(this.slot);
   }
 
   get dataSize(): number {

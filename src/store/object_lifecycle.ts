@@ -6,7 +6,7 @@
  * @module
  */
 import { ErrorCode, type ObjectSource, ObjectState } from "../protocol/messages.ts";
-import type { Allocation, LocalObject } from "./local_object.ts";
+import { type Allocation, LocalObject, NO_SLOT } from "./local_object.ts";
 import { ObjectRecords } from "./object_records.ts";
 import type { StatsCollector } from "./stats_collector.ts";
 import type { StoreMemory } from "./store_memory.ts";
@@ -31,8 +31,7 @@ export interface NewObject {
 }
 
 export class ObjectLifecycle {
-  /** The id table: id key -> slot of the object's record (a small integer, stored unboxed). */
-  readonly #slots = new Map<string, number>();
+  /** The object table: records in typed arrays, found by id through their own index. */
   readonly #records = new ObjectRecords();
   readonly #memory: StoreMemory;
   readonly #stats: StatsCollector;
@@ -45,22 +44,22 @@ export class ObjectLifecycle {
   }
 
   get(key: string): LocalObject | undefined {
-    const slot = this.#slots.get(key);
-    return slot === undefined ? undefined : this.#records.handle(slot);
+    const slot = this.#records.find(key);
+    return slot === NO_SLOT ? undefined : new LocalObject(this.#records, slot, key);
   }
 
   has(key: string): boolean {
-    return this.#slots.has(key);
+    return this.#records.find(key) !== NO_SLOT;
   }
 
   /** Objects in the table. */
   get size(): number {
-    return this.#slots.size;
+    return this.#records.size;
   }
 
-  /** Every object in the table (do not add or remove while iterating). */
-  *values(): IterableIterator<LocalObject> {
-    for (const slot of this.#slots.values()) yield this.#records.handle(slot);
+  /** Every object in the table, oldest first (do not add or remove while iterating). */
+  values(): IterableIterator<LocalObject> {
+    return this.#records[Symbol.iterator]();
   }
 
   /**
@@ -71,11 +70,10 @@ export class ObjectLifecycle {
     spec: NewObject,
     allocate: (sizeBytes: number) => Allocation | null = (sizeBytes) => this.#memory.allocate(sizeBytes),
   ): LocalObject | ErrorCode.ObjectExists | ErrorCode.OutOfMemory {
-    if (this.#slots.has(spec.key)) return ErrorCode.ObjectExists;
+    if (this.has(spec.key)) return ErrorCode.ObjectExists;
     const allocation = allocate(spec.dataSize + spec.metadataSize);
     if (allocation === null) return ErrorCode.OutOfMemory;
     const object = this.#records.add(spec.key, spec, allocation, this.#memory.chunkOf(allocation));
-    this.#slots.set(spec.key, object.slot);
     this.#stats.added(object);
     return object;
   }
@@ -150,11 +148,10 @@ export class ObjectLifecycle {
   }
 
   #remove(object: LocalObject, announce = true): void {
-    if (!object.alive || this.#slots.get(object.key) !== object.slot) {
+    if (!object.alive || this.#records.find(object.key) !== object.slot) {
       throw new Error("removing an object that is not in the table");
     }
     if (object.refCount > 0 && object.sealed) throw new Error("removing a referenced object");
-    this.#slots.delete(object.key);
     this.#stats.removed(object);
     this.#memory.free(object.allocation);
     if (object.sealed && announce) this.#listener.objectDeleted(object);

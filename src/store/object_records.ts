@@ -1,19 +1,22 @@
 /**
- * Every object's record as a row of typed arrays (struct of arrays), addressed by slot: a store
- * holds millions of objects, and one JS object each cost ~250 bytes of heap plus V8's slack.
- * Invariant: a slot is either live (its key set, in no free list) or free (key undefined, linked
- * in the free list), and its generation changes each time it is freed, so stale handles are caught.
+ * Every object's record as a row of typed arrays (struct of arrays), addressed by slot, and the id
+ * table that finds a slot from an id: a store holds millions of objects, and one JS object each
+ * (plus its id string and Map entry) cost ~250 bytes of heap and V8's slack on top.
+ * Invariants: a slot is either live (LIVE bit set, in the id index and the creation list) or free
+ * (in the free list only); its generation changes each time it is freed, so stale handles are caught.
  * @module
  */
 import { ObjectState } from "../protocol/messages.ts";
 import type { ObjectSource } from "../protocol/messages.ts";
 import { ARROW_DIGEST_BYTES } from "../protocol/arrow/messages.ts";
-import { HAS_DIGEST, LocalObject, NO_SLOT, SOURCE_SHIFT } from "./local_object.ts";
+import { HAS_DIGEST, LIVE, LocalObject, NO_SLOT, SOURCE_SHIFT } from "./local_object.ts";
 import type { Allocation, ChunkInfo, RecordColumns } from "./local_object.ts";
 
 /** Slots made at first; the arrays grow by GROWTH_FACTOR when full (untouched pages cost no RSS). */
 const SLOTS_INITIAL = 1024;
 const GROWTH_FACTOR = 2;
+/** Id bytes kept inline per slot (Arrow's ids are 20 bytes, Ray's 28); longer ids go to a side map. */
+const ID_INLINE_BYTES = 28;
 /** Construct durations are kept as int32 milliseconds (24 days); longer ones read as this. */
 const DURATION_MS_MAX = 0x7fff_ffff;
 
@@ -32,8 +35,6 @@ interface ChunkUse {
 }
 
 export class ObjectRecords implements RecordColumns {
-  /** The id's bytes as a string (idKey) per slot; shared with the id table's key, not a copy. */
-  keys: (string | undefined)[] = [];
   dataSize = new Float64Array(SLOTS_INITIAL);
   metadataSize = new Float64Array(SLOTS_INITIAL);
   offset = new Float64Array(SLOTS_INITIAL);
@@ -44,20 +45,32 @@ export class ObjectRecords implements RecordColumns {
   chunkId = new Int32Array(SLOTS_INITIAL);
   creatorId = new Int32Array(SLOTS_INITIAL);
   refCount = new Int32Array(SLOTS_INITIAL);
-  /** LRU links (one list at a time: the shared LRU or a quota's); NO_SLOT ends a list. lruNext links the free list too. */
+  /** LRU links (the shared LRU's list or a quota's); NO_SLOT ends a list. lruNext links the free list too. */
   lruPrev = new Int32Array(SLOTS_INITIAL).fill(NO_SLOT);
   lruNext = new Int32Array(SLOTS_INITIAL).fill(NO_SLOT);
+  /** Live records in creation order (spilling takes the oldest first). */
+  createdPrev = new Int32Array(SLOTS_INITIAL);
+  createdNext = new Int32Array(SLOTS_INITIAL);
   generation = new Uint32Array(SLOTS_INITIAL);
-  /** State, source, deletePending and hasDigest, see the masks above. */
+  /** Live, state, source, deletePending and hasDigest (masks in local_object.ts). */
   bits = new Uint8Array(SLOTS_INITIAL);
+  /** The id: its length, its bytes (ID_INLINE_BYTES per slot; longer ids in #longIds) and its hash. */
+  idLength = new Uint8Array(SLOTS_INITIAL);
+  idBytes = new Uint8Array(SLOTS_INITIAL * ID_INLINE_BYTES);
+  idHash = new Int32Array(SLOTS_INITIAL);
   /** An Arrow client's seal digest (ARROW_DIGEST_BYTES per slot); other lengths go to #oddDigests. */
   digests = new Uint8Array(SLOTS_INITIAL * ARROW_DIGEST_BYTES);
+  /** Open-addressing id index (hash -> slot + 1, 0 empty), load <= 1/2, backward-shift deletion. */
+  #index = new Int32Array(SLOTS_INITIAL * 2);
+  readonly #longIds = new Map<number, string>();
   readonly #oddDigests = new Map<number, string>();
   readonly #chunks = new Map<number, ChunkUse>();
   #capacity = SLOTS_INITIAL;
   /** Slots below this have been handed out at least once; free ones are linked from #freeHead. */
   #used = 0;
   #freeHead = NO_SLOT;
+  #oldest = NO_SLOT;
+  #newest = NO_SLOT;
   #live = 0;
 
   /** Live records. */
@@ -70,13 +83,36 @@ export class ObjectRecords implements RecordColumns {
     return this.#capacity;
   }
 
-  /** Records a new unsealed object and returns its handle. */
+  /** The slot of the live object with this id key, or NO_SLOT. */
+  find(key: string): number {
+    const mask = this.#index.length - 1;
+    const hash = hashKey(key);
+    for (let at = hash & mask;; at = (at + 1) & mask) {
+      const entry = this.#index[at];
+      if (entry === 0) return NO_SLOT;
+      const slot = entry - 1;
+      if (this.idHash[slot] === hash && this.#idEquals(slot, key)) return slot;
+    }
+  }
+
+  /** The id key of a live slot (a new string each call: handles keep the one they were found by). */
+  key(slot: number): string {
+    if ((this.bits[slot] & LIVE) === 0) throw new Error(`no live record in slot ${slot}`);
+    const length = this.idLength[slot];
+    if (length > ID_INLINE_BYTES) return this.#longIds.get(slot)!;
+    const start = slot * ID_INLINE_BYTES;
+    return String.fromCharCode.apply(null, this.idBytes.subarray(start, start + length) as unknown as number[]);
+  }
+
+  /** Records a new unsealed object (its key must not be live) and returns its handle. */
   add(key: string, sizes: RecordSizes, allocation: Allocation, chunk: ChunkInfo): LocalObject {
     if (!Number.isInteger(sizes.creatorId) || sizes.creatorId < 0 || sizes.creatorId > 0x7fff_ffff) {
       throw new RangeError(`creator id ${sizes.creatorId} is not a 31-bit integer`);
     }
+    if (key.length === 0 || key.length > 255) throw new RangeError(`an id of ${key.length} bytes`);
+    if (this.find(key) !== NO_SLOT) throw new Error("adding an id that is already live");
     const slot = this.#takeSlot();
-    this.keys[slot] = key;
+    this.#writeId(slot, key);
     this.dataSize[slot] = sizes.dataSize;
     this.metadataSize[slot] = sizes.metadataSize;
     this.offset[slot] = allocation.offset;
@@ -88,19 +124,23 @@ export class ObjectRecords implements RecordColumns {
     this.refCount[slot] = 0;
     this.lruPrev[slot] = NO_SLOT;
     this.lruNext[slot] = NO_SLOT;
-    this.bits[slot] = ObjectState.Created | (sizes.source << SOURCE_SHIFT);
+    this.bits[slot] = LIVE | ObjectState.Created | (sizes.source << SOURCE_SHIFT);
     this.#useChunk(chunk);
+    this.#appendCreated(slot);
+    this.#indexInsert(slot);
     this.#live++;
-    return new LocalObject(this, slot);
+    return new LocalObject(this, slot, key);
   }
 
   /** Frees a live slot; handles to it become stale. */
   remove(slot: number): void {
-    if (this.keys[slot] === undefined) throw new Error(`removing free slot ${slot}`);
+    if ((this.bits[slot] & LIVE) === 0) throw new Error(`removing free slot ${slot}`);
     if (this.lruPrev[slot] !== NO_SLOT || this.lruNext[slot] !== NO_SLOT) throw new Error("removing a listed record");
+    this.#indexRemove(slot);
+    this.#unlinkCreated(slot);
     this.#releaseChunk(this.chunkId[slot]);
-    if (this.bits[slot] & HAS_DIGEST) this.#oddDigests.delete(slot);
-    this.keys[slot] = undefined;
+    this.#oddDigests.delete(slot);
+    this.#longIds.delete(slot);
     this.bits[slot] = 0;
     this.generation[slot] = (this.generation[slot] + 1) >>> 0;
     this.lruNext[slot] = this.#freeHead;
@@ -110,8 +150,13 @@ export class ObjectRecords implements RecordColumns {
 
   /** A handle to a live slot. */
   handle(slot: number): LocalObject {
-    if (this.keys[slot] === undefined) throw new Error(`no live record in slot ${slot}`);
+    if ((this.bits[slot] & LIVE) === 0) throw new Error(`no live record in slot ${slot}`);
     return new LocalObject(this, slot);
+  }
+
+  /** Live records, oldest first (do not add or remove while iterating). */
+  *[Symbol.iterator](): IterableIterator<LocalObject> {
+    for (let slot = this.#oldest; slot !== NO_SLOT; slot = this.createdNext[slot]) yield new LocalObject(this, slot);
   }
 
   chunk(slot: number): ChunkInfo {
@@ -148,6 +193,72 @@ export class ObjectRecords implements RecordColumns {
     for (let index = 0; index < ARROW_DIGEST_BYTES; index++) this.digests[start + index] = key.charCodeAt(index);
   }
 
+  #writeId(slot: number, key: string): void {
+    this.idLength[slot] = key.length;
+    this.idHash[slot] = hashKey(key);
+    if (key.length > ID_INLINE_BYTES) {
+      this.#longIds.set(slot, key);
+      return;
+    }
+    const start = slot * ID_INLINE_BYTES;
+    for (let index = 0; index < key.length; index++) this.idBytes[start + index] = key.charCodeAt(index);
+  }
+
+  #idEquals(slot: number, key: string): boolean {
+    const length = this.idLength[slot];
+    if (length !== key.length) return false;
+    if (length > ID_INLINE_BYTES) return this.#longIds.get(slot) === key;
+    const start = slot * ID_INLINE_BYTES;
+    for (let index = 0; index < length; index++) {
+      if (this.idBytes[start + index] !== key.charCodeAt(index)) return false;
+    }
+    return true;
+  }
+
+  #indexInsert(slot: number): void {
+    const index = this.#index;
+    const mask = index.length - 1;
+    let at = this.idHash[slot] & mask;
+    while (index[at] !== 0) at = (at + 1) & mask;
+    index[at] = slot + 1;
+  }
+
+  /** Backward-shift deletion: entries after the hole move up unless their home lies past it. */
+  #indexRemove(slot: number): void {
+    const index = this.#index;
+    const mask = index.length - 1;
+    let hole = this.idHash[slot] & mask;
+    while (index[hole] !== slot + 1) {
+      if (index[hole] === 0) throw new Error(`slot ${slot} is not in the id index`);
+      hole = (hole + 1) & mask;
+    }
+    for (let at = (hole + 1) & mask; index[at] !== 0; at = (at + 1) & mask) {
+      const home = this.idHash[index[at] - 1] & mask;
+      const stays = hole <= at ? hole < home && home <= at : hole < home || home <= at;
+      if (stays) continue;
+      index[hole] = index[at];
+      hole = at;
+    }
+    index[hole] = 0;
+  }
+
+  #appendCreated(slot: number): void {
+    this.createdPrev[slot] = this.#newest;
+    this.createdNext[slot] = NO_SLOT;
+    if (this.#newest === NO_SLOT) this.#oldest = slot;
+    else this.createdNext[this.#newest] = slot;
+    this.#newest = slot;
+  }
+
+  #unlinkCreated(slot: number): void {
+    const prev = this.createdPrev[slot];
+    const next = this.createdNext[slot];
+    if (prev === NO_SLOT) this.#oldest = next;
+    else this.createdNext[prev] = next;
+    if (next === NO_SLOT) this.#newest = prev;
+    else this.createdPrev[next] = prev;
+  }
+
   #takeSlot(): number {
     if (this.#freeHead !== NO_SLOT) {
       const slot = this.#freeHead;
@@ -172,10 +283,17 @@ export class ObjectRecords implements RecordColumns {
     this.refCount = grown(this.refCount, new Int32Array(capacity));
     this.lruPrev = grown(this.lruPrev, new Int32Array(capacity).fill(NO_SLOT, this.#capacity));
     this.lruNext = grown(this.lruNext, new Int32Array(capacity).fill(NO_SLOT, this.#capacity));
+    this.createdPrev = grown(this.createdPrev, new Int32Array(capacity));
+    this.createdNext = grown(this.createdNext, new Int32Array(capacity));
     this.generation = grown(this.generation, new Uint32Array(capacity));
     this.bits = grown(this.bits, new Uint8Array(capacity));
+    this.idLength = grown(this.idLength, new Uint8Array(capacity));
+    this.idBytes = grown(this.idBytes, new Uint8Array(capacity * ID_INLINE_BYTES));
+    this.idHash = grown(this.idHash, new Int32Array(capacity));
     this.digests = grown(this.digests, new Uint8Array(capacity * ARROW_DIGEST_BYTES));
     this.#capacity = capacity;
+    this.#index = new Int32Array(capacity * 2);
+    for (let slot = this.#oldest; slot !== NO_SLOT; slot = this.createdNext[slot]) this.#indexInsert(slot);
   }
 
   #useChunk(chunk: ChunkInfo): void {
@@ -189,6 +307,14 @@ export class ObjectRecords implements RecordColumns {
     if (use === undefined) throw new Error(`releasing unknown chunk ${chunkId}`);
     if (--use.users === 0) this.#chunks.delete(chunkId);
   }
+}
+
+/** FNV-1a over the key's bytes (one per character), mixed so linear probing sees spread low bits. */
+function hashKey(key: string): number {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < key.length; index++) hash = Math.imul(hash ^ key.charCodeAt(index), 0x01000193);
+  hash ^= hash >>> 15;
+  return Math.imul(hash, 0x2c1b3c6d) ^ (hash >>> 12);
 }
 
 function grown<T extends Float64Array | Int32Array | Uint32Array | Uint8Array>(old: T, next: T): T {
