@@ -11,10 +11,17 @@ import type { ObjectSource } from "../protocol/messages.ts";
 import { ARROW_DIGEST_BYTES } from "../protocol/arrow/messages.ts";
 import { HAS_DIGEST, LIVE, LocalObject, NO_SLOT, SOURCE_SHIFT } from "./local_object.ts";
 import type { Allocation, ChunkInfo, RecordColumns } from "./local_object.ts";
+import { ALLOCATOR_BLOCKS_MAX, FALLBACK_OBJECTS_MAX } from "./constants.ts";
 
-/** Slots made at first; the arrays grow by GROWTH_FACTOR when full (untouched pages cost no RSS). */
-const SLOTS_INITIAL = 1024;
-const GROWTH_FACTOR = 2;
+/**
+ * Slots a store may need: a live object holds an allocator block or a fallback file. The columns
+ * are made this long at once: the kernel backs their pages only when first written, so unused
+ * slots cost address space, not memory, and the columns never grow (growing by copying left the
+ * old arrays to V8's next full GC: ~1.5x the live columns' size, measured in bench/README.md).
+ */
+export const SLOTS_MAX = ALLOCATOR_BLOCKS_MAX + FALLBACK_OBJECTS_MAX;
+/** The id index starts with this many entries and doubles to keep its load <= 1/2. */
+const INDEX_ENTRIES_INITIAL = 1024;
 /** Id bytes kept inline per slot (Arrow's ids are 20 bytes, Ray's 28); longer ids go to a side map. */
 const ID_INLINE_BYTES = 28;
 /** Construct durations are kept as int32 milliseconds (24 days); longer ones read as this. */
@@ -35,37 +42,40 @@ interface ChunkUse {
 }
 
 export class ObjectRecords implements RecordColumns {
-  dataSize = new Float64Array(SLOTS_INITIAL);
-  metadataSize = new Float64Array(SLOTS_INITIAL);
-  offset = new Float64Array(SLOTS_INITIAL);
-  allocatedBytes = new Float64Array(SLOTS_INITIAL);
+  readonly dataSize: Float64Array;
+  readonly metadataSize: Float64Array;
+  readonly offset: Float64Array;
+  readonly allocatedBytes: Float64Array;
   /** Milliseconds after the process's time origin. */
-  createdMs = new Float64Array(SLOTS_INITIAL);
-  constructDurationMs = new Int32Array(SLOTS_INITIAL);
-  chunkId = new Int32Array(SLOTS_INITIAL);
-  creatorId = new Int32Array(SLOTS_INITIAL);
-  refCount = new Int32Array(SLOTS_INITIAL);
+  readonly createdMs: Float64Array;
+  readonly constructDurationMs: Int32Array;
+  readonly chunkId: Int32Array;
+  readonly creatorId: Int32Array;
+  readonly refCount: Int32Array;
   /** LRU links (the shared LRU's list or a quota's); NO_SLOT ends a list. lruNext links the free list too. */
-  lruPrev = new Int32Array(SLOTS_INITIAL).fill(NO_SLOT);
-  lruNext = new Int32Array(SLOTS_INITIAL).fill(NO_SLOT);
+  readonly lruPrev: Int32Array;
+  readonly lruNext: Int32Array;
   /** Live records in creation order (spilling takes the oldest first). */
-  createdPrev = new Int32Array(SLOTS_INITIAL);
-  createdNext = new Int32Array(SLOTS_INITIAL);
-  generation = new Uint32Array(SLOTS_INITIAL);
+  readonly createdPrev: Int32Array;
+  readonly createdNext: Int32Array;
+  readonly generation: Uint32Array;
   /** Live, state, source, deletePending and hasDigest (masks in local_object.ts). */
-  bits = new Uint8Array(SLOTS_INITIAL);
+  readonly bits: Uint8Array;
   /** The id: its length, its bytes (ID_INLINE_BYTES per slot; longer ids in #longIds) and its hash. */
-  idLength = new Uint8Array(SLOTS_INITIAL);
-  idBytes = new Uint8Array(SLOTS_INITIAL * ID_INLINE_BYTES);
-  idHash = new Int32Array(SLOTS_INITIAL);
+  readonly idLength: Uint8Array;
+  readonly idBytes: Uint8Array;
+  readonly idHash: Int32Array;
   /** An Arrow client's seal digest (ARROW_DIGEST_BYTES per slot); other lengths go to #oddDigests. */
-  digests = new Uint8Array(SLOTS_INITIAL * ARROW_DIGEST_BYTES);
-  /** Open-addressing id index (hash -> slot + 1, 0 empty), load <= 1/2, backward-shift deletion. */
-  #index = new Int32Array(SLOTS_INITIAL * 2);
+  readonly digests: Uint8Array;
+  /**
+   * Open-addressing id index (hash -> slot + 1, 0 empty), load <= 1/2, backward-shift deletion.
+   * It grows by doubling (the hash touches all of its pages, so it is sized to the live count).
+   */
+  #index = new Int32Array(INDEX_ENTRIES_INITIAL);
   readonly #longIds = new Map<number, string>();
   readonly #oddDigests = new Map<number, string>();
   readonly #chunks = new Map<number, ChunkUse>();
-  #capacity = SLOTS_INITIAL;
+  readonly #capacity: number;
   /** Slots below this have been handed out at least once; free ones are linked from #freeHead. */
   #used = 0;
   #freeHead = NO_SLOT;
@@ -73,12 +83,36 @@ export class ObjectRecords implements RecordColumns {
   #newest = NO_SLOT;
   #live = 0;
 
+  constructor(slotsMax = SLOTS_MAX) {
+    this.#capacity = slotsMax;
+    this.dataSize = new Float64Array(slotsMax);
+    this.metadataSize = new Float64Array(slotsMax);
+    this.offset = new Float64Array(slotsMax);
+    this.allocatedBytes = new Float64Array(slotsMax);
+    this.createdMs = new Float64Array(slotsMax);
+    this.constructDurationMs = new Int32Array(slotsMax);
+    this.chunkId = new Int32Array(slotsMax);
+    this.creatorId = new Int32Array(slotsMax);
+    this.refCount = new Int32Array(slotsMax);
+    // Not filled with NO_SLOT (that would touch every page): add() sets a slot's links.
+    this.lruPrev = new Int32Array(slotsMax);
+    this.lruNext = new Int32Array(slotsMax);
+    this.createdPrev = new Int32Array(slotsMax);
+    this.createdNext = new Int32Array(slotsMax);
+    this.generation = new Uint32Array(slotsMax);
+    this.bits = new Uint8Array(slotsMax);
+    this.idLength = new Uint8Array(slotsMax);
+    this.idBytes = new Uint8Array(slotsMax * ID_INLINE_BYTES);
+    this.idHash = new Int32Array(slotsMax);
+    this.digests = new Uint8Array(slotsMax * ARROW_DIGEST_BYTES);
+  }
+
   /** Live records. */
   get size(): number {
     return this.#live;
   }
 
-  /** Slots the arrays hold (live, free and never used). */
+  /** Slots the columns hold (live, free and never used). */
   get capacity(): number {
     return this.#capacity;
   }
@@ -111,6 +145,7 @@ export class ObjectRecords implements RecordColumns {
     }
     if (key.length === 0 || key.length > 255) throw new RangeError(`an id of ${key.length} bytes`);
     if (this.find(key) !== NO_SLOT) throw new Error("adding an id that is already live");
+    this.#growIndexIfNeeded();
     const slot = this.#takeSlot();
     this.#writeId(slot, key);
     this.dataSize[slot] = sizes.dataSize;
@@ -266,33 +301,14 @@ export class ObjectRecords implements RecordColumns {
       this.lruNext[slot] = NO_SLOT;
       return slot;
     }
-    if (this.#used === this.#capacity) this.#grow();
+    if (this.#used === this.#capacity) throw new Error(`all ${this.#capacity} record slots are in use`);
     return this.#used++;
   }
 
-  #grow(): void {
-    const capacity = this.#capacity * GROWTH_FACTOR;
-    this.dataSize = grown(this.dataSize, new Float64Array(capacity));
-    this.metadataSize = grown(this.metadataSize, new Float64Array(capacity));
-    this.offset = grown(this.offset, new Float64Array(capacity));
-    this.allocatedBytes = grown(this.allocatedBytes, new Float64Array(capacity));
-    this.createdMs = grown(this.createdMs, new Float64Array(capacity));
-    this.constructDurationMs = grown(this.constructDurationMs, new Int32Array(capacity));
-    this.chunkId = grown(this.chunkId, new Int32Array(capacity));
-    this.creatorId = grown(this.creatorId, new Int32Array(capacity));
-    this.refCount = grown(this.refCount, new Int32Array(capacity));
-    this.lruPrev = grown(this.lruPrev, new Int32Array(capacity).fill(NO_SLOT, this.#capacity));
-    this.lruNext = grown(this.lruNext, new Int32Array(capacity).fill(NO_SLOT, this.#capacity));
-    this.createdPrev = grown(this.createdPrev, new Int32Array(capacity));
-    this.createdNext = grown(this.createdNext, new Int32Array(capacity));
-    this.generation = grown(this.generation, new Uint32Array(capacity));
-    this.bits = grown(this.bits, new Uint8Array(capacity));
-    this.idLength = grown(this.idLength, new Uint8Array(capacity));
-    this.idBytes = grown(this.idBytes, new Uint8Array(capacity * ID_INLINE_BYTES));
-    this.idHash = grown(this.idHash, new Int32Array(capacity));
-    this.digests = grown(this.digests, new Uint8Array(capacity * ARROW_DIGEST_BYTES));
-    this.#capacity = capacity;
-    this.#index = new Int32Array(capacity * 2);
+  /** Doubles the id index when it would pass half full (rehashing the live slots). */
+  #growIndexIfNeeded(): void {
+    if ((this.#live + 1) * 2 <= this.#index.length) return;
+    this.#index = new Int32Array(this.#index.length * 2);
     for (let slot = this.#oldest; slot !== NO_SLOT; slot = this.createdNext[slot]) this.#indexInsert(slot);
   }
 
@@ -315,9 +331,4 @@ function hashKey(key: string): number {
   for (let index = 0; index < key.length; index++) hash = Math.imul(hash ^ key.charCodeAt(index), 0x01000193);
   hash ^= hash >>> 15;
   return Math.imul(hash, 0x2c1b3c6d) ^ (hash >>> 12);
-}
-
-function grown<T extends Float64Array | Int32Array | Uint32Array | Uint8Array>(old: T, next: T): T {
-  next.set(old as never);
-  return next;
 }

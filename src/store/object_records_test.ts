@@ -18,7 +18,7 @@ function add(records: ObjectRecords, key: string, offset = 0): LocalObject {
 }
 
 Deno.test("records: a handle reads and writes its own row, and goes stale when its slot is freed", () => {
-  const records = new ObjectRecords();
+  const records = new ObjectRecords(16);
   const a = add(records, "a", 128);
   const b = add(records, "b", 192);
   a.refCount = 2;
@@ -43,7 +43,7 @@ Deno.test("records: the id index, free list and creation order agree with a Map 
   const seed = testSeed();
   console.log(`seed ${seed} (replay: PLASMA_TEST_SEED=${seed})`);
   const random = seededRandom(seed);
-  const records = new ObjectRecords();
+  const records = new ObjectRecords(5_000);
   const model = new Map<string, number>(); // key -> slot, in creation order
   for (let step = 0; step < 20_000; step++) {
     const grow = model.size < 3_000 ? 0.6 : 0.4;
@@ -66,5 +66,13 @@ Deno.test("records: the id index, free list and creation order agree with a Map 
       assert.equal(records.size, model.size);
     }
   }
-  assert.ok(records.capacity >= 3_000, "the table grew past its first size");
+});
+
+Deno.test("records: a full table refuses another record instead of overwriting one", () => {
+  const records = new ObjectRecords(2);
+  add(records, "a");
+  add(records, "b");
+  assert.throws(() => add(records, "c"), /all 2 record slots are in use/);
+  assert.equal(records.find("a"), 0);
+  assert.equal(records.find("c"), NO_SLOT);
 });
