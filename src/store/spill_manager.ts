@@ -222,6 +222,7 @@ export class SpillManager {
 
   #spilled(batch: LocalObject[], path: string, urls: string[]): void {
     const keys = new Set<string>();
+    let spilledBytes = 0;
     batch.forEach((object, index) => {
       // Deleted or taken by a client while it was written: the disk copy is not needed.
       if (!object.alive || !this.#spillable(object)) return;
@@ -239,13 +240,11 @@ export class SpillManager {
       counters.numBytesSpilled += object.sizeBytes;
       counters.numObjectsOnDisk++;
       counters.numBytesOnDisk += object.sizeBytes;
-      this.#lifecycle.dropSpilled(object);
+      spilledBytes += object.sizeBytes;
+      this.#lifecycle.dropSpilled(object); // its handle is stale from here on
     });
     if (keys.size > 0) {
-      this.#listener.spilled(
-        keys.size,
-        batch.filter((object) => keys.has(object.key)).reduce((sum, object) => sum + object.sizeBytes, 0),
-      );
+      this.#listener.spilled(keys.size, spilledBytes);
     }
     if (keys.size === 0) {
       void this.#io.deleteFile(path).catch(() => {});
