@@ -8,7 +8,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { ObjectId, PlasmaClient } from "../src/client/mod.ts";
+import { type ObjectId, PlasmaClient } from "../src/client/mod.ts";
 import { median } from "./_measure.ts";
 import { Children, kill, LineReader } from "./_processes.ts";
 
@@ -39,7 +39,11 @@ function readRss(pid: number): Rss {
 }
 
 async function startStore(socket: string): Promise<Deno.ChildProcess> {
-  const child = children.spawn(`${ROOT_DIR}bin/plasma-store-server`, ["-m", String(CAPACITY_BYTES), "-s", socket], "null");
+  const child = children.spawn(
+    `${ROOT_DIR}bin/plasma-store-server`,
+    ["-m", String(CAPACITY_BYTES), "-s", socket],
+    "null",
+  );
   const line = await new LineReader(child.stdout).next(STARTUP_TIMEOUT_MS, "the store to listen");
   if (!line.includes("listening")) throw new Error(`Unexpected first line from the store: ${line}`);
   return child;
@@ -120,7 +124,11 @@ async function main(): Promise<void> {
   for (let index = 0; index < Number(values.rounds); index++) rounds.push(await round(counts));
   for (const name of Object.keys(rounds[0])) {
     const each = rounds.map((result) => result[name]);
-    console.log(`${name.padEnd(48)} median ${median(each).toFixed(1).padStart(8)}   rounds ${each.map((v) => v.toFixed(1)).join(" ")}`);
+    console.log(
+      `${name.padEnd(48)} median ${median(each).toFixed(1).padStart(8)}   rounds ${
+        each.map((v) => v.toFixed(1)).join(" ")
+      }`,
+    );
   }
 }
 
