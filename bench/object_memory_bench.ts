@@ -5,6 +5,7 @@
  * /proc/PID/status at 100k and 1M objects, and get+release latency of resident objects at 1k and 1M.
  * Invariant: the store is stopped by pid in a finally block, and its temp dir removed.
  * Usage: deno run -A bench/object_memory_bench.ts [--rounds N] [--objects 100000,1000000]
+ *          [--compare OTHER_CHECKOUT]   (alternates rounds with OTHER_CHECKOUT/bin/plasma-store-server)
  * @module
  */
 import { parseArgs } from "node:util";
@@ -38,9 +39,9 @@ function readRss(pid: number): Rss {
   return { totalBytes: kib("VmRSS"), anonBytes: kib("RssAnon") };
 }
 
-async function startStore(socket: string): Promise<Deno.ChildProcess> {
+async function startStore(root: string, socket: string): Promise<Deno.ChildProcess> {
   const child = children.spawn(
-    `${ROOT_DIR}bin/plasma-store-server`,
+    `${root}/bin/plasma-store-server`,
     ["-m", String(CAPACITY_BYTES), "-s", socket],
     "null",
   );
@@ -79,9 +80,9 @@ async function sleep(ms: number): Promise<void> {
 }
 
 /** One fresh store: latency at FEW_OBJECTS, RSS per object at each count, latency at the largest. */
-async function round(counts: number[]): Promise<Record<string, number>> {
+async function round(root: string, counts: number[]): Promise<Record<string, number>> {
   const dir = await Deno.makeTempDir({ prefix: "plasma_memory_bench_" });
-  const store = await startStore(`${dir}/store.sock`);
+  const store = await startStore(root, `${dir}/store.sock`);
   try {
     await using client = await PlasmaClient.connect(`${dir}/store.sock`);
     await sleep(200);
@@ -97,7 +98,7 @@ async function round(counts: number[]): Promise<Record<string, number>> {
       await sleep(SETTLE_MS);
       const after = readRss(store.pid);
       results[`RSS per object at ${count / 1000}k (bytes)`] = (after.totalBytes - before.totalBytes) / count;
-      results[`  of which private (bytes)`] = (after.anonBytes - before.anonBytes) / count;
+      results[`  of which private at ${count / 1000}k (bytes)`] = (after.anonBytes - before.anonBytes) / count;
     }
     const many = await getLatencyUs(client, ids);
     const last = counts.at(-1)! / 1000;
@@ -115,19 +116,29 @@ async function round(counts: number[]): Promise<Record<string, number>> {
 async function main(): Promise<void> {
   const { values } = parseArgs({
     args: Deno.args,
-    options: { rounds: { type: "string", default: "3" }, objects: { type: "string", default: "100000,1000000" } },
+    options: {
+      rounds: { type: "string", default: "3" },
+      objects: { type: "string", default: "100000,1000000" },
+      compare: { type: "string" },
+    },
   });
   const counts = values.objects.split(",").map(Number).sort((a, b) => a - b);
   const load = Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
   console.log(`object memory bench, ${new Date().toISOString()}; load average ${load}; ${OBJECT_BYTES}-byte objects`);
-  const rounds: Record<string, number>[] = [];
-  for (let index = 0; index < Number(values.rounds); index++) rounds.push(await round(counts));
-  for (const name of Object.keys(rounds[0])) {
-    const each = rounds.map((result) => result[name]);
+  const stores: Record<string, string> = { this: ROOT_DIR.replace(/\/$/, "") };
+  if (values.compare) stores.other = values.compare;
+  const rounds: Record<string, Record<string, number>[]> = { this: [], other: [] };
+  for (let index = 0; index < Number(values.rounds); index++) {
+    const order = index % 2 === 0 ? Object.keys(stores) : Object.keys(stores).reverse();
+    for (const name of order) rounds[name].push(await round(stores[name], counts));
+  }
+  const names = Object.keys(stores);
+  console.log(`${"row".padEnd(48)}${names.map((name) => `median ${name}`.padStart(14)).join("")}  rounds`);
+  for (const row of Object.keys(rounds.this[0])) {
+    const medians = names.map((name) => median(rounds[name].map((result) => result[row])));
+    const each = names.map((name) => rounds[name].map((result) => result[row].toFixed(1)).join(" "));
     console.log(
-      `${name.padEnd(48)} median ${median(each).toFixed(1).padStart(8)}   rounds ${
-        each.map((v) => v.toFixed(1)).join(" ")
-      }`,
+      `${row.padEnd(48)}${medians.map((value) => value.toFixed(1).padStart(14)).join("")}  ${each.join(" | ")}`,
     );
   }
 }
