@@ -90,6 +90,7 @@ async function round(root: string, counts: number[]): Promise<Record<string, num
     const ids: ObjectId[] = [];
     await fill(client, ids, FEW_OBJECTS);
     const results: Record<string, number> = {};
+    await getLatencyUs(client, ids); // untimed: the JIT warms up on the same loop first
     const few = await getLatencyUs(client, ids);
     results[`get+release at ${FEW_OBJECTS / 1000}k resident, median us`] = few.medianUs;
     results[`get+release at ${FEW_OBJECTS / 1000}k resident, p90 us`] = few.p90Us;
