@@ -21,6 +21,9 @@ export const PUBLISH_BATCH_MAX = 2_000;
 
 /** Bytes of object data per chunk frame on the wire (Ray uses 5 MiB; see bench/README.md). */
 export const CHUNK_BYTES = 4 * 1024 * 1024;
+/** Objects at least this large are relayed in a broadcast: a holder already streaming one to a
+ * node redirects the next puller to the last node of that chain (each node uploads ~1 stream). */
+export const RELAY_BYTES_MIN = 4 * CHUNK_BYTES;
 /** Largest FlatBuffers header a peer may send; bigger frames close the connection. */
 export const FRAME_HEADER_BYTES_MAX = 64 * 1024;
 /** Bytes of one HMAC challenge nonce. */

@@ -11,8 +11,9 @@ import type { ClusterDirectory, DirectoryEvent, ObjectLocation, PublishedObject 
 import { ObjectId } from "../protocol/object_id.ts";
 import type { StoreEvent } from "../store/store_events.ts";
 import { LocateBatcher } from "./locate_batcher.ts";
-import { PeerConnection } from "./peer_connection.ts";
+import { PeerConnection, PullRedirectedError } from "./peer_connection.ts";
 import { PullManager, type PullPriority } from "./pull_manager.ts";
+import { ReceivingObject } from "./receiving_object.ts";
 import { newTransferCounters, type TransferCounters } from "./transfer_counters.ts";
 import { TransferServer } from "./transfer_server.ts";
 import { parseAddress } from "./peer_connection.ts";
@@ -42,6 +43,8 @@ export class ObjectManager {
   readonly #server: TransferServer;
   readonly #pulls: PullManager;
   readonly #peers = new Map<string, Promise<PeerConnection>>();
+  /** Objects being pulled here, by id: peers redirected here are relayed what has arrived. */
+  readonly #receiving: Map<string, ReceivingObject>;
   /** Sealed objects in the local store, as the directory should know them. */
   readonly #held = new Map<string, PublishedObject>();
   readonly #toPublish = new Map<string, PublishedObject>();
@@ -56,7 +59,9 @@ export class ObjectManager {
     pullClients: PlasmaClient[],
     server: TransferServer,
     counters: TransferCounters,
+    receiving: Map<string, ReceivingObject>,
   ) {
+    this.#receiving = receiving;
     this.counters = counters;
     this.#options = options;
     this.nodeId = options.nodeId;
@@ -69,7 +74,7 @@ export class ObjectManager {
       capacityBytes: serveClient.capacityBytes,
       counters: this.counters,
       locate: (id) => locations.locate(id),
-      transfer: (id, holder) => this.#transfer(id, holder),
+      transfer: (id, holder, failedAttempts) => this.#transfer(id, holder, failedAttempts),
       log: options.log,
     });
   }
@@ -88,6 +93,7 @@ export class ObjectManager {
       for (const client of clients) await mapStoreMemory(client, options.log);
       const [serveClient, ...pullClients] = clients;
       const counters = newTransferCounters();
+      const receiving = new Map<string, ReceivingObject>();
       server = TransferServer.listen({
         hostname,
         port,
@@ -96,8 +102,9 @@ export class ObjectManager {
         store: serveClient,
         counters,
         log: options.log,
+        receiving: (id) => receiving.get(id),
       });
-      const manager = new ObjectManager(options, serveClient, pullClients, server, counters);
+      const manager = new ObjectManager(options, serveClient, pullClients, server, counters, receiving);
       await manager.#join(hostname, server.port);
       return manager;
     } catch (error) {
@@ -226,8 +233,12 @@ export class ObjectManager {
     })().finally(() => (this.#flushing = null));
   }
 
-  /** Creates the object here (received from remote), pulls its bytes into it, seals it. */
-  async #transfer(objectIdHex: string, holder: ObjectLocation): Promise<void> {
+  /**
+   * Creates the object here (received from remote), pulls its bytes into it, seals it. While it
+   * arrives it is listed as receiving, so peers redirected here are relayed its chunks. The first
+   * attempt lets the holder redirect us to a relay; retries pull from the holder itself.
+   */
+  async #transfer(objectIdHex: string, holder: ObjectLocation, failedAttempts: number): Promise<void> {
     const id = ObjectId.fromHex(objectIdHex);
     const client = this.#pullClients[Math.floor(Math.random() * this.#pullClients.length)];
     const { dataSize, metadataSize } = holder;
@@ -241,15 +252,55 @@ export class ObjectManager {
     const target = dataSize + metadataSize === 0
       ? new Uint8Array(0)
       : new Uint8Array(data.buffer, data.byteOffset, dataSize + metadataSize);
+    const receiving = new ReceivingObject(target, holder);
+    this.#receiving.set(objectIdHex, receiving);
     try {
-      const peer = await this.#peer(holder.address);
-      await this.#guardStall(peer, (onProgress) => peer.pull(id.rawBytes, target, holder, onProgress));
+      await this.#pullInto(id, receiving, target, holder, failedAttempts === 0);
+      await receiving.retire(); // no relay reads `target` any more
       await client.seal(id); // detaches `target`
+      receiving.sealed();
       this.counters.numBytesPulled += dataSize + metadataSize;
       this.counters.numObjectsPulled++;
     } catch (error) {
+      await receiving.fail(error as Error);
       await client.abort(id).catch(() => {});
       throw error;
+    } finally {
+      this.#receiving.delete(objectIdHex);
+    }
+  }
+
+  /** Pulls from `holder`, or from the relay it redirects us to (one hop at most). */
+  async #pullInto(
+    id: ObjectId,
+    receiving: ReceivingObject,
+    target: Uint8Array,
+    holder: ObjectLocation,
+    allowRedirect: boolean,
+  ): Promise<void> {
+    let address = holder.address;
+    for (;;) {
+      const peer = await this.#peer(address);
+      try {
+        return await this.#guardStall(peer, (onProgress) =>
+          peer.pull(id.rawBytes, target, holder, {
+            allowRedirect,
+            onProgress: (bytes) => {
+              receiving.progress(bytes);
+              onProgress();
+            },
+          }));
+      } catch (error) {
+        if (!(error instanceof PullRedirectedError) || !allowRedirect) {
+          if (address === holder.address) throw error;
+          // Logged here: the pull manager retries from the holder itself and logs only a final failure.
+          const message = `pull of ${id} via relay ${address} failed (${(error as Error).message})`;
+          this.#options.log(`${message}; retrying from a holder`);
+          throw new Error(message);
+        }
+        address = error.address;
+        allowRedirect = false;
+      }
     }
   }
 
@@ -276,7 +327,7 @@ export class ObjectManager {
   }
 
   #connect(address: string): Promise<PeerConnection> {
-    const connecting = PeerConnection.connect(address, this.nodeId, this.#options.secret);
+    const connecting = PeerConnection.connect(address, this.nodeId, this.#options.secret, this.address);
     this.#peers.set(address, connecting);
     return connecting;
   }

@@ -19,8 +19,9 @@ export interface PullDependencies {
   /** Live holders of the object (this node excluded by the caller's filter below). */
   locate(objectIdHex: string): Promise<ObjectLocation[]>;
   /** Copies the object from `holder` into the local store; resolves once sealed here, or when the
-   * store already has it. */
-  transfer(objectIdHex: string, holder: ObjectLocation): Promise<void>;
+   * store already has it. `failedAttempts` counts the transfers of it that failed (a retry may
+   * avoid what failed before). */
+  transfer(objectIdHex: string, holder: ObjectLocation, failedAttempts: number): Promise<void>;
   log(message: string): void;
   /** How long a pull may keep trying (default PULL_DEADLINE_MS). */
   deadlineMs?: number;
@@ -91,7 +92,7 @@ export class PullManager {
           await this.#admitted(
             priority,
             holder.dataSize + holder.metadataSize,
-            () => this.#deps.transfer(objectIdHex, holder),
+            () => this.#deps.transfer(objectIdHex, holder, failures.length),
           );
           return;
         } catch (error) {
