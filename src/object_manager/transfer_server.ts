@@ -95,7 +95,8 @@ export class TransferServer {
         if (frame.type !== TransferMessage.PullRequest) {
           throw new PeerProtocolError(`unexpected frame type ${frame.type} from a pulling peer`);
         }
-        batch.add({ requestId: frame.requestId, rawId: frame.objectId, allowRedirect: frame.allowRedirect });
+        const role = this.#joinChain(frame.objectId, peerAddress, frame.allowRedirect);
+        batch.add({ requestId: frame.requestId, rawId: frame.objectId, role });
       }
     } catch (error) {
       if (error instanceof PeerProtocolError) {
@@ -142,9 +143,10 @@ export class TransferServer {
     const { store } = this.#options;
     const ids = requests.map((request) => parseId(request.rawId));
     const valid = ids.filter((id): id is ObjectId => id !== null);
-    const objects = valid.length === 0 ? [] : await store.get(valid, { timeoutMs: 0 });
-    const byKey = new Map(valid.map((id, index) => [id.key, objects[index]]));
+    let objects: (PlasmaObject | null)[] = [];
     try {
+      if (valid.length > 0) objects = await store.get(valid, { timeoutMs: 0 });
+      const byKey = new Map(valid.map((id, index) => [id.key, objects[index]]));
       const small: { frames: TransferFrame[]; payload: Uint8Array }[] = [];
       const streams: (() => Promise<void>)[] = [];
       requests.forEach((request, index) => {
@@ -152,13 +154,16 @@ export class TransferServer {
         const { requestId } = request;
         const object = id === null ? null : byKey.get(id.key) ?? null;
         const receiving = id === null || object !== null ? undefined : this.#options.receiving?.(id.toHex());
+        const relayable = object !== null && sizeOf(object) >= RELAY_BYTES_MIN;
+        const { role } = request;
         if (receiving !== undefined) streams.push(() => this.#relay(peer, requestId, id!, receiving));
         else if (object === null) small.push(notFound(requestId, id));
         else if (sizeOf(object) <= SMALL_PAYLOAD_BYTES_MAX) small.push(this.#smallAnswer(requestId, object));
-        else {
-          const relay = this.#relayFor(object, request.allowRedirect, peer.address);
-          if (relay !== null) small.push(redirect(requestId, relay));
-          else streams.push(() => this.#streamToChain(peer, requestId, object));
+        else if (relayable && role.relay !== null) {
+          this.#options.log(`redirected the pull of ${object.id} by ${peer.address} to relay ${role.relay}`);
+          small.push(redirect(requestId, role.relay));
+        } else {
+          streams.push(() => this.#stream(peer.writer, requestId, object));
         }
       });
       if (small.length > 0) await peer.writer.sendSmall(small);
@@ -167,34 +172,30 @@ export class TransferServer {
       const failed = streamed.find((outcome) => outcome.status === "rejected");
       if (failed !== undefined) throw failed.reason;
     } finally {
+      // A chain lasts while its head's stream does (settled above).
+      for (const { role } of requests) if (role.head) this.#chains.delete(role.key);
       for (const object of objects) if (object !== null) await store.release(object.id);
     }
   }
 
   /**
-   * The node to redirect this pull to: the last one of the chain already receiving the object
-   * from here (directly or relayed), which becomes this puller; null to serve it from here.
+   * Places a pull request in its object's chain as it arrives (before the store get, so pulls
+   * that arrive together already chain): the first puller with an address heads it (the chain
+   * ends when its stream does); a later one that allows it will be redirected to the chain's last
+   * node, if the object proves large enough to relay.
    */
-  #relayFor(object: PlasmaObject, allowRedirect: boolean, peerAddress: string): string | null {
-    if (!allowRedirect || peerAddress === "" || sizeOf(object) < RELAY_BYTES_MIN) return null;
-    const chain = this.#chains.get(object.id.key);
-    if (chain === undefined || chain.includes(peerAddress)) return null;
-    const tail = chain[chain.length - 1];
-    chain.push(peerAddress);
-    this.#options.log(`redirected the pull of ${object.id} by ${peerAddress} to relay ${tail}`);
-    return tail;
-  }
-
-  /** Streams an object to the head of its chain; the chain ends with this stream. */
-  async #streamToChain(peer: Peer, requestId: number, object: PlasmaObject): Promise<void> {
-    const key = object.id.key;
-    const head = peer.address !== "" && !this.#chains.has(key);
-    if (head) this.#chains.set(key, [peer.address]);
-    try {
-      await this.#stream(peer.writer, requestId, object);
-    } finally {
-      if (head) this.#chains.delete(key);
+  #joinChain(rawId: Uint8Array, peerAddress: string, allowRedirect: boolean): ChainRole {
+    const key = parseId(rawId)?.key;
+    if (key === undefined || peerAddress === "") return { key: "", head: false, relay: null };
+    const chain = this.#chains.get(key);
+    if (chain === undefined) {
+      this.#chains.set(key, [peerAddress]);
+      return { key, head: true, relay: null };
     }
+    if (!allowRedirect || chain.includes(peerAddress)) return { key, head: false, relay: null };
+    const relay = chain[chain.length - 1];
+    chain.push(peerAddress);
+    return { key, head: false, relay };
   }
 
   /**
@@ -287,7 +288,14 @@ export class TransferServer {
 interface PullRequestOf {
   requestId: number;
   rawId: Uint8Array;
-  allowRedirect: boolean;
+  role: ChainRole;
+}
+
+/** A pull's place in its object's relay chain: its head (served from here), or redirected to `relay`. */
+interface ChainRole {
+  key: string;
+  head: boolean;
+  relay: string | null;
 }
 
 /** One authenticated pulling peer: how to answer it, where it serves (for relays), how to cut it. */
