@@ -6,13 +6,14 @@
  * @module
  */
 import { ObjectExistsError, PlasmaClient } from "../client/mod.ts";
-import { PUBLISH_DELAY_MS, TRANSFER_STALL_MS } from "../cluster/constants.ts";
+import { PUBLISH_DELAY_MS, SMALL_PULL_BYTES_MAX, TRANSFER_STALL_MS } from "../cluster/constants.ts";
 import type { ClusterDirectory, DirectoryEvent, ObjectLocation, PublishedObject } from "../cluster/directory.ts";
 import { ObjectId } from "../protocol/object_id.ts";
 import type { StoreEvent } from "../store/store_events.ts";
 import { LocateBatcher } from "./locate_batcher.ts";
 import { PeerConnection, PullRedirectedError } from "./peer_connection.ts";
 import { PullManager, type PullPriority } from "./pull_manager.ts";
+import { ReceivedBatcher } from "./received_batcher.ts";
 import { ReceivingObject } from "./receiving_object.ts";
 import { newTransferCounters, type TransferCounters } from "./transfer_counters.ts";
 import { TransferServer } from "./transfer_server.ts";
@@ -45,6 +46,8 @@ export class ObjectManager {
   readonly #peers = new Map<string, Promise<PeerConnection>>();
   /** Objects being pulled here, by id: peers redirected here are relayed what has arrived. */
   readonly #receiving: Map<string, ReceivingObject>;
+  /** Stores small pulled objects in batches (one CreateAndSeal for those that arrived together). */
+  readonly #smallWrites: ReceivedBatcher;
   /** Sealed objects in the local store, as the directory should know them. */
   readonly #held = new Map<string, PublishedObject>();
   readonly #toPublish = new Map<string, PublishedObject>();
@@ -62,6 +65,7 @@ export class ObjectManager {
     receiving: Map<string, ReceivingObject>,
   ) {
     this.#receiving = receiving;
+    this.#smallWrites = new ReceivedBatcher(pullClients);
     this.counters = counters;
     this.#options = options;
     this.nodeId = options.nodeId;
@@ -240,6 +244,7 @@ export class ObjectManager {
    */
   async #transfer(objectIdHex: string, holder: ObjectLocation, failedAttempts: number): Promise<void> {
     const id = ObjectId.fromHex(objectIdHex);
+    if (holder.dataSize + holder.metadataSize <= SMALL_PULL_BYTES_MAX) return await this.#transferSmall(id, holder);
     const client = this.#pullClients[Math.floor(Math.random() * this.#pullClients.length)];
     const { dataSize, metadataSize } = holder;
     let data: Uint8Array;
@@ -268,6 +273,20 @@ export class ObjectManager {
     } finally {
       this.#receiving.delete(objectIdHex);
     }
+  }
+
+  /**
+   * Pulls a small object into the JS heap (it arrives with others in one read), then stores it
+   * with the others that arrived together, in one batch; nothing is created before all its bytes
+   * are here, so nothing half-written can exist.
+   */
+  async #transferSmall(id: ObjectId, holder: ObjectLocation): Promise<void> {
+    const whole = new Uint8Array(holder.dataSize + holder.metadataSize);
+    const peer = await this.#peer(holder.address);
+    await this.#guardStall(peer, (onProgress) => peer.pull(id.rawBytes, whole, holder, { onProgress }));
+    await this.#smallWrites.write(id, whole, holder.dataSize);
+    this.counters.numBytesPulled += whole.length;
+    this.counters.numObjectsPulled++;
   }
 
   /** Pulls from `holder`, or from the relay it redirects us to (one hop at most). */

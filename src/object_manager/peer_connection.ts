@@ -66,6 +66,10 @@ export class PeerConnection {
   readonly #reader: FrameReader;
   readonly #writer: FrameWriter;
   readonly #pending = new Map<number, PendingPull>();
+  /** Pending pulls with a target over SMALL_PAYLOAD_BYTES_MAX (kept as they come and go: frames
+   * of thousands of small pulls must not each scan the pending map). */
+  #largePending = 0;
+  readonly #requests: TransferFrame[] = [];
   #nextRequestId = 1;
   #closed = false;
 
@@ -138,6 +142,11 @@ export class PeerConnection {
     if (this.#closed) return Promise.reject(new Error(`The connection to peer ${this.address} is closed`));
     const requestId = this.#nextRequestId++;
     return new Promise<void>((resolve, reject) => {
+      const large = target.length > SMALL_PAYLOAD_BYTES_MAX;
+      if (large) this.#largePending++;
+      const forget = () => {
+        if (this.#pending.delete(requestId) && large) this.#largePending--;
+      };
       this.#pending.set(requestId, {
         target,
         ...sizes,
@@ -147,7 +156,7 @@ export class PeerConnection {
         writing: false,
         failure: null,
         resolve: () => {
-          this.#pending.delete(requestId);
+          forget();
           resolve();
         },
         reject: (error) => {
@@ -156,13 +165,21 @@ export class PeerConnection {
             pending.failure ??= error;
             return;
           }
-          this.#pending.delete(requestId);
+          forget();
           reject(error);
         },
       });
-      this.#writer.send({ type: TransferMessage.PullRequest, requestId, objectId, allowRedirect }).catch((error) =>
-        this.#fail(error as Error)
-      );
+      this.#request({ type: TransferMessage.PullRequest, requestId, objectId, allowRedirect });
+    });
+  }
+
+  /** Queues a request; the requests made in one turn of the event loop go out in one write. */
+  #request(frame: TransferFrame): void {
+    this.#requests.push(frame);
+    if (this.#requests.length > 1) return;
+    queueMicrotask(() => {
+      const frames = this.#requests.splice(0);
+      this.#writer.send(frames).catch((error) => this.#fail(error as Error));
     });
   }
 
@@ -184,11 +201,7 @@ export class PeerConnection {
 
   /** Reads ahead only while no large payload may come, so large payloads go straight to memory. */
   #nextFrame(): Promise<TransferFrame | null> {
-    let large = false;
-    for (const pending of this.#pending.values()) {
-      if (pending.target.length - pending.received > SMALL_PAYLOAD_BYTES_MAX) large = true;
-    }
-    this.#reader.readAhead = !large;
+    this.#reader.readAhead = this.#largePending === 0;
     return this.#reader.next();
   }
 

@@ -8,7 +8,7 @@
 import * as flatbuffers from "flatbuffers";
 import { bytesOf, verifiedBuffer } from "../protocol/flatbuffer_reading.ts";
 import { BYTES } from "../protocol/flatbuffer_reading.ts";
-import { CHUNK_BYTES, FRAME_HEADER_BYTES_MAX } from "../cluster/constants.ts";
+import { CHUNK_BYTES, FRAME_HEADER_BYTES_MAX, SMALL_PULL_BYTES_MAX } from "../cluster/constants.ts";
 import * as fb from "./generated/mod.ts";
 import { LAYOUTS } from "./generated/layout.ts";
 
@@ -215,7 +215,7 @@ export async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void
 }
 
 /** Payloads up to this size may travel through the reader's read-ahead buffer (one copy). */
-export const SMALL_PAYLOAD_BYTES_MAX = 64 * 1024;
+export const SMALL_PAYLOAD_BYTES_MAX = SMALL_PULL_BYTES_MAX;
 
 /**
  * Reads frames from one connection; each frame's payload must be consumed before the next read.
