@@ -9,7 +9,7 @@ import { ObjectExistsError, PlasmaClient } from "../client/mod.ts";
 import { PUBLISH_DELAY_MS, SMALL_PULL_BYTES_MAX, TRANSFER_STALL_MS } from "../cluster/constants.ts";
 import type { ClusterDirectory, DirectoryEvent, ObjectLocation, PublishedObject } from "../cluster/directory.ts";
 import { ObjectId } from "../protocol/object_id.ts";
-import type { StoreEvent } from "../store/store_events.ts";
+import type { SpilledObject, StoreEvent } from "../store/store_events.ts";
 import { LocateBatcher } from "./locate_batcher.ts";
 import { PeerConnection, PullRedirectedError } from "./peer_connection.ts";
 import { PullManager, type PullPriority } from "./pull_manager.ts";
@@ -48,6 +48,8 @@ export class ObjectManager {
   readonly #receiving: Map<string, ReceivingObject>;
   /** Stores small pulled objects in batches (one CreateAndSeal for those that arrived together). */
   readonly #smallWrites: ReceivedBatcher;
+  /** Objects the local store holds only on disk, by id: peers are served from the spill file. */
+  readonly #spilled: Map<string, SpilledObject>;
   /** Sealed objects in the local store, as the directory should know them. */
   readonly #held = new Map<string, PublishedObject>();
   readonly #toPublish = new Map<string, PublishedObject>();
@@ -63,8 +65,10 @@ export class ObjectManager {
     server: TransferServer,
     counters: TransferCounters,
     receiving: Map<string, ReceivingObject>,
+    spilled: Map<string, SpilledObject>,
   ) {
     this.#receiving = receiving;
+    this.#spilled = spilled;
     this.#smallWrites = new ReceivedBatcher(pullClients);
     this.counters = counters;
     this.#options = options;
@@ -98,6 +102,7 @@ export class ObjectManager {
       const [serveClient, ...pullClients] = clients;
       const counters = newTransferCounters();
       const receiving = new Map<string, ReceivingObject>();
+      const spilled = new Map<string, SpilledObject>();
       server = TransferServer.listen({
         hostname,
         port,
@@ -107,8 +112,9 @@ export class ObjectManager {
         counters,
         log: options.log,
         receiving: (id) => receiving.get(id),
+        spilled: (id) => spilled.get(id),
       });
-      const manager = new ObjectManager(options, serveClient, pullClients, server, counters, receiving);
+      const manager = new ObjectManager(options, serveClient, pullClients, server, counters, receiving, spilled);
       await manager.#join(hostname, server.port);
       return manager;
     } catch (error) {
@@ -127,12 +133,16 @@ export class ObjectManager {
   handleStoreEvent(event: StoreEvent): void {
     if (this.#stopped) return;
     if (event.type === "objectAdded") {
+      this.#spilled.delete(event.objectIdHex); // in memory again (restored), or new
       const object = { objectIdHex: event.objectIdHex, dataSize: event.dataSize, metadataSize: event.metadataSize };
       this.#held.set(event.objectIdHex, object);
       this.#toWithdraw.delete(event.objectIdHex);
       this.#toPublish.set(event.objectIdHex, object);
       this.#scheduleFlush();
+    } else if (event.type === "objectsSpilled") {
+      for (const object of event.objects) this.#spilled.set(object.objectIdHex, object);
     } else if (event.type === "objectDeleted") {
+      this.#spilled.delete(event.objectIdHex);
       this.#held.delete(event.objectIdHex);
       this.#toPublish.delete(event.objectIdHex);
       this.#toWithdraw.add(event.objectIdHex);

@@ -13,6 +13,8 @@ import { ObjectId } from "../protocol/object_id.ts";
 import type { PlasmaClient, PlasmaObject } from "../client/mod.ts";
 import { makeNonce, prove, verifyProof } from "./peer_auth.ts";
 import type { ReceivingObject } from "./receiving_object.ts";
+import type { SpilledObject } from "../store/store_events.ts";
+import { SpillDamagedError, spillFailure, streamFromSpillFile } from "./spill_stream.ts";
 import type { TransferCounters } from "./transfer_counters.ts";
 import {
   FrameReader,
@@ -36,6 +38,8 @@ export interface TransferServerOptions {
   log: (message: string) => void;
   /** The object this node is receiving under that id, if any (relayed from what has arrived). */
   receiving?: (objectIdHex: string) => ReceivingObject | undefined;
+  /** Where the object is spilled, if the store has it only on disk (served from the file). */
+  spilled?: (objectIdHex: string) => SpilledObject | undefined;
 }
 
 export class TransferServer {
@@ -142,7 +146,9 @@ export class TransferServer {
   async #serveBatch(peer: Peer, requests: PullRequestOf[]): Promise<void> {
     const { store } = this.#options;
     const ids = requests.map((request) => parseId(request.rawId));
-    const valid = ids.filter((id): id is ObjectId => id !== null);
+    // A spilled object is read from its file: a store get would restore it first.
+    const onDisk = ids.map((id) => id === null ? undefined : this.#options.spilled?.(id.toHex()));
+    const valid = ids.filter((id, index): id is ObjectId => id !== null && onDisk[index] === undefined);
     let objects: (PlasmaObject | null)[] = [];
     try {
       if (valid.length > 0) objects = await store.get(valid, { timeoutMs: 0 });
@@ -156,7 +162,9 @@ export class TransferServer {
         const receiving = id === null || object !== null ? undefined : this.#options.receiving?.(id.toHex());
         const relayable = object !== null && sizeOf(object) >= RELAY_BYTES_MIN;
         const { role } = request;
-        if (receiving !== undefined) streams.push(() => this.#relay(peer, requestId, id!, receiving));
+        const spilled = onDisk[index];
+        if (spilled !== undefined) streams.push(() => this.#fromSpillFile(peer, requestId, spilled));
+        else if (receiving !== undefined) streams.push(() => this.#relay(peer, requestId, id!, receiving));
         else if (object === null) small.push(notFound(requestId, id));
         else if (sizeOf(object) <= SMALL_PAYLOAD_BYTES_MAX) small.push(this.#smallAnswer(requestId, object));
         else if (relayable && role.relay !== null) {
@@ -234,6 +242,20 @@ export class TransferServer {
       counters.numBytesPushed += lent.view.length;
     }
     counters.numObjectsPushed++;
+  }
+
+  /** Streams a spilled object from its file; a missing or damaged file fails this pull only. */
+  async #fromSpillFile(peer: Peer, requestId: number, object: SpilledObject): Promise<void> {
+    const { counters, log } = this.#options;
+    try {
+      counters.numBytesPushed += await streamFromSpillFile(peer.writer, requestId, object);
+      counters.numObjectsPushed++;
+      log(`served object ${object.objectIdHex} to ${peer.address || "a peer"} from its spill file`);
+    } catch (error) {
+      if (!(error instanceof SpillDamagedError) && !(error instanceof Deno.errors.NotFound)) throw error;
+      log(`cannot serve object ${object.objectIdHex} from its spill file: ${error.message}`);
+      await peer.writer.send(spillFailure(requestId, error));
+    }
   }
 
   /** Streams the rest of a relayed object, sealed meanwhile, from the store. */
