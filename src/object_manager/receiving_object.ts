@@ -1,8 +1,9 @@
 /**
  * An object this node is receiving, as a relay source: peers redirected here read the prefix that
  * has arrived (views of the created, unsealed buffer) and wait for the rest.
- * Invariant: the buffer is sealed or aborted only once no lent view is still being written out,
- * and no view is lent after that (a relay then reads the sealed object from the store).
+ * Invariant: the buffer is sealed or aborted only once no lent view is still being written out
+ * (a relay stuck longer than the stall limit is cut), and no view is lent after that (a relay
+ * then reads the sealed object from the store).
  * @module
  */
 import { TRANSFER_STALL_MS } from "../cluster/constants.ts";
@@ -29,7 +30,11 @@ export class ReceivingObject {
   /** Closes the connections of relays still writing when the object fails (so it can be aborted). */
   readonly #cancels = new Set<() => void>();
 
-  constructor(target: Uint8Array, sizes: { dataSize: number; metadataSize: number }) {
+  readonly #stallMs: number;
+
+  /** @param stallMs how long a relay may take to finish a lent write once the receive ends */
+  constructor(target: Uint8Array, sizes: { dataSize: number; metadataSize: number }, stallMs = TRANSFER_STALL_MS) {
+    this.#stallMs = stallMs;
     if (target.length !== sizes.dataSize + sizes.metadataSize) {
       throw new RangeError(
         `a buffer of ${target.length} bytes for an object of ${sizes.dataSize + sizes.metadataSize}`,
@@ -82,12 +87,15 @@ export class ReceivingObject {
     }
   }
 
-  /** Every byte arrived: waits until no view is lent, then lends none (the caller seals). */
+  /**
+   * Every byte arrived: waits until no view is lent, then lends none (the caller seals). A relay
+   * whose peer stopped reading is cut after the stall limit, so it cannot hold the seal up.
+   */
   async retire(): Promise<void> {
     if (this.#received !== this.#target.length) throw new Error("retiring an object not fully received");
     this.#state = "sealing";
     this.#notify();
-    while (this.#lent > 0) await this.#changed;
+    await this.#returned();
   }
 
   /** The object is sealed in the store: relays continue from there. */
@@ -104,9 +112,14 @@ export class ReceivingObject {
     this.#failure = error;
     this.#state = "failed";
     this.#notify();
+    await this.#returned();
+  }
+
+  /** Waits until every lent view is returned, cutting the relays still writing after the stall limit. */
+  async #returned(): Promise<void> {
     const cut = setTimeout(() => {
       for (const cancel of this.#cancels) cancel();
-    }, TRANSFER_STALL_MS);
+    }, this.#stallMs);
     try {
       while (this.#lent > 0) await this.#changed;
     } finally {

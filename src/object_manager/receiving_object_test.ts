@@ -43,3 +43,18 @@ Deno.test("a failed receive rejects waiting relays with its error", async () => 
   assert.throws(() => new ReceivingObject(new Uint8Array(3), sizes), RangeError);
   assert.throws(() => new ReceivingObject(new Uint8Array(12), sizes).progress(13), RangeError);
 });
+
+Deno.test("a relay that stops returning its view is cut after the stall limit, so the seal is not held up", async () => {
+  const receiving = new ReceivingObject(new Uint8Array(12), sizes, 30);
+  receiving.progress(12);
+  let cut = 0;
+  let giveBack = () => {};
+  const lent = await receiving.lend(0, 12, () => {
+    cut++;
+    giveBack(); // closing the relay's connection fails its pending write, which returns the view
+  });
+  assert.ok(lent !== "sealed");
+  giveBack = lent.done;
+  await receiving.retire();
+  assert.equal(cut, 1);
+});
