@@ -14,7 +14,8 @@ const POLL_IN = 1;
 export const FRAME_HEADER_BYTES = 24;
 /** The native connection's hard limit on a frame payload (ffi/zig/constants.zig). */
 export const FRAME_PAYLOAD_BYTES_MAX = 1024 * 1024 * 1024;
-const PAYLOAD_BUFFER_BYTES_INITIAL = 64 * 1024;
+/** Frames up to this are copied into a buffer of the connection's own; larger ones are read in place. */
+const PAYLOAD_BUFFER_BYTES_INITIAL = 4 * 1024;
 
 /** Options for a {@linkcode FrameConnection}. */
 export interface FrameConnectionOptions {
@@ -24,6 +25,18 @@ export interface FrameConnectionOptions {
   sendPayloadBytesMax?: number;
 }
 
+/** What a connection holds, from {@linkcode FrameConnection.counters}. */
+export interface ConnectionCounters {
+  bufferedBytes: number;
+  queuedBytes: number;
+  receiveBufferBytes: number;
+  sendBufferBytes: number;
+  receiveBytesWanted: number;
+}
+
+/** The native receive buffer's size while no large frame is arriving (ffi/zig/constants.zig). */
+export const RECEIVE_BUFFER_BYTES_INITIAL = 64 * 1024;
+
 /** One framed connection; owns its fd. */
 export class FrameConnection {
   /** The socket fd. */
@@ -31,9 +44,12 @@ export class FrameConnection {
   /** Header of the last frame read, as u32 halves: [cookieLo, cookieHi, typeLo, typeHi, lenLo, lenHi]. */
   readonly header: Uint32Array<ArrayBuffer> = new Uint32Array(FRAME_HEADER_BYTES / 4);
   #handle: Deno.PointerObject | null;
-  #payload = new Uint8Array(PAYLOAD_BUFFER_BYTES_INITIAL);
+  /** Every frame that fits is copied here; a larger one is lent in place by the native buffer. */
+  readonly #smallPayload = new Uint8Array(PAYLOAD_BUFFER_BYTES_INITIAL);
+  #payload = this.#smallPayload;
   readonly #fdOut = new Int32Array(1);
-  readonly #counters = new BigUint64Array(2);
+  readonly #lentOut = new BigUint64Array(1);
+  readonly #counters = new BigUint64Array(5);
 
   private constructor(fd: number, handle: Deno.PointerObject) {
     this.fd = fd;
@@ -68,7 +84,10 @@ export class FrameConnection {
     return this.header[0] === low >>> 0 && this.header[1] === high >>> 0;
   }
 
-  /** The payload of the last frame read: a view valid until the next read. */
+  /**
+   * The payload of the last frame read: a view valid until the next read, takeFd or close (a
+   * large payload is a view of the native receive buffer, which those may move or free).
+   */
   payload(): Uint8Array<ArrayBuffer> {
     return this.#payload.subarray(0, this.header[4]);
   }
@@ -80,18 +99,31 @@ export class FrameConnection {
    */
   read(waitMs = 0): number {
     const handle = this.#live();
-    let status = native().plasma_connection_read_frame(
+    this.#payload = this.#smallPayload;
+    const status = native().plasma_connection_read_frame(
       handle,
       this.header,
       this.#payload,
       this.#payload.length,
       waitMs,
     );
-    if (status === Status.buffer_too_small) {
-      this.#payload = new Uint8Array(Math.max(this.header[4], this.#payload.length * 2));
-      status = native().plasma_connection_read_frame(handle, this.header, this.#payload, this.#payload.length, waitMs);
-    }
-    return status;
+    if (status !== Status.buffer_too_small) return status;
+    // A large frame is not copied into a buffer of ours (which only the GC would free): it is
+    // read in place, and the native buffer shrinks back once the next read consumes it.
+    const lent = native().plasma_connection_lend_frame(handle, this.header, this.#lentOut, waitMs);
+    if (lent !== Status.ok) return lent;
+    const pointer = Deno.UnsafePointer.create(this.#lentOut[0])!;
+    this.#payload = new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(pointer, this.header[4]));
+    return lent;
+  }
+
+  /**
+   * Sets the largest receive buffer this connection may grow to (a memory budget). A read that
+   * needs more returns `budget_exceeded` (the stream is intact): raise the allowance and read
+   * again, or refuse the client. The grant lapses when the buffer shrinks back after the frame.
+   */
+  allowReceiveBytes(bytes: number): void {
+    native().plasma_connection_allow_receive_bytes(this.#live(), BigInt(bytes));
   }
 
   /**
@@ -129,6 +161,7 @@ export class FrameConnection {
    * @throws {NativeError} `fd_missing` or `fd_count_invalid` when the peer broke the protocol
    */
   takeFd(waitMs = -1): number {
+    this.#payload = this.#smallPayload; // a lent payload is given back by the take
     unwrap(native().plasma_connection_take_fd(this.#live(), waitMs, this.#fdOut), `Receiving an fd on fd ${this.fd}`);
     return this.#fdOut[0];
   }
@@ -138,6 +171,7 @@ export class FrameConnection {
    * @throws {NativeError} when the peer broke the protocol or closed the stream
    */
   takeFdIfArrived(): number | null {
+    this.#payload = this.#smallPayload; // a lent payload is given back by the take
     const status = native().plasma_connection_take_fd(this.#live(), 0, this.#fdOut);
     if (status === Status.would_block) return null;
     unwrap(status, `Receiving an fd on fd ${this.fd}`);
@@ -149,10 +183,19 @@ export class FrameConnection {
     return native().plasma_connection_flush(this.#live(), waitMs);
   }
 
-  /** Bytes received but not yet read as frames, and bytes queued but not yet sent. */
-  counters(): { bufferedBytes: number; queuedBytes: number } {
+  /**
+   * Bytes received but not yet read as frames, bytes queued but not yet sent, the native
+   * buffers' sizes, and the receive buffer size the last `budget_exceeded` read wanted.
+   */
+  counters(): ConnectionCounters {
     native().plasma_connection_counters(this.#live(), this.#counters);
-    return { bufferedBytes: Number(this.#counters[0]), queuedBytes: Number(this.#counters[1]) };
+    return {
+      bufferedBytes: Number(this.#counters[0]),
+      queuedBytes: Number(this.#counters[1]),
+      receiveBufferBytes: Number(this.#counters[2]),
+      sendBufferBytes: Number(this.#counters[3]),
+      receiveBytesWanted: Number(this.#counters[4]),
+    };
   }
 
   /** Waits on a native thread until the socket is readable; resolves to ok or timed_out. */
@@ -169,6 +212,7 @@ export class FrameConnection {
   /** Closes the socket and any fds received but not taken. Safe to call twice. */
   close(): void {
     if (this.#handle === null) return;
+    this.#payload = this.#smallPayload; // never a view of freed native memory
     native().plasma_connection_destroy(this.#handle);
     this.#handle = null;
   }

@@ -51,6 +51,8 @@ export function statsWith(overrides: Partial<StoreStats>): StoreStats {
     "numGetRequests",
     "numObjectsCreatedTotal",
     "numServeErrors",
+    "numClientMemoryRefusals",
+    "clientMemoryBytes",
   ]; // deno-fmt-ignore
   return { ...Object.fromEntries(keys.map((key) => [key, 0])) as unknown as StoreStats, ...overrides };
 }
