@@ -19,7 +19,7 @@ import { VerificationError } from "../protocol/verifier.ts";
 import { clientErrorLog } from "../log/rate_limited_log.ts";
 import { type AccessOptions, AccessPolicy } from "./access_policy.ts";
 import { ARROW_DIALECT } from "./arrow/arrow_dialect.ts";
-import { FRAMES_PER_SLICE, ServiceQueue, UNREAD_REPLY_BYTES_MAX } from "./fair_service.ts";
+import { FRAMES_PER_SLICE, ServiceQueue, SLICE_MS_MAX, UNREAD_REPLY_BYTES_MAX } from "./fair_service.ts";
 import { ClientSession } from "./client_session.ts";
 import { budgetRefusalMessage } from "./client_memory_budget.ts";
 import { CONNECTIONS_MAX, LOOP_BLOCK_MS_DEFAULT, LOOP_WAIT_STRATEGY_DEFAULT } from "./constants.ts";
@@ -204,8 +204,9 @@ export class StoreServer {
     // A session closed earlier in this dispatch (its flush failed) has nothing left to serve.
     if (!this.#sessions.has(session.id) || session.broken) return false;
     if (this.#readsPaused.has(session) || this.#pauseIfNotReading(session)) return false;
+    const sliceEndsAt = performance.now() + SLICE_MS_MAX;
     for (let served = 0; !session.broken; served++) {
-      if (served === FRAMES_PER_SLICE) return true;
+      if (served === FRAMES_PER_SLICE || (served > 0 && performance.now() >= sliceEndsAt)) return true;
       if (session.fdAwaited !== null && !this.#takeAwaitedFd(session)) return false;
       let status = session.connection.read(0);
       while (status === Status.budget_exceeded && this.#growReceive(session)) status = session.connection.read(0);
