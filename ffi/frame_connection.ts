@@ -14,8 +14,10 @@ const POLL_IN = 1;
 export const FRAME_HEADER_BYTES = 24;
 /** The native connection's hard limit on a frame payload (ffi/zig/constants.zig). */
 export const FRAME_PAYLOAD_BYTES_MAX = 1024 * 1024 * 1024;
-/** Frames up to this are copied into a buffer of the connection's own; larger ones are read in place. */
+/** A connection's own payload buffer starts this small (thousands of idle connections cost little)... */
 const PAYLOAD_BUFFER_BYTES_INITIAL = 4 * 1024;
+/** ...and is kept after growing up to this; a larger frame gets a buffer of its own, dropped at the next read. */
+const PAYLOAD_BUFFER_BYTES_RETAINED_MAX = 64 * 1024;
 
 /** Options for a {@linkcode FrameConnection}. */
 export interface FrameConnectionOptions {
@@ -23,6 +25,12 @@ export interface FrameConnectionOptions {
   payloadBytesMax?: number;
   /** Largest payload sent, when it differs from what is accepted (default: payloadBytesMax). */
   sendPayloadBytesMax?: number;
+  /**
+   * Frames of at least this many bytes are read in place from the native buffer instead of
+   * copied (default: never). For callers that keep no view of a payload past the next read,
+   * takeFd or close: the memory is given back at once instead of at V8's next GC.
+   */
+  lendFramesFromBytes?: number;
 }
 
 /** What a connection holds, from {@linkcode FrameConnection.counters}. */
@@ -44,16 +52,20 @@ export class FrameConnection {
   /** Header of the last frame read, as u32 halves: [cookieLo, cookieHi, typeLo, typeHi, lenLo, lenHi]. */
   readonly header: Uint32Array<ArrayBuffer> = new Uint32Array(FRAME_HEADER_BYTES / 4);
   #handle: Deno.PointerObject | null;
-  /** Every frame that fits is copied here; a larger one is lent in place by the native buffer. */
-  readonly #smallPayload = new Uint8Array(PAYLOAD_BUFFER_BYTES_INITIAL);
-  #payload = this.#smallPayload;
+  /** Frames that fit are copied here (it grows up to PAYLOAD_BUFFER_BYTES_RETAINED_MAX). */
+  #buffer = new Uint8Array(PAYLOAD_BUFFER_BYTES_INITIAL);
+  /** The last frame's payload: #buffer, a buffer of its own, or a view of the native buffer (lent). */
+  #payload = this.#buffer;
+  #lent = false;
+  readonly #lendFromBytes: number;
   readonly #fdOut = new Int32Array(1);
   readonly #lentOut = new BigUint64Array(1);
   readonly #counters = new BigUint64Array(5);
 
-  private constructor(fd: number, handle: Deno.PointerObject) {
+  private constructor(fd: number, handle: Deno.PointerObject, lendFromBytes: number) {
     this.fd = fd;
     this.#handle = handle;
+    this.#lendFromBytes = lendFromBytes;
   }
 
   /**
@@ -66,7 +78,7 @@ export class FrameConnection {
     const sendBytesMax = options.sendPayloadBytesMax ?? payloadBytesMax;
     const status = native().plasma_connection_create(fd, BigInt(payloadBytesMax), BigInt(sendBytesMax), slot);
     unwrap(status, `Opening a connection on fd ${fd}`);
-    return new FrameConnection(fd, handleFrom(slot));
+    return new FrameConnection(fd, handleFrom(slot), options.lendFramesFromBytes ?? Infinity);
   }
 
   /** Type of the last frame read. */
@@ -99,22 +111,43 @@ export class FrameConnection {
    */
   read(waitMs = 0): number {
     const handle = this.#live();
-    this.#payload = this.#smallPayload;
+    this.#payload = this.#buffer;
+    this.#lent = false;
     const status = native().plasma_connection_read_frame(
       handle,
       this.header,
-      this.#payload,
-      this.#payload.length,
+      this.#buffer,
+      this.#buffer.length,
       waitMs,
     );
     if (status !== Status.buffer_too_small) return status;
-    // A large frame is not copied into a buffer of ours (which only the GC would free): it is
-    // read in place, and the native buffer shrinks back once the next read consumes it.
-    const lent = native().plasma_connection_lend_frame(handle, this.header, this.#lentOut, waitMs);
-    if (lent !== Status.ok) return lent;
+    const length = this.header[4];
+    if (length >= this.#lendFromBytes) return this.#lend(handle, waitMs);
+    this.#payload = new Uint8Array(
+      Math.max(length, Math.min(this.#buffer.length * 2, PAYLOAD_BUFFER_BYTES_RETAINED_MAX)),
+    );
+    if (this.#payload.length <= PAYLOAD_BUFFER_BYTES_RETAINED_MAX) this.#buffer = this.#payload;
+    return native().plasma_connection_read_frame(handle, this.header, this.#payload, this.#payload.length, waitMs);
+  }
+
+  /**
+   * A large frame read in place, not copied into a buffer only the GC would free: the native
+   * buffer shrinks back as soon as the next read consumes it.
+   */
+  #lend(handle: Deno.PointerObject, waitMs: number): number {
+    const status = native().plasma_connection_lend_frame(handle, this.header, this.#lentOut, waitMs);
+    if (status !== Status.ok) return status;
     const pointer = Deno.UnsafePointer.create(this.#lentOut[0])!;
     this.#payload = new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(pointer, this.header[4]));
-    return lent;
+    this.#lent = true;
+    return status;
+  }
+
+  /** Before the native buffer may move or be freed, a lent payload becomes a copy of our own. */
+  #keepLent(): void {
+    if (!this.#lent) return;
+    this.#payload = this.#payload.slice();
+    this.#lent = false;
   }
 
   /**
@@ -161,7 +194,7 @@ export class FrameConnection {
    * @throws {NativeError} `fd_missing` or `fd_count_invalid` when the peer broke the protocol
    */
   takeFd(waitMs = -1): number {
-    this.#payload = this.#smallPayload; // a lent payload is given back by the take
+    this.#keepLent();
     unwrap(native().plasma_connection_take_fd(this.#live(), waitMs, this.#fdOut), `Receiving an fd on fd ${this.fd}`);
     return this.#fdOut[0];
   }
@@ -171,7 +204,7 @@ export class FrameConnection {
    * @throws {NativeError} when the peer broke the protocol or closed the stream
    */
   takeFdIfArrived(): number | null {
-    this.#payload = this.#smallPayload; // a lent payload is given back by the take
+    this.#keepLent();
     const status = native().plasma_connection_take_fd(this.#live(), 0, this.#fdOut);
     if (status === Status.would_block) return null;
     unwrap(status, `Receiving an fd on fd ${this.fd}`);
@@ -212,7 +245,7 @@ export class FrameConnection {
   /** Closes the socket and any fds received but not taken. Safe to call twice. */
   close(): void {
     if (this.#handle === null) return;
-    this.#payload = this.#smallPayload; // never a view of freed native memory
+    this.#keepLent();
     native().plasma_connection_destroy(this.#handle);
     this.#handle = null;
   }
