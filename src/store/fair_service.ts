@@ -17,8 +17,12 @@ export const FRAMES_PER_SLICE = 32;
  * 32-frame slices of Stats took 1-3 ms each (bench/README.md, "Fair service").
  */
 export const SLICE_MS_MAX = 0.1;
-/** Replies queued for a client past which its requests are not read until it reads its replies. */
-export const UNREAD_REPLY_BYTES_MAX = 4 * 1024 * 1024;
+/**
+ * Replies queued for a client past which its requests are not read until it reads its replies.
+ * It bounds what a client that does not read costs: the work to make the replies (at 4 MiB, ten
+ * thousand Stats replies took the store ~0.5 s each time such a client connected) and their memory.
+ */
+export const UNREAD_REPLY_BYTES_MAX = 1024 * 1024;
 
 /** A round-robin queue of connections with work left. */
 export class ServiceQueue<T> {
