@@ -71,6 +71,7 @@ export async function runStore(config: StoreConfig): Promise<number> {
       hugepages: config.hugepages,
       fullDelayMs: config.fullDelayMs,
       oomGraceMs: config.oomGraceMs,
+      clientMemoryBytes: config.clientMemoryBytes,
       fallbackDirectory: config.noFallback ? "" : config.fallbackDirectory || config.spillDirectory || "/tmp",
       spillDirectory: config.spillDirectory,
       socketMode: config.socketMode,
