@@ -12,20 +12,23 @@ import type { StoreServerOptions } from "../store/store_server.ts";
 import type { FromWorker, ToWorker } from "./messages.ts";
 
 /**
- * Names a one-file bundle of store_worker.ts to run instead of its ~125 modules: it boots ~4x
- * faster (bin/plasma-store-server makes one, since Arrow's tests start a store per test).
+ * Name bundles of store_worker.ts and spill_io_worker.ts (`deno bundle`) to run instead of their
+ * modules: a bundle boots ~4x faster (bin/plasma-store-server makes them, since Arrow's tests
+ * start a store per test). Unset: the Workers run from source.
  */
 export const STORE_WORKER_BUNDLE_ENV = "PLASMA_STORE_WORKER_BUNDLE";
+/** See {@linkcode STORE_WORKER_BUNDLE_ENV}. */
+export const SPILL_WORKER_BUNDLE_ENV = "PLASMA_SPILL_WORKER_BUNDLE";
 
-/** The store Worker's module: the bundle when one is named (and readable env), else the source. */
-function storeWorkerUrl(): URL {
+/** The bundle named by `variable` (when env is readable), else undefined. */
+function bundleUrl(variable: string): URL | undefined {
   let bundle: string | undefined;
   try {
-    bundle = Deno.env.get(STORE_WORKER_BUNDLE_ENV);
+    bundle = Deno.env.get(variable);
   } catch {
     bundle = undefined; // no env permission: the source it is
   }
-  return bundle ? new URL(`file://${bundle}`) : new URL("./store_worker.ts", import.meta.url);
+  return bundle ? new URL(`file://${bundle}`) : undefined;
 }
 
 /** How long stop() waits for the Worker to close every client before terminating it. */
@@ -76,12 +79,20 @@ export class ObjectStoreRunner {
       closeFd(listenFd);
       Deno.remove(options.socketPath).catch(() => {}); // gone already is fine
     };
-    const worker = new Worker(storeWorkerUrl(), { type: "module" });
-    // Started here, beside the store's Worker rather than inside it, where it boots ~30x slower.
-    const spill = options.spillDirectory ? spawnSpillWorker() : null;
+    const worker = new Worker(bundleUrl(STORE_WORKER_BUNDLE_ENV) ?? new URL("./store_worker.ts", import.meta.url), {
+      type: "module",
+    });
+    // The spill Worker starts after the store's start message is posted: creating a Worker holds
+    // this thread until its isolate exists (~20-80 ms), which the store's Worker need not wait
+    // for (its first spill does, through the channel). Started here, beside the store's Worker
+    // rather than inside it, where it boots ~30x slower.
+    const spillChannel = options.spillDirectory ? new MessageChannel() : null;
+    const start: ToWorker = { type: "start", options: { ...options, listenFd }, spillPort: spillChannel?.port2 };
+    worker.postMessage(start, spillChannel ? [spillChannel.port2] : []);
+    const spillWorker = spillChannel ? spawnSpillWorker(spillChannel.port1, bundleUrl(SPILL_WORKER_BUNDLE_ENV)) : null;
     const terminate = () => {
       worker.terminate();
-      spill?.worker.terminate();
+      spillWorker?.terminate();
     };
     return new Promise((resolve, reject) => {
       worker.onmessage = (event: MessageEvent<FromWorker>) => {
@@ -100,8 +111,6 @@ export class ObjectStoreRunner {
         unlisten();
         reject(new Error(`store worker failed to start: ${event.message}`));
       };
-      const start: ToWorker = { type: "start", options: { ...options, listenFd }, spillPort: spill?.port };
-      worker.postMessage(start, spill ? [spill.port] : []);
     });
   }
 
