@@ -2,6 +2,17 @@
 # as a fresh checkout allows. Invariant: it runs the bundles only when no source is newer than them.
 # See docs/startup.md for where a start's milliseconds go.
 
+shopt -s globstar nullglob
+
+# newer_than FILE PATHS...: true when FILE is missing or any of PATHS was modified after it.
+newer_than() {
+  local reference="$1" path
+  shift
+  [[ -e "$reference" ]] || return 0
+  for path in "$@"; do [[ "$path" -nt "$reference" ]] && return 0; done
+  return 1
+}
+
 # exec_store ROOT ENTRY ARGS...: ENTRY is store.ts or src/cli/plasma_store_server.ts (relative to
 # ROOT); replaces this shell with Deno running it, from its bundle when one can be made.
 exec_store() {
@@ -10,17 +21,19 @@ exec_store() {
   # Fast path once set up: the pinned Deno in .tools/ and a native library newer than its sources
   # and the pinned versions. Checking through tools/bootstrap.sh and `zig build` costs ~250 ms per
   # start (a `deno --version` alone ~20 ms), and Arrow's tests start a store per test.
+  # Checked with bash builtins only: under load each fork+exec (grep, find) cost 5-60 ms.
   source "$root/tools/versions.env"
-  local deno_bin="$root/.tools/deno/node_modules/.bin/deno" lib="$root/zig-out/lib/libplasma.so"
-  local package="$root/.tools/deno/node_modules/deno/package.json"
-  if [[ ! -x "$deno_bin" || ! -f "$lib" ]] || ! grep -qF "\"version\": \"$DENO_VERSION\"" "$package" 2>/dev/null ||
-    [[ -n "$(find "$root/ffi/zig" "$root/build.zig" "$root/tools/versions.env" -newer "$lib" -print -quit)" ]]; then
+  local deno_bin="$root/.tools/deno/node_modules/.bin/deno" lib="$root/zig-out/lib/libplasma.so" package
+  mapfile -t package 2>/dev/null <"$root/.tools/deno/node_modules/deno/package.json" || package=()
+  if [[ ! -x "$deno_bin" || "${package[*]}" != *"\"version\": \"$DENO_VERSION\""* ]] ||
+    newer_than "$lib" "$root"/ffi/zig/**/*.zig "$root/build.zig" "$root/tools/versions.env"; then
     source "$root/scripts/_env.sh" >&2
     build_native >&2
     deno_bin=deno
   fi
   local main="$root/$entry" bundles
-  bundles="$(store_bundles "$deno_bin" "$root")"
+  store_bundles "$deno_bin" "$root"
+  bundles="$STORE_BUNDLES"
   if [[ -n "$bundles" ]]; then
     main="$bundles/${entry%.ts}.js"
     # The bundled code cannot find files beside its sources: name them.
@@ -41,15 +54,15 @@ exec_store() {
 STORE_BUNDLE_ENTRIES=(store.ts src/cli/plasma_store_server.ts src/runner/store_worker.ts
   src/store/spill_io/spill_io_worker.ts)
 
-# store_bundles DENO ROOT: prints the directory of bundles no source is newer than, making one if
-# needed; prints nothing when bundling fails (the store then runs from source).
+# store_bundles DENO ROOT: sets STORE_BUNDLES to the directory of bundles no source is newer than,
+# making one if needed; to "" when bundling fails (the store then runs from source).
 store_bundles() {
   local deno_bin="$1" root="$2" dir="$2/build/bundles" name=""
+  STORE_BUNDLES=""
   [[ -f "$dir/current" ]] && read -r name <"$dir/current"
-  if [[ -n "$name" && -f "$dir/$name/.stamp" &&
-    -z "$(find "$root/src" "$root/ffi" "$root/store.ts" "$root/deno.json" "$root/deno.lock" -newer "$dir/$name/.stamp" \
-      \( -name '*.ts' -o -name '*.json' -o -name '*.lock' -o -name '*.html' \) -print -quit)" ]]; then
-    echo "$dir/$name"
+  if [[ -n "$name" ]] && ! newer_than "$dir/$name/.stamp" "$root"/src/**/*.{ts,json,html} "$root"/ffi/**/*.ts \
+    "$root/store.ts" "$root/deno.json" "$root/deno.lock"; then
+    STORE_BUNDLES="$dir/$name"
     return
   fi
   mkdir -p "$dir"
@@ -64,7 +77,7 @@ store_bundles() {
     # the current one is swapped atomically; directories a day old are removed.
     echo "${fresh##*/}" >"$dir/current.$$" && mv -f "$dir/current.$$" "$dir/current"
     find "$dir" -mindepth 1 -maxdepth 1 -name 'b.*' -mmin +1440 ! -name "${fresh##*/}" -exec rm -rf {} +
-    echo "$fresh"
+    STORE_BUNDLES="$fresh"
   else
     rm -rf "$fresh"
   fi

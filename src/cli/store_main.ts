@@ -49,8 +49,11 @@ export async function storeMain(args: string[]): Promise<number> {
   return typeof parsed === "number" ? parsed : await runStore(parsed.config);
 }
 
-/** Runs the store with a complete configuration until a signal stops it; returns the exit code. */
-export async function runStore(config: StoreConfig): Promise<number> {
+/**
+ * Runs the store with a complete configuration until a signal stops it; returns the exit code.
+ * @param worker the store's Worker if already booting ({@linkcode bootStoreWorker}); ended on failure
+ */
+export async function runStore(config: StoreConfig, worker?: Worker): Promise<number> {
   // Listen for signals before anything starts, so a signal during start-up is never fatal.
   const signalled = listenForStopSignals();
   let runner: ObjectStoreRunner;
@@ -75,8 +78,9 @@ export async function runStore(config: StoreConfig): Promise<number> {
       socketMode: config.socketMode,
       access: { allowUids: config.allowUids, allowGids: config.allowGids },
       clusterMode: config.clusterUrl !== "",
-    });
+    }, worker);
   } catch (error) {
+    worker?.terminate();
     signalled.dispose();
     const message = error instanceof StartupError ? error.message : `cannot start: ${(error as Error).message}`;
     console.error(`plasma store: ${message}`);

@@ -31,6 +31,17 @@ function bundleUrl(variable: string): URL | undefined {
   return bundle ? new URL(`file://${bundle}`) : undefined;
 }
 
+/**
+ * Creates the store's Worker, which loads its code until {@linkcode ObjectStoreRunner.start} gives
+ * it the options. Creating it first thing lets it boot while the main thread parses flags and
+ * checks directories; creating a Worker holds this thread until the Worker's isolate exists.
+ */
+export function bootStoreWorker(): Worker {
+  return new Worker(bundleUrl(STORE_WORKER_BUNDLE_ENV) ?? new URL("./store_worker.ts", import.meta.url), {
+    type: "module",
+  });
+}
+
 /** How long stop() waits for the Worker to close every client before terminating it. */
 const STOP_TIMEOUT_MS = 4_000;
 
@@ -63,9 +74,10 @@ export class ObjectStoreRunner {
 
   /**
    * Starts the store in a Worker; resolves once it listens.
+   * @param booted the store's Worker from {@linkcode bootStoreWorker}; by default one is created once listening
    * @throws {Error} with the store's message when it cannot start (e.g. no memory, socket in use)
    */
-  static start(options: StoreServerOptions): Promise<ObjectStoreRunner> {
+  static start(options: StoreServerOptions, booted?: Worker): Promise<ObjectStoreRunner> {
     // Listening before the Worker boots (~250 ms of CPU): a client that connects meanwhile is
     // answered once the store runs, where it would otherwise be refused and retry (Arrow's
     // clients give up after 5 s, which a loaded machine can reach).
@@ -73,15 +85,14 @@ export class ObjectStoreRunner {
     try {
       listenFd = options.listenFd ?? listenUnix(options.socketPath, { mode: options.socketMode ?? 0o600 });
     } catch (error) {
+      booted?.terminate();
       return Promise.reject(error);
     }
     const unlisten = () => {
       closeFd(listenFd);
       Deno.remove(options.socketPath).catch(() => {}); // gone already is fine
     };
-    const worker = new Worker(bundleUrl(STORE_WORKER_BUNDLE_ENV) ?? new URL("./store_worker.ts", import.meta.url), {
-      type: "module",
-    });
+    const worker = booted ?? bootStoreWorker();
     // The spill Worker starts after the store's start message is posted: creating a Worker holds
     // this thread until its isolate exists (~20-80 ms), which the store's Worker need not wait
     // for (its first spill does, through the channel). Started here, beside the store's Worker
