@@ -14,6 +14,16 @@ export const SYMBOLS = {
 
   // uint64_t plasma_hash64(uint64_t seed, const uint8_t *bytes, uint64_t len)
   plasma_hash64: { parameters: ["u64", "buffer", "u64"], result: "u64" },
+  // XxHash3 *plasma_hasher_create(void)  (NULL when out of memory)
+  plasma_hasher_create: { parameters: [], result: "pointer" },
+  // void plasma_hasher_reset(XxHash3 *hasher, uint64_t seed)
+  plasma_hasher_reset: { parameters: ["pointer", "u64"], result: "void" },
+  // void plasma_hasher_update(XxHash3 *hasher, const uint8_t *bytes, uint64_t len)
+  plasma_hasher_update: { parameters: ["pointer", "buffer", "u64"], result: "void" },
+  // uint64_t plasma_hasher_digest(XxHash3 *hasher)
+  plasma_hasher_digest: { parameters: ["pointer"], result: "u64" },
+  // void plasma_hasher_destroy(XxHash3 *hasher)
+  plasma_hasher_destroy: { parameters: ["pointer"], result: "void" },
 
   // int plasma_chunk_create(uint32_t kind, const char *dir, uint64_t size, uint32_t flags, Mapping *out)
   plasma_chunk_create: { parameters: ["u32", "buffer", "u64", "u32", "buffer"], result: "i32" },
