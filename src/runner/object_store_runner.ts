@@ -6,6 +6,7 @@
 import { closeFd } from "../../ffi/shared_memory.ts";
 import { listenUnix } from "../../ffi/unix_socket.ts";
 import { spawnSpillWorker } from "../store/spill_io/spill_io.ts";
+import { serveSpillIo } from "../store/spill_io/spill_io_worker.ts";
 import type { TransferStats } from "../protocol/messages.ts";
 import type { StoreEvent } from "../store/store_events.ts";
 import type { StoreServerOptions } from "../store/store_server.ts";
@@ -29,6 +30,18 @@ function bundleUrl(variable: string): URL | undefined {
     bundle = undefined; // no env permission: the source it is
   }
   return bundle ? new URL(`file://${bundle}`) : undefined;
+}
+
+/**
+ * Serves the store's spill I/O on this (main) thread when it is free for it: a single node's main
+ * thread idles once the store runs, and a spill Worker's isolate costs ~60-100 ms of CPU at each
+ * start. In cluster mode the object manager runs here, so a Worker serves it (as for a second
+ * store in one process).
+ * @returns the Worker started, or null when this thread serves
+ */
+function startSpillIo(port: MessagePort, clusterMode: boolean): Worker | null {
+  if (!clusterMode && serveSpillIo(port)) return null;
+  return spawnSpillWorker(port, bundleUrl(SPILL_WORKER_BUNDLE_ENV));
 }
 
 /**
@@ -100,10 +113,11 @@ export class ObjectStoreRunner {
     const spillChannel = options.spillDirectory ? new MessageChannel() : null;
     const start: ToWorker = { type: "start", options: { ...options, listenFd }, spillPort: spillChannel?.port2 };
     worker.postMessage(start, spillChannel ? [spillChannel.port2] : []);
-    const spillWorker = spillChannel ? spawnSpillWorker(spillChannel.port1, bundleUrl(SPILL_WORKER_BUNDLE_ENV)) : null;
+    const spillWorker = spillChannel ? startSpillIo(spillChannel.port1, options.clusterMode ?? false) : null;
     const terminate = () => {
       worker.terminate();
-      spillWorker?.terminate();
+      if (spillWorker) spillWorker.terminate();
+      else spillChannel?.port1.close(); // served here
     };
     return new Promise((resolve, reject) => {
       worker.onmessage = (event: MessageEvent<FromWorker>) => {
