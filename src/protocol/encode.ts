@@ -297,7 +297,13 @@ export function encodeCreateAndSealRequest(request: m.CreateAndSealRequest): Uin
     const metadata = bytesVector(object.metadata);
     return fb.ObjectToWrite.createObjectToWrite(builder, id, data, metadata);
   });
-  return finish(fb.CreateAndSealRequest.createCreateAndSealRequest(builder, offsetVector(offsets)));
+  return finish(
+    fb.CreateAndSealRequest.createCreateAndSealRequest(
+      builder,
+      offsetVector(offsets),
+      request.receivedFromRemote ?? false,
+    ),
+  );
 }
 
 export function encodeErrorReply(reply: m.ErrorReply): Uint8Array {

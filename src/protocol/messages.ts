@@ -208,6 +208,8 @@ export interface ObjectToWrite {
 
 export interface CreateAndSealRequest {
   objects: ObjectToWrite[];
+  /** The objects are copies pulled from another node (the store marks them so). */
+  receivedFromRemote?: boolean;
 }
 
 export interface ErrorReply {

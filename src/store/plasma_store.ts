@@ -441,7 +441,18 @@ export class PlasmaStore {
       },
       restoreFailed: (key, message) => this.#restoreFailed(key, message),
       spillFailed: (message) => this.#events?.({ type: "spillFailed", message }),
-      spilled: (count, bytes) => this.#events?.({ type: "objectsSpilled", count, bytes }),
+      spilled: (count, bytes, objects) =>
+        this.#events?.({
+          type: "objectsSpilled",
+          count,
+          bytes,
+          objects: objects.map(({ id, dataSize, metadataSize, url }) => ({
+            objectIdHex: hex(id),
+            dataSize,
+            metadataSize,
+            url,
+          })),
+        }),
     });
     // Ray spills periodically too: objects released since the last seal become spillable.
     this.#spillTimer = setInterval(() => this.#enter(() => spill.maybeSpill()), SPILL_PERIOD_MS);

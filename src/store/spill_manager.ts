@@ -20,8 +20,8 @@ import type { StatsCollector } from "./stats_collector.ts";
 import type { StoreMemory } from "./store_memory.ts";
 import { SpillIo } from "./spill_io/spill_io.ts";
 
-/** A spilled object: what is needed to bring it back. */
-interface DiskCopy {
+/** A spilled object: what is needed to bring it back (or to read it from its file elsewhere). */
+export interface DiskCopy {
   id: Uint8Array;
   key: string;
   dataSize: number;
@@ -35,7 +35,8 @@ export interface SpillListener {
   memoryFreed(): void;
   /** Makes room for a restore the way a create would (eviction), or returns null. */
   allocateRestored(spec: NewObject): LocalObject | null;
-  spilled(count: number, bytes: number): void;
+  /** A batch was written; `objects` are those now only on disk, each with its spill URL. */
+  spilled(count: number, bytes: number, objects: readonly DiskCopy[]): void;
   restored(object: LocalObject): void;
   /** Reading an object back failed; its memory is already freed. */
   restoreFailed(key: string, message: string): void;
@@ -227,6 +228,7 @@ export class SpillManager {
 
   #spilled(batch: LocalObject[], path: string, urls: string[]): void {
     const keys = new Set<string>();
+    const spilled: DiskCopy[] = [];
     batch.forEach((object, index) => {
       // Deleted or taken by a client while it was written: the disk copy is not needed.
       if (this.#lifecycle.get(object.key) !== object || !this.#spillable(object)) return;
@@ -239,6 +241,7 @@ export class SpillManager {
         path,
       });
       keys.add(object.key);
+      spilled.push(this.#onDisk.get(object.key)!);
       const counters = this.#stats.counters;
       counters.numObjectsSpilled++;
       counters.numBytesSpilled += object.sizeBytes;
@@ -250,6 +253,7 @@ export class SpillManager {
       this.#listener.spilled(
         keys.size,
         batch.filter((object) => keys.has(object.key)).reduce((sum, object) => sum + object.sizeBytes, 0),
+        spilled,
       );
     }
     if (keys.size === 0) {
