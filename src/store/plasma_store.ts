@@ -160,6 +160,11 @@ export class PlasmaStore {
     return this.#spill !== null;
   }
 
+  /** Whether the spill Worker's answer to some request is awaited (the loop must not block then). */
+  get awaitingSpillIo(): boolean {
+    return this.#spill?.awaitingIo ?? false;
+  }
+
   /** Creates waiting in the queue, across all clients. */
   get queuedCreateCount(): number {
     return this.#creates.size;

@@ -112,6 +112,7 @@ export class StoreServer {
       strategy: LOOP_WAIT_STRATEGY_DEFAULT,
       spinMicros: options.spinMicros,
       backlog: () => this.#serveBacklog(),
+      awaiting: () => this.store.awaitingSpillIo,
       blockMs: LOOP_BLOCK_MS_DEFAULT,
       ...loopWaitFromEnvironment(),
     });
