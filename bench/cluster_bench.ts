@@ -77,6 +77,15 @@ async function putBig(cluster: TestCluster, bytes: number): Promise<ObjectId> {
   return id;
 }
 
+/** Bytes each node has pushed to peers so far (its transfer counters, reported every ~100 ms). */
+async function bytesPushed(cluster: TestCluster): Promise<number[]> {
+  await new Promise((resolve) => setTimeout(resolve, 250));
+  return await Promise.all(cluster.nodes.map(async (node) => {
+    await using client = await PlasmaClient.connect(node.socketPath);
+    return (await client.stats()).numBytesPushed;
+  }));
+}
+
 /** Gets `id` on the given nodes at once; @returns ms until the last has it */
 async function pullOn(cluster: TestCluster, nodes: number[], id: ObjectId): Promise<number> {
   const clients = await Promise.all(nodes.map((index) => PlasmaClient.connect(cluster.nodes[index].socketPath)));
@@ -101,11 +110,14 @@ async function bigTransfers(): Promise<void> {
     const stream: number[] = [];
     const pull: number[] = [];
     const broadcast: number[] = [];
+    let uploads: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       stream.push(await plainTcpStream(BIG_BYTES));
       const id = await putBig(cluster, BIG_BYTES);
       pull.push(await pullOn(cluster, [1], id));
+      const before = await bytesPushed(cluster);
       broadcast.push(await pullOn(cluster, [1, 2, 3], id));
+      uploads = (await bytesPushed(cluster)).map((after, index) => after - before[index]);
       await using writer = await PlasmaClient.connect(cluster.nodes[0].socketPath);
       await writer.delete([id]);
     }
@@ -118,6 +130,8 @@ async function bigTransfers(): Promise<void> {
       }x the stream`,
     );
     line(`  broadcast to 3 nodes (concurrent) ${b.toFixed(0)} ms  ${(b / p).toFixed(2)}x one pull`);
+    const uploaded = uploads.map((bytes) => `${(bytes / MIB).toFixed(0)}`).join(" / ");
+    line(`  uploaded during the last broadcast, MiB per node (source first): ${uploaded}`);
   } finally {
     await cluster.stop();
   }

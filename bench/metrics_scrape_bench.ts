@@ -10,6 +10,7 @@
  */
 import { median, printTable } from "./_measure.ts";
 import { PlasmaClient } from "../src/client/mod.ts";
+import { readUntil } from "../tests/_store_fixture.ts";
 
 const ROUNDS = 5;
 const LOAD_MS = 1500;
@@ -40,12 +41,8 @@ async function startStore(
     stderr: "inherit",
   }).spawn();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let output = "";
-  while (!output.includes("listening on")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`store exited: ${output}`);
-    output += value;
-  }
+  const output = await readUntil(reader, "listening on");
+  if (output === null) throw new Error("store exited before listening");
   reader.releaseLock();
   void child.stdout.cancel().catch(() => {});
   return { child, socketPath, origin: /metrics on (http:\/\/[^/]+)\//.exec(output)![1] };

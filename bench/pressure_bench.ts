@@ -6,12 +6,15 @@
  *      paced loop, idle, then while one ~208 MiB spill batch is written (the driver puts 52
  *      objects, crossing the 80% threshold, then waits): does spill I/O stall the store's loop?
  *   3. a plain sequential write (Deno.FsFile.writeSync, 4 MiB buffers, then close) and read of
- *      512 MiB in the spill directory: the references. Every timed write (2, 3, and 4 after 3's
+ *      512 MiB in the spill directory: the references, once through one reused 4 MiB buffer (it
+ *      stays in the CPU's cache) and once from/into populated memory as large as the data (as the
+ *      store's is). Every timed write (2, 3, and 4 after 3's
  *      file is deleted) goes into page-cache pages just freed (see recyclePageCache);
  *   4. 128 puts of 4 MiB (512 MiB, 2x capacity) while a second client polls stats: bytes spilled
  *      per second while a spill is in flight (each batch from its file's creation to the moment
  *      the store recorded it), and the file-write part alone (the file's birth to its mtime);
- *   5. get + copy out + release of every spilled object in order (each get restores): GB/s;
+ *   5. get + copy out + release of half the spilled objects in order (each get restores), then
+ *      gets of 8 ids each for the other half (the store restores each get's as one batch): GB/s;
  *   6. 100 create+seal of 4 MiB in the now full store (it evicts restored copies and spills).
  * Neither side fsyncs, and both reads come from the page cache. Rows are ratios to the reference
  * of the same run; figures are medians over the rounds (latencies: pooled samples).
@@ -19,6 +22,7 @@
  * Usage: deno run -A bench/pressure_bench.ts   (after `zig build`)
  * @module
  */
+import { SharedMemoryChunk } from "../ffi/shared_memory.ts";
 import { ObjectId, PlasmaClient, type StoreStats } from "../src/client/mod.ts";
 import { median, printTable, type ResultRow } from "./_measure.ts";
 import { Children, kill, LineReader } from "./_processes.ts";
@@ -32,6 +36,8 @@ const THROUGH_OBJECTS = (2 * STORE_BYTES) / OBJECT_BYTES;
 /** Objects that take sealed primary copies just past the store's 80% spill threshold (52 x 4 MiB = 208 MiB). */
 const THRESHOLD_OBJECTS = Math.floor((0.8 * STORE_BYTES) / OBJECT_BYTES) + 1;
 const LATENCY_SAMPLES = 100;
+/** Spilled objects restored by one get in the batched restore row (32 MiB). */
+const RESTORE_BATCH = 8;
 const LATENCY_WARMUP = 20;
 const IDLE_PROBE_MS = 1000;
 const PROBE_OBJECT_BYTES = 1024;
@@ -187,6 +193,10 @@ function percentile(values: readonly number[], fraction: number): number {
 interface Round {
   writeRef: number;
   readRef: number;
+  writeLargeRef: number;
+  readLargeRef: number;
+  restoreBatch: number;
+  restoreBatchObjects: number;
   spillInFlight: number;
   spillFileWrite: number;
   spillAlone: number;
@@ -221,21 +231,23 @@ function recyclePageCache(directory: string, bytes: number, source: Uint8Array):
   Deno.removeSync(path);
 }
 
-/** Reference: a plain sequential write then read of `bytes` in `directory`, 4 MiB at a time. */
-function referenceIo(directory: string, bytes: number, source: Uint8Array): { write: number; read: number } {
+/**
+ * Reference: a plain sequential write then read of `bytes` in `directory`, 4 MiB at a time, from
+ * and into `memory`: either one reused 4 MiB buffer (stays in the CPU's cache) or populated shared
+ * memory as large as the data (like the store's: every byte comes from or goes to DRAM).
+ */
+function referenceIo(directory: string, bytes: number, memory: Uint8Array): { write: number; read: number } {
   const path = `${directory}/reference.bin`;
+  const slice = (done: number) => memory.subarray(done % memory.length, (done % memory.length) + OBJECT_BYTES);
   let start = performance.now();
   const file = Deno.openSync(path, { write: true, create: true, truncate: true });
-  for (let written = 0; written < bytes;) {
-    written += file.writeSync(source.subarray(0, Math.min(source.length, bytes - written)));
-  }
+  for (let written = 0; written < bytes;) written += file.writeSync(slice(written));
   file.close();
   const write = gbps(bytes, performance.now() - start);
-  const target = new Uint8Array(source.length);
   start = performance.now();
   const reader = Deno.openSync(path, { read: true });
   let read = 0;
-  for (let got; (got = reader.readSync(target)) !== null;) read += got;
+  for (let got; (got = reader.readSync(slice(read))) !== null;) read += got;
   reader.close();
   const readRate = gbps(read, performance.now() - start);
   if (read !== bytes) throw new Error(`reference read ${read} of ${bytes} bytes`);
@@ -301,6 +313,15 @@ async function runRound(dir: string, round: number, source: Uint8Array): Promise
     const throughBytes = THROUGH_OBJECTS * OBJECT_BYTES;
     recyclePageCache(store.spillDir, throughBytes, source);
     const reference = referenceIo(store.spillDir, throughBytes, source);
+    const large = SharedMemoryChunk.create(throughBytes, { populate: true });
+    let referenceLarge;
+    try {
+      for (let offset = 0; offset < throughBytes; offset += OBJECT_BYTES) large.bytes().set(source, offset);
+      recyclePageCache(store.spillDir, throughBytes, source);
+      referenceLarge = referenceIo(store.spillDir, throughBytes, large.bytes());
+    } finally {
+      large.close();
+    }
 
     // 4. Put 2x capacity through the store while a second client polls its stats.
     const poller = await Helper.start(store, dir, "poll");
@@ -359,13 +380,32 @@ async function runRound(dir: string, round: number, source: Uint8Array): Promise
     const beforeRestore = await stats();
     const restoreGetMs: number[] = [];
     const copyMs: number[] = [];
+    // The first half one get each (copied out, released); the second half by one get of all.
+    const oneByOne = spilled.slice(0, Math.ceil(spilled.length / 2));
+    const together = spilled.slice(oneByOne.length);
     const restoreStart = performance.now();
-    for (const id of spilled) await getCopyRelease(id, restoreGetMs, copyMs);
+    for (const id of oneByOne) await getCopyRelease(id, restoreGetMs, copyMs);
     const restoreMs = performance.now() - restoreStart;
     const afterRestore = await stats();
     const restoredBytes = afterRestore.numBytesRestoredFromDisk - beforeRestore.numBytesRestoredFromDisk;
-    if (restoredBytes !== spilled.length * OBJECT_BYTES) {
-      throw new Error(`restored ${restoredBytes} bytes for ${spilled.length} spilled objects`);
+    if (restoredBytes !== oneByOne.length * OBJECT_BYTES) {
+      throw new Error(`restored ${restoredBytes} bytes for ${oneByOne.length} spilled objects`);
+    }
+    // Gets of RESTORE_BATCH ids each: room for them comes from evicting the copies restored before
+    // (a get of all would first wait for resident primaries to be spilled).
+    let batchMs = 0;
+    for (let first = 0; first < together.length; first += RESTORE_BATCH) {
+      const ids = together.slice(first, first + RESTORE_BATCH);
+      const batchStart = performance.now();
+      const batch = await client.get(ids, { timeoutMs: 0 });
+      batchMs += performance.now() - batchStart;
+      if (batch.some((object) => object === null)) throw new Error("a spilled object did not come back");
+      for (const id of ids) await client.release(id);
+    }
+    const afterBatch = await stats();
+    const batchBytes = afterBatch.numBytesRestoredFromDisk - afterRestore.numBytesRestoredFromDisk;
+    if (batchBytes !== together.length * OBJECT_BYTES) {
+      throw new Error(`restored ${batchBytes} bytes for ${together.length} spilled objects in one get`);
     }
 
     // 6. The full store: create+seal latency of new objects, kept (so it keeps spilling and evicting).
@@ -390,13 +430,17 @@ async function runRound(dir: string, round: number, source: Uint8Array): Promise
     return {
       writeRef: reference.write,
       readRef: reference.read,
+      writeLargeRef: referenceLarge.write,
+      readLargeRef: referenceLarge.read,
+      restoreBatch: gbps(batchBytes, batchMs),
+      restoreBatchObjects: together.length,
       spillInFlight: gbps(spilledBytes, inFlightMs),
       spillFileWrite: gbps(fileBytes, fileWriteMs),
       spillAlone,
       putThrough: gbps(throughBytes, putEnd - putStart),
       spillBatches: files.length,
       restore: gbps(restoredBytes, restoreMs),
-      restoredObjects: spilled.length,
+      restoredObjects: oneByOne.length,
       restoreGetMs,
       residentGetMs,
       copyMs,
@@ -484,26 +528,37 @@ async function main(): Promise<void> {
         note: `reference  ${each(pick("writeRef"))}`,
       },
       {
+        label: `plain write ${mib} MiB from ${mib} MiB of memory`,
+        value: med("writeLargeRef"),
+        unit: "GB/s",
+        note: `reference (the spill's source is as large)  ${each(pick("writeLargeRef"))}`,
+      },
+      {
         label: `spill while in flight (${mib} MiB put through)`,
         value: med("spillInFlight"),
         unit: "GB/s",
-        note: `${ratio(med("spillInFlight"), med("writeRef"))} write; file birth -> stats record, ` +
+        note:
+          `${ratio(med("spillInFlight"), med("writeRef"))} / ${
+            ratio(med("spillInFlight"), med("writeLargeRef"))
+          } write; file birth -> stats record, ` +
           `${each(pick("spillBatches"), 0)} batches  ${each(pick("spillInFlight"))}`,
       },
       {
         label: "  of which the file write (birth -> mtime)",
         value: med("spillFileWrite"),
         unit: "GB/s",
-        note: `${ratio(med("spillFileWrite"), med("writeRef"))} write  ${each(pick("spillFileWrite"))}`,
+        note: `${ratio(med("spillFileWrite"), med("writeRef"))} / ${
+          ratio(med("spillFileWrite"), med("writeLargeRef"))
+        } write  ${each(pick("spillFileWrite"))}`,
       },
       {
         label: `first spill: one ${THRESHOLD_OBJECTS * OBJECT_BYTES / MIB} MiB batch, no puts`,
         value: med("spillAlone"),
         unit: "GB/s",
         note:
-          `${ratio(med("spillAlone"), med("writeRef"))} write; file birth -> mtime ${
-            each(pick("spillAloneMs"), 0)
-          } ms  ` +
+          `${ratio(med("spillAlone"), med("writeRef"))} / ${
+            ratio(med("spillAlone"), med("writeLargeRef"))
+          } write; file birth -> mtime ${each(pick("spillAloneMs"), 0)} ms  ` +
           each(pick("spillAlone")),
       },
       {
@@ -519,11 +574,28 @@ async function main(): Promise<void> {
         note: `reference  ${each(pick("readRef"))}`,
       },
       {
-        label: "restore: get, copy out, release, in order",
+        label: `plain read ${mib} MiB into ${mib} MiB of memory`,
+        value: med("readLargeRef"),
+        unit: "GB/s",
+        note: `reference (restores fill memory as large)  ${each(pick("readLargeRef"))}`,
+      },
+      {
+        label: "restore: get, copy out, release, one by one",
         value: med("restore"),
         unit: "GB/s",
-        note: `${ratio(med("restore"), med("readRef"))} read; ${each(pick("restoredObjects"), 0)} objects  ` +
-          each(pick("restore")),
+        note:
+          `${ratio(med("restore"), med("readRef"))} / ${ratio(med("restore"), med("readLargeRef"))} read; ${
+            each(pick("restoredObjects"), 0)
+          } objects  ` + each(pick("restore")),
+      },
+      {
+        label: `restore: gets of ${RESTORE_BATCH} ids, the other half`,
+        value: med("restoreBatch"),
+        unit: "GB/s",
+        note:
+          `${ratio(med("restoreBatch"), med("readRef"))} / ${ratio(med("restoreBatch"), med("readLargeRef"))} read; ${
+            each(pick("restoreBatchObjects"), 0)
+          } objects  ` + each(pick("restoreBatch")),
       },
     ],
   );

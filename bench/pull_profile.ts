@@ -29,7 +29,9 @@ try {
     for (let round = 0; round < ROUNDS; round++) {
       const stamps: number[] = [];
       const started = performance.now();
-      await peer.pull(id.rawBytes, target, { dataSize: BYTES, metadataSize: 0 }, () => stamps.push(performance.now()));
+      await peer.pull(id.rawBytes, target, { dataSize: BYTES, metadataSize: 0 }, {
+        onProgress: () => stamps.push(performance.now()),
+      });
       const direct = performance.now() - started;
       const gaps = stamps.slice(1).map((stamp, index) => stamp - stamps[index]).sort((a, b) => a - b);
       await using reader = await PlasmaClient.connect(cluster.nodes[1].socketPath);

@@ -226,3 +226,17 @@ async function waitFor(condition: () => Promise<boolean> | boolean, timeoutMs = 
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+Deno.test("putBatch with receivedFromRemote stores secondary copies, as a create with that source does", async () => {
+  await withStore(async ({ socketPath }) => {
+    await using client = await PlasmaClient.connect(socketPath);
+    const [received] = await client.putBatch([{ data: new Uint8Array(10) }], { receivedFromRemote: true });
+    const [own] = await client.putBatch([{ data: new Uint8Array(20) }]);
+    const sources = new Map((await client.list()).map((entry) => [entry.id.toHex(), entry.source]));
+    assert.equal(sources.get(received.toHex()), "ReceivedFromRemoteRaylet");
+    assert.equal(sources.get(own.toHex()), "CreatedByWorker");
+    const stats = await client.stats();
+    assert.deepEqual([stats.numObjectsReceived, stats.numBytesReceived], [1, 10]);
+    assert.equal(stats.numObjectsCreatedByWorker, 1);
+  });
+});

@@ -65,6 +65,52 @@ export fn plasma_hash64(seed: u64, bytes: ?[*]const u8, len: u64) u64 {
     return std.hash.XxHash3.hash(seed, ptr[0..@intCast(len)]);
 }
 
+/// A streaming XXH3-64 state, so a large part can be hashed piece by piece while each piece is
+/// still in the CPU's cache from the read or before the write that moves it (one pass over memory).
+/// Gives the same value as plasma_hash64 over the concatenated pieces.
+export fn plasma_hasher_create() ?*std.hash.XxHash3 {
+    const hasher = std.heap.c_allocator.create(std.hash.XxHash3) catch return null;
+    hasher.* = std.hash.XxHash3.init(0);
+    return hasher;
+}
+
+export fn plasma_hasher_reset(hasher: *std.hash.XxHash3, seed: u64) void {
+    hasher.* = std.hash.XxHash3.init(seed);
+}
+
+export fn plasma_hasher_update(hasher: *std.hash.XxHash3, bytes: ?[*]const u8, len: u64) void {
+    const ptr = bytes orelse return;
+    hasher.update(ptr[0..@intCast(len)]);
+}
+
+/// The hash of everything since the last reset; the state may keep being updated after it.
+export fn plasma_hasher_digest(hasher: *std.hash.XxHash3) u64 {
+    return hasher.final();
+}
+
+export fn plasma_hasher_destroy(hasher: *std.hash.XxHash3) void {
+    std.heap.c_allocator.destroy(hasher);
+}
+
+test "a streamed hash equals the one-shot hash for any split" {
+    var data: [70_000]u8 = undefined;
+    var prng = std.Random.DefaultPrng.init(42);
+    prng.random().bytes(&data);
+    const hasher = plasma_hasher_create() orelse return error.OutOfMemory;
+    defer plasma_hasher_destroy(hasher);
+    for ([_]usize{ 0, 1, 100, 240, 241, 1024, 4096, 65_536, 70_000 }) |len| {
+        for ([_]usize{ 1, 7, 64, 256, 257, 4096, 65_536 }) |piece| {
+            plasma_hasher_reset(hasher, 9);
+            var done: usize = 0;
+            while (done < len) : (done += piece) {
+                const end = @min(len, done + piece);
+                plasma_hasher_update(hasher, data[done..end].ptr, end - done);
+            }
+            try std.testing.expectEqual(plasma_hash64(9, &data, len), plasma_hasher_digest(hasher));
+        }
+    }
+}
+
 test "plasma_hash64 chains parts through the seed and tells one changed byte" {
     const whole = plasma_hash64(plasma_hash64(7, "head", 4), "data", 4);
     try std.testing.expectEqual(whole, plasma_hash64(plasma_hash64(7, "head", 4), "data", 4));
@@ -162,6 +208,14 @@ export fn plasma_connection_read_frame(self: *Connection, header_out: *connectio
     return code(self.readFrame(header_out, payload, capacity, wait_ms));
 }
 
+/// Reads the next frame without copying: payload_out points at it until the next read.
+export fn plasma_connection_lend_frame(self: *Connection, header_out: *connection_mod.HeaderOut, payload_out: *u64, wait_ms: i32) c_int {
+    var lent: [*]u8 = undefined;
+    const status = self.lendFrame(header_out, &lent, wait_ms);
+    if (status == .ok) payload_out.* = @intFromPtr(lent);
+    return code(status);
+}
+
 export fn plasma_connection_take_fd(self: *Connection, wait_ms: i32, fd_out: *i32) c_int {
     return code(self.takeFd(wait_ms, fd_out));
 }
@@ -186,9 +240,15 @@ export fn plasma_connection_flush(self: *Connection, wait_ms: i32) c_int {
     return code(self.flush(wait_ms));
 }
 
-/// Writes bytes received but not handed out, and bytes queued but not sent.
-export fn plasma_connection_counters(self: *Connection, out: *[2]u64) void {
-    out.* = .{ self.bufferedBytes(), self.queuedBytes() };
+/// Writes bytes received but not handed out, bytes queued but not sent, the receive buffer's
+/// size, the send queue's capacity, and the receive buffer size the last budget_exceeded wanted.
+export fn plasma_connection_counters(self: *Connection, out: *[5]u64) void {
+    out.* = .{ self.bufferedBytes(), self.queuedBytes(), self.receive_buffer.len, self.send_queue.capacity, self.receive_bytes_wanted };
+}
+
+/// Sets the largest receive buffer the connection may grow to (see budget_exceeded).
+export fn plasma_connection_allow_receive_bytes(self: *Connection, bytes: u64) void {
+    self.allowReceiveBytes(@intCast(@min(bytes, std.math.maxInt(usize))));
 }
 
 // ---------------------------------------------------------------- event wait

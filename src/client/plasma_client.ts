@@ -288,11 +288,12 @@ export class PlasmaClient {
 
   /**
    * Writes many small objects in one round trip (the store copies them in and seals them).
+   * `receivedFromRemote` marks copies pulled from another node (secondary copies, as in create).
    * @returns their ids, in order
    * @throws the first object's error, after the others were still written
    * @throws {RangeError} before sending, when the batch is larger than one request may be
    */
-  putBatch(items: PutItem[]): Promise<ObjectId[]> {
+  putBatch(items: PutItem[], options: { receivedFromRemote?: boolean } = {}): Promise<ObjectId[]> {
     const ids = items.map((item) => item.id ?? ObjectId.random());
     return this.#connection.exclusive(() => {
       const payload = encode.encodeCreateAndSealRequest({
@@ -301,6 +302,7 @@ export class PlasmaClient {
           data: item.data,
           metadata: item.metadata ?? EMPTY,
         })),
+        receivedFromRemote: options.receivedFromRemote ?? false,
       });
       this.#checkRequestSize(payload, `putBatch of ${items.length} objects`);
       const reply = decode.decodeIdsReply(

@@ -21,6 +21,9 @@ export const PUBLISH_BATCH_MAX = 2_000;
 
 /** Bytes of object data per chunk frame on the wire (Ray uses 5 MiB; see bench/README.md). */
 export const CHUNK_BYTES = 4 * 1024 * 1024;
+/** Objects at least this large are relayed in a broadcast: a holder already streaming one to a
+ * node redirects the next puller to the last node of that chain (each node uploads ~1 stream). */
+export const RELAY_BYTES_MIN = 4 * CHUNK_BYTES;
 /** Largest FlatBuffers header a peer may send; bigger frames close the connection. */
 export const FRAME_HEADER_BYTES_MAX = 64 * 1024;
 /** Bytes of one HMAC challenge nonce. */
@@ -31,8 +34,17 @@ export const HANDSHAKE_TIMEOUT_MS = 5_000;
 export const SERVE_BATCH_REQUESTS_MAX = 1_000;
 /** Bytes a node may have in flight from one peer (admitted pulls not yet sealed). */
 export const PEER_BYTES_IN_FLIGHT_MAX = 2 * 1024 * 1024 * 1024;
-/** Pulls a node runs at once (all peers). */
+/** Small pulled objects stored with one CreateAndSeal: at most this many bytes (well under the
+ * store's smallest request limit, 16 MiB) and this many objects per batch. */
+export const RECEIVED_BATCH_BYTES_MAX = 4 * 1024 * 1024;
+export const RECEIVED_BATCH_OBJECTS_MAX = 1_000;
+/** Pulls of large objects a node runs at once (all peers). */
 export const PULLS_ACTIVE_MAX = 64;
+/** Pulls a node runs at once counting small ones (<= SMALL_PULL_BYTES_MAX): their answers travel
+ * many per write and are stored many per CreateAndSeal, so more in flight means bigger batches. */
+export const SMALL_PULLS_ACTIVE_MAX = 1_000;
+/** A pull of at most this many bytes is small: read through the JS heap and stored in a batch. */
+export const SMALL_PULL_BYTES_MAX = 64 * 1024;
 /** A transfer that makes no progress for this long is abandoned and retried from another holder. */
 export const TRANSFER_STALL_MS = 5_000;
 /** A pull that found no holder, or failed on every holder, gives up after this long. */
@@ -44,3 +56,5 @@ export const IDS_PER_REQUEST_MAX = 100_000;
 
 if (NODE_TTL_MS < 3 * HEARTBEAT_INTERVAL_MS) throw new Error("NODE_TTL_MS must cover three missed heartbeats");
 if (CHUNK_BYTES > PEER_BYTES_IN_FLIGHT_MAX) throw new Error("a chunk must fit in the per-peer window");
+if (SMALL_PULLS_ACTIVE_MAX < PULLS_ACTIVE_MAX) throw new Error("small pulls may not be capped below large ones");
+if (SMALL_PULL_BYTES_MAX > RECEIVED_BATCH_BYTES_MAX) throw new Error("one small pulled object must fit a batch");

@@ -6,13 +6,15 @@
  * @module
  */
 import { ObjectExistsError, PlasmaClient } from "../client/mod.ts";
-import { PUBLISH_DELAY_MS, TRANSFER_STALL_MS } from "../cluster/constants.ts";
+import { PUBLISH_DELAY_MS, SMALL_PULL_BYTES_MAX, TRANSFER_STALL_MS } from "../cluster/constants.ts";
 import type { ClusterDirectory, DirectoryEvent, ObjectLocation, PublishedObject } from "../cluster/directory.ts";
 import { ObjectId } from "../protocol/object_id.ts";
-import type { StoreEvent } from "../store/store_events.ts";
+import type { SpilledObject, StoreEvent } from "../store/store_events.ts";
 import { LocateBatcher } from "./locate_batcher.ts";
-import { PeerConnection } from "./peer_connection.ts";
+import { PeerConnection, PullRedirectedError } from "./peer_connection.ts";
 import { PullManager, type PullPriority } from "./pull_manager.ts";
+import { ReceivedBatcher } from "./received_batcher.ts";
+import { ReceivingObject } from "./receiving_object.ts";
 import { newTransferCounters, type TransferCounters } from "./transfer_counters.ts";
 import { TransferServer } from "./transfer_server.ts";
 import { parseAddress } from "./peer_connection.ts";
@@ -42,6 +44,12 @@ export class ObjectManager {
   readonly #server: TransferServer;
   readonly #pulls: PullManager;
   readonly #peers = new Map<string, Promise<PeerConnection>>();
+  /** Objects being pulled here, by id: peers redirected here are relayed what has arrived. */
+  readonly #receiving: Map<string, ReceivingObject>;
+  /** Stores small pulled objects in batches (one CreateAndSeal for those that arrived together). */
+  readonly #smallWrites: ReceivedBatcher;
+  /** Objects the local store holds only on disk, by id: peers are served from the spill file. */
+  readonly #spilled: Map<string, SpilledObject>;
   /** Sealed objects in the local store, as the directory should know them. */
   readonly #held = new Map<string, PublishedObject>();
   readonly #toPublish = new Map<string, PublishedObject>();
@@ -56,7 +64,12 @@ export class ObjectManager {
     pullClients: PlasmaClient[],
     server: TransferServer,
     counters: TransferCounters,
+    receiving: Map<string, ReceivingObject>,
+    spilled: Map<string, SpilledObject>,
   ) {
+    this.#receiving = receiving;
+    this.#spilled = spilled;
+    this.#smallWrites = new ReceivedBatcher(pullClients);
     this.counters = counters;
     this.#options = options;
     this.nodeId = options.nodeId;
@@ -69,7 +82,7 @@ export class ObjectManager {
       capacityBytes: serveClient.capacityBytes,
       counters: this.counters,
       locate: (id) => locations.locate(id),
-      transfer: (id, holder) => this.#transfer(id, holder),
+      transfer: (id, holder, failedAttempts) => this.#transfer(id, holder, failedAttempts),
       log: options.log,
     });
   }
@@ -88,6 +101,8 @@ export class ObjectManager {
       for (const client of clients) await mapStoreMemory(client, options.log);
       const [serveClient, ...pullClients] = clients;
       const counters = newTransferCounters();
+      const receiving = new Map<string, ReceivingObject>();
+      const spilled = new Map<string, SpilledObject>();
       server = TransferServer.listen({
         hostname,
         port,
@@ -96,8 +111,10 @@ export class ObjectManager {
         store: serveClient,
         counters,
         log: options.log,
+        receiving: (id) => receiving.get(id),
+        spilled: (id) => spilled.get(id),
       });
-      const manager = new ObjectManager(options, serveClient, pullClients, server, counters);
+      const manager = new ObjectManager(options, serveClient, pullClients, server, counters, receiving, spilled);
       await manager.#join(hostname, server.port);
       return manager;
     } catch (error) {
@@ -116,12 +133,16 @@ export class ObjectManager {
   handleStoreEvent(event: StoreEvent): void {
     if (this.#stopped) return;
     if (event.type === "objectAdded") {
+      this.#spilled.delete(event.objectIdHex); // in memory again (restored), or new
       const object = { objectIdHex: event.objectIdHex, dataSize: event.dataSize, metadataSize: event.metadataSize };
       this.#held.set(event.objectIdHex, object);
       this.#toWithdraw.delete(event.objectIdHex);
       this.#toPublish.set(event.objectIdHex, object);
       this.#scheduleFlush();
+    } else if (event.type === "objectsSpilled") {
+      for (const object of event.objects) this.#spilled.set(object.objectIdHex, object);
     } else if (event.type === "objectDeleted") {
+      this.#spilled.delete(event.objectIdHex);
       this.#held.delete(event.objectIdHex);
       this.#toPublish.delete(event.objectIdHex);
       this.#toWithdraw.add(event.objectIdHex);
@@ -226,9 +247,14 @@ export class ObjectManager {
     })().finally(() => (this.#flushing = null));
   }
 
-  /** Creates the object here (received from remote), pulls its bytes into it, seals it. */
-  async #transfer(objectIdHex: string, holder: ObjectLocation): Promise<void> {
+  /**
+   * Creates the object here (received from remote), pulls its bytes into it, seals it. While it
+   * arrives it is listed as receiving, so peers redirected here are relayed its chunks. The first
+   * attempt lets the holder redirect us to a relay; retries pull from the holder itself.
+   */
+  async #transfer(objectIdHex: string, holder: ObjectLocation, failedAttempts: number): Promise<void> {
     const id = ObjectId.fromHex(objectIdHex);
+    if (holder.dataSize + holder.metadataSize <= SMALL_PULL_BYTES_MAX) return await this.#transferSmall(id, holder);
     const client = this.#pullClients[Math.floor(Math.random() * this.#pullClients.length)];
     const { dataSize, metadataSize } = holder;
     let data: Uint8Array;
@@ -241,15 +267,69 @@ export class ObjectManager {
     const target = dataSize + metadataSize === 0
       ? new Uint8Array(0)
       : new Uint8Array(data.buffer, data.byteOffset, dataSize + metadataSize);
+    const receiving = new ReceivingObject(target, holder);
+    this.#receiving.set(objectIdHex, receiving);
     try {
-      const peer = await this.#peer(holder.address);
-      await this.#guardStall(peer, (onProgress) => peer.pull(id.rawBytes, target, holder, onProgress));
+      await this.#pullInto(id, receiving, target, holder, failedAttempts === 0);
+      await receiving.retire(); // no relay reads `target` any more
       await client.seal(id); // detaches `target`
+      receiving.sealed();
       this.counters.numBytesPulled += dataSize + metadataSize;
       this.counters.numObjectsPulled++;
     } catch (error) {
+      await receiving.fail(error as Error);
       await client.abort(id).catch(() => {});
       throw error;
+    } finally {
+      this.#receiving.delete(objectIdHex);
+    }
+  }
+
+  /**
+   * Pulls a small object into the JS heap (it arrives with others in one read), then stores it
+   * with the others that arrived together, in one batch; nothing is created before all its bytes
+   * are here, so nothing half-written can exist.
+   */
+  async #transferSmall(id: ObjectId, holder: ObjectLocation): Promise<void> {
+    const whole = new Uint8Array(holder.dataSize + holder.metadataSize);
+    const peer = await this.#peer(holder.address);
+    await this.#guardStall(peer, (onProgress) => peer.pull(id.rawBytes, whole, holder, { onProgress }));
+    await this.#smallWrites.write(id, whole, holder.dataSize);
+    this.counters.numBytesPulled += whole.length;
+    this.counters.numObjectsPulled++;
+  }
+
+  /** Pulls from `holder`, or from the relay it redirects us to (one hop at most). */
+  async #pullInto(
+    id: ObjectId,
+    receiving: ReceivingObject,
+    target: Uint8Array,
+    holder: ObjectLocation,
+    allowRedirect: boolean,
+  ): Promise<void> {
+    let address = holder.address;
+    for (;;) {
+      const peer = await this.#peer(address);
+      try {
+        return await this.#guardStall(peer, (onProgress) =>
+          peer.pull(id.rawBytes, target, holder, {
+            allowRedirect,
+            onProgress: (bytes) => {
+              receiving.progress(bytes);
+              onProgress();
+            },
+          }));
+      } catch (error) {
+        if (!(error instanceof PullRedirectedError) || !allowRedirect) {
+          if (address === holder.address) throw error;
+          // Logged here: the pull manager retries from the holder itself and logs only a final failure.
+          const message = `pull of ${id} via relay ${address} failed (${(error as Error).message})`;
+          this.#options.log(`${message}; retrying from a holder`);
+          throw new Error(message);
+        }
+        address = error.address;
+        allowRedirect = false;
+      }
     }
   }
 
@@ -276,7 +356,7 @@ export class ObjectManager {
   }
 
   #connect(address: string): Promise<PeerConnection> {
-    const connecting = PeerConnection.connect(address, this.nodeId, this.#options.secret);
+    const connecting = PeerConnection.connect(address, this.nodeId, this.#options.secret, this.address);
     this.#peers.set(address, connecting);
     return connecting;
   }

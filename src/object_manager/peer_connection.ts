@@ -17,6 +17,24 @@ import {
   TransferMessage,
 } from "./transfer_frames.ts";
 
+/** The peer asked us to pull the object from `address`, a node receiving it that relays it. */
+export class PullRedirectedError extends Error {
+  readonly address: string;
+  constructor(peer: string, address: string) {
+    super(`Peer ${peer} redirected the pull to ${address}`);
+    this.name = "PullRedirectedError";
+    this.address = address;
+  }
+}
+
+/** Options of {@linkcode PeerConnection.pull}. */
+export interface PullOptions {
+  /** Called after each chunk arrived, with its size. */
+  onProgress?: (bytes: number) => void;
+  /** The peer may answer with a redirect to a relay instead of the bytes (default false). */
+  allowRedirect?: boolean;
+}
+
 /** A pull the peer could not serve (it does not hold the object, or its store failed). */
 export class PullFailedError extends Error {
   readonly notFound: boolean;
@@ -48,6 +66,10 @@ export class PeerConnection {
   readonly #reader: FrameReader;
   readonly #writer: FrameWriter;
   readonly #pending = new Map<number, PendingPull>();
+  /** Pending pulls with a target over SMALL_PAYLOAD_BYTES_MAX (kept as they come and go: frames
+   * of thousands of small pulls must not each scan the pending map). */
+  #largePending = 0;
+  readonly #requests: TransferFrame[] = [];
   #nextRequestId = 1;
   #closed = false;
 
@@ -60,10 +82,16 @@ export class PeerConnection {
   }
 
   /**
-   * Connects to `HOST:PORT` and authenticates both ways when `secret` is set.
+   * Connects to `HOST:PORT` and authenticates both ways when `secret` is set. `ownAddress` (where
+   * this node serves peers) lets the peer redirect others here to be relayed; "" when none.
    * @throws {Error} when the peer cannot be reached or fails authentication
    */
-  static async connect(address: string, nodeId: string, secret: Uint8Array | null): Promise<PeerConnection> {
+  static async connect(
+    address: string,
+    nodeId: string,
+    secret: Uint8Array | null,
+    ownAddress = "",
+  ): Promise<PeerConnection> {
     const { hostname, port } = parseAddress(address);
     const conn = await Deno.connect({ hostname, port });
     conn.setNoDelay(true);
@@ -78,7 +106,7 @@ export class PeerConnection {
       }
       const nonce = makeNonce();
       const proof = secret === null ? new Uint8Array(0) : prove(secret, "client", challenge.nonce);
-      await writer.send({ type: TransferMessage.Hello, nodeId, nonce, proof });
+      await writer.send({ type: TransferMessage.Hello, nodeId, nonce, proof, address: ownAddress });
       const welcome = await reader.next();
       if (welcome?.type !== TransferMessage.Welcome) throw new Error(`Peer ${address} refused our authentication`);
       if (secret !== null && !verifyProof(secret, "server", nonce, welcome.proof)) {
@@ -99,18 +127,26 @@ export class PeerConnection {
 
   /**
    * Pulls one object into `target` (data then metadata, exactly their sizes).
-   * @throws {PullFailedError} when the peer cannot serve it; {@linkcode PeerProtocolError} or a
-   * connection error when the transfer broke
+   * @throws {PullFailedError} when the peer cannot serve it; {@linkcode PullRedirectedError} when
+   * it sent us elsewhere (before any byte); {@linkcode PeerProtocolError} or a connection error
+   * when the transfer broke
    */
   pull(
     objectId: Uint8Array,
     target: Uint8Array,
     sizes: { dataSize: number; metadataSize: number },
-    onProgress: (bytes: number) => void = () => {},
+    options: PullOptions = {},
   ): Promise<void> {
+    const onProgress = options.onProgress ?? (() => {});
+    const allowRedirect = options.allowRedirect ?? false;
     if (this.#closed) return Promise.reject(new Error(`The connection to peer ${this.address} is closed`));
     const requestId = this.#nextRequestId++;
     return new Promise<void>((resolve, reject) => {
+      const large = target.length > SMALL_PAYLOAD_BYTES_MAX;
+      if (large) this.#largePending++;
+      const forget = () => {
+        if (this.#pending.delete(requestId) && large) this.#largePending--;
+      };
       this.#pending.set(requestId, {
         target,
         ...sizes,
@@ -120,7 +156,7 @@ export class PeerConnection {
         writing: false,
         failure: null,
         resolve: () => {
-          this.#pending.delete(requestId);
+          forget();
           resolve();
         },
         reject: (error) => {
@@ -129,13 +165,21 @@ export class PeerConnection {
             pending.failure ??= error;
             return;
           }
-          this.#pending.delete(requestId);
+          forget();
           reject(error);
         },
       });
-      this.#writer.send({ type: TransferMessage.PullRequest, requestId, objectId }).catch((error) =>
-        this.#fail(error as Error)
-      );
+      this.#request({ type: TransferMessage.PullRequest, requestId, objectId, allowRedirect });
+    });
+  }
+
+  /** Queues a request; the requests made in one turn of the event loop go out in one write. */
+  #request(frame: TransferFrame): void {
+    this.#requests.push(frame);
+    if (this.#requests.length > 1) return;
+    queueMicrotask(() => {
+      const frames = this.#requests.splice(0);
+      this.#writer.send(frames).catch((error) => this.#fail(error as Error));
     });
   }
 
@@ -157,11 +201,7 @@ export class PeerConnection {
 
   /** Reads ahead only while no large payload may come, so large payloads go straight to memory. */
   #nextFrame(): Promise<TransferFrame | null> {
-    let large = false;
-    for (const pending of this.#pending.values()) {
-      if (pending.target.length - pending.received > SMALL_PAYLOAD_BYTES_MAX) large = true;
-    }
-    this.#reader.readAhead = !large;
+    this.#reader.readAhead = this.#largePending === 0;
     return this.#reader.next();
   }
 
@@ -176,6 +216,12 @@ export class PeerConnection {
       if (pending.target.length === 0) pending.resolve();
     } else if (frame.type === TransferMessage.ChunkHeader) {
       await this.#receiveChunk(frame.requestId, frame.offset, frame.payloadBytes);
+    } else if (frame.type === TransferMessage.Redirect) {
+      const pending = this.#pending.get(frame.requestId);
+      if (pending !== undefined && pending.headerSeen) {
+        throw new PeerProtocolError(`a redirect after the object header (request ${frame.requestId})`);
+      }
+      pending?.reject(new PullRedirectedError(this.address, frame.address));
     } else if (frame.type === TransferMessage.PullFailed) {
       const notFound = frame.error === PullError.ObjectNotFound;
       this.#pending.get(frame.requestId)?.reject(

@@ -1,11 +1,18 @@
 /**
  * Pull admission and retries: one pull per object at a time; a pull is admitted only while the
- * bytes being pulled fit in the store (one pull is always allowed, so progress is guaranteed);
+ * bytes being pulled fit in the store and under the count caps (PULLS_ACTIVE_MAX large ones,
+ * SMALL_PULLS_ACTIVE_MAX in all; one pull is always allowed, so progress is guaranteed);
  * gets outrank fetches in the queue; a failed transfer is retried from another holder with
  * back-off until PULL_DEADLINE_MS, then fails with an error naming every attempt.
  * @module
  */
-import { PULL_DEADLINE_MS, PULL_RETRY_DELAY_MS, PULLS_ACTIVE_MAX } from "../cluster/constants.ts";
+import {
+  PULL_DEADLINE_MS,
+  PULL_RETRY_DELAY_MS,
+  PULLS_ACTIVE_MAX,
+  SMALL_PULL_BYTES_MAX,
+  SMALL_PULLS_ACTIVE_MAX,
+} from "../cluster/constants.ts";
 import type { ObjectLocation } from "../cluster/directory.ts";
 import type { TransferCounters } from "./transfer_counters.ts";
 
@@ -19,8 +26,9 @@ export interface PullDependencies {
   /** Live holders of the object (this node excluded by the caller's filter below). */
   locate(objectIdHex: string): Promise<ObjectLocation[]>;
   /** Copies the object from `holder` into the local store; resolves once sealed here, or when the
-   * store already has it. */
-  transfer(objectIdHex: string, holder: ObjectLocation): Promise<void>;
+   * store already has it. `failedAttempts` counts the transfers of it that failed (a retry may
+   * avoid what failed before). */
+  transfer(objectIdHex: string, holder: ObjectLocation, failedAttempts: number): Promise<void>;
   log(message: string): void;
   /** How long a pull may keep trying (default PULL_DEADLINE_MS). */
   deadlineMs?: number;
@@ -37,9 +45,11 @@ export class PullManager {
   readonly #pulls = new Map<string, Promise<void>>();
   /** Objects whose location is unknown, woken when the directory announces them. */
   readonly #awaitingLocation = new Map<string, () => void>();
-  readonly #queue: Waiting[] = [];
+  /** Waiting pulls: every get goes before every fetch, each FIFO (O(1) either way). */
+  readonly #queues = { get: new Fifo<Waiting>(), fetch: new Fifo<Waiting>() };
   #admittedBytes = 0;
   #admittedCount = 0;
+  #admittedLarge = 0;
   #stopped = false;
 
   constructor(deps: PullDependencies) {
@@ -70,7 +80,7 @@ export class PullManager {
   stop(): void {
     this.#stopped = true;
     this.resync();
-    for (const waiting of this.#queue.splice(0)) {
+    for (const waiting of [...this.#queues.get.drain(), ...this.#queues.fetch.drain()]) {
       this.#reserve(waiting.sizeBytes);
       waiting.admit();
     }
@@ -91,7 +101,7 @@ export class PullManager {
           await this.#admitted(
             priority,
             holder.dataSize + holder.metadataSize,
-            () => this.#deps.transfer(objectIdHex, holder),
+            () => this.#deps.transfer(objectIdHex, holder, failures.length),
           );
           return;
         } catch (error) {
@@ -138,9 +148,7 @@ export class PullManager {
     } else {
       // Reserved by #admitNext before it wakes us, so two wake-ups never overcommit.
       await new Promise<void>((admit) => {
-        const waiting = { priority, sizeBytes, admit };
-        const after = priority === "get" ? this.#queue.findIndex((other) => other.priority === "fetch") : -1;
-        this.#queue.splice(after < 0 ? this.#queue.length : after, 0, waiting);
+        this.#queues[priority].push({ priority, sizeBytes, admit });
       });
     }
     const counters = this.#deps.counters;
@@ -151,6 +159,7 @@ export class PullManager {
     } finally {
       this.#admittedBytes -= sizeBytes;
       this.#admittedCount--;
+      if (sizeBytes > SMALL_PULL_BYTES_MAX) this.#admittedLarge--;
       counters.numPullsInFlight--;
       counters.numBytesPulling -= sizeBytes;
       this.#admitNext();
@@ -159,20 +168,62 @@ export class PullManager {
 
   #fits(sizeBytes: number): boolean {
     if (this.#admittedCount === 0) return true;
-    if (this.#admittedCount >= PULLS_ACTIVE_MAX) return false;
+    if (this.#admittedCount >= SMALL_PULLS_ACTIVE_MAX) return false;
+    if (sizeBytes > SMALL_PULL_BYTES_MAX && this.#admittedLarge >= PULLS_ACTIVE_MAX) return false;
     return this.#admittedBytes + sizeBytes <= this.#deps.capacityBytes;
   }
 
   #reserve(sizeBytes: number): void {
     this.#admittedBytes += sizeBytes;
     this.#admittedCount++;
+    if (sizeBytes > SMALL_PULL_BYTES_MAX) this.#admittedLarge++;
   }
 
   #admitNext(): void {
-    while (this.#queue.length > 0 && this.#fits(this.#queue[0].sizeBytes)) {
-      const next = this.#queue.shift()!;
+    for (;;) {
+      const queue = this.#queues.get.size > 0 ? this.#queues.get : this.#queues.fetch;
+      const head = queue.peek();
+      if (head === undefined || !this.#fits(head.sizeBytes)) return;
+      const next = queue.shift()!;
       this.#reserve(next.sizeBytes);
       next.admit();
     }
+  }
+}
+
+/** A first-in first-out queue with O(1) push and shift (Array.shift is O(n) on long arrays). */
+class Fifo<T> {
+  #items: (T | undefined)[] = [];
+  #head = 0;
+
+  get size(): number {
+    return this.#items.length - this.#head;
+  }
+
+  push(item: T): void {
+    this.#items.push(item);
+  }
+
+  peek(): T | undefined {
+    return this.#items[this.#head];
+  }
+
+  shift(): T | undefined {
+    if (this.size === 0) return undefined;
+    const item = this.#items[this.#head];
+    this.#items[this.#head++] = undefined;
+    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    return item;
+  }
+
+  /** Empties the queue. @returns what it held, in order */
+  drain(): T[] {
+    const items = this.#items.slice(this.#head) as T[];
+    this.#items = [];
+    this.#head = 0;
+    return items;
   }
 }

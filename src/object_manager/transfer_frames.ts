@@ -8,7 +8,7 @@
 import * as flatbuffers from "flatbuffers";
 import { bytesOf, verifiedBuffer } from "../protocol/flatbuffer_reading.ts";
 import { BYTES } from "../protocol/flatbuffer_reading.ts";
-import { CHUNK_BYTES, FRAME_HEADER_BYTES_MAX } from "../cluster/constants.ts";
+import { CHUNK_BYTES, FRAME_HEADER_BYTES_MAX, SMALL_PULL_BYTES_MAX } from "../cluster/constants.ts";
 import * as fb from "./generated/mod.ts";
 import { LAYOUTS } from "./generated/layout.ts";
 
@@ -28,12 +28,13 @@ export class PeerProtocolError extends Error {
 
 export type TransferFrame =
   | { type: fb.TransferMessage.Challenge; nodeId: string; nonce: Uint8Array; authRequired: boolean }
-  | { type: fb.TransferMessage.Hello; nodeId: string; nonce: Uint8Array; proof: Uint8Array }
+  | { type: fb.TransferMessage.Hello; nodeId: string; nonce: Uint8Array; proof: Uint8Array; address: string }
   | { type: fb.TransferMessage.Welcome; proof: Uint8Array }
-  | { type: fb.TransferMessage.PullRequest; requestId: number; objectId: Uint8Array }
+  | { type: fb.TransferMessage.PullRequest; requestId: number; objectId: Uint8Array; allowRedirect: boolean }
   | { type: fb.TransferMessage.ObjectHeader; requestId: number; dataSize: number; metadataSize: number }
   | { type: fb.TransferMessage.ChunkHeader; requestId: number; offset: number; payloadBytes: number }
-  | { type: fb.TransferMessage.PullFailed; requestId: number; error: fb.PullError; message: string };
+  | { type: fb.TransferMessage.PullFailed; requestId: number; error: fb.PullError; message: string }
+  | { type: fb.TransferMessage.Redirect; requestId: number; address: string };
 
 const TABLE_OF: Record<number, string> = {
   [fb.TransferMessage.Challenge]: "Challenge",
@@ -43,6 +44,7 @@ const TABLE_OF: Record<number, string> = {
   [fb.TransferMessage.ObjectHeader]: "ObjectHeader",
   [fb.TransferMessage.ChunkHeader]: "ChunkHeader",
   [fb.TransferMessage.PullFailed]: "PullFailed",
+  [fb.TransferMessage.Redirect]: "Redirect",
 };
 
 const builder = new flatbuffers.Builder(256);
@@ -76,12 +78,18 @@ function buildHeader(frame: TransferFrame): flatbuffers.Offset {
       const nodeId = builder.createString(frame.nodeId);
       const nonce = builder.createString(frame.nonce);
       const proof = builder.createString(frame.proof);
-      return fb.Hello.createHello(builder, nodeId, nonce, proof);
+      const address = builder.createString(frame.address);
+      return fb.Hello.createHello(builder, nodeId, nonce, proof, address);
     }
     case fb.TransferMessage.Welcome:
       return fb.Welcome.createWelcome(builder, builder.createString(frame.proof));
     case fb.TransferMessage.PullRequest:
-      return fb.PullRequest.createPullRequest(builder, BigInt(frame.requestId), builder.createString(frame.objectId));
+      return fb.PullRequest.createPullRequest(
+        builder,
+        BigInt(frame.requestId),
+        builder.createString(frame.objectId),
+        frame.allowRedirect,
+      );
     case fb.TransferMessage.ObjectHeader:
       return fb.ObjectHeader.createObjectHeader(
         builder,
@@ -95,6 +103,8 @@ function buildHeader(frame: TransferFrame): flatbuffers.Offset {
       const message = builder.createString(utf8.encode(frame.message.slice(0, 1_000)));
       return fb.PullFailed.createPullFailed(builder, BigInt(frame.requestId), frame.error, message);
     }
+    case fb.TransferMessage.Redirect:
+      return fb.Redirect.createRedirect(builder, BigInt(frame.requestId), builder.createString(frame.address));
   }
 }
 
@@ -139,13 +149,16 @@ export function decodeHeader(prefix: FramePrefix, header: Uint8Array): TransferF
     case fb.TransferMessage.Hello: {
       const table = fb.Hello.getRootAsHello(buffer);
       const nodeId = fromUtf8.decode(bytesOf(table.nodeId(BYTES)));
-      return { type: prefix.type, nodeId, nonce: bytesOf(table.nonce(BYTES)), proof: bytesOf(table.proof(BYTES)) };
+      const address = fromUtf8.decode(bytesOf(table.address(BYTES)));
+      const nonce = bytesOf(table.nonce(BYTES));
+      return { type: prefix.type, nodeId, nonce, proof: bytesOf(table.proof(BYTES)), address };
     }
     case fb.TransferMessage.Welcome:
       return { type: prefix.type, proof: bytesOf(fb.Welcome.getRootAsWelcome(buffer).proof(BYTES)) };
     case fb.TransferMessage.PullRequest: {
       const table = fb.PullRequest.getRootAsPullRequest(buffer);
-      return { type: prefix.type, requestId: safe(table.requestId()), objectId: bytesOf(table.objectId(BYTES)) };
+      const objectId = bytesOf(table.objectId(BYTES));
+      return { type: prefix.type, requestId: safe(table.requestId()), objectId, allowRedirect: table.allowRedirect() };
     }
     case fb.TransferMessage.ObjectHeader: {
       const table = fb.ObjectHeader.getRootAsObjectHeader(buffer);
@@ -165,6 +178,11 @@ export function decodeHeader(prefix: FramePrefix, header: Uint8Array): TransferF
       const table = fb.PullFailed.getRootAsPullFailed(buffer);
       const message = fromUtf8.decode(bytesOf(table.message(BYTES)));
       return { type: prefix.type, requestId: safe(table.requestId()), error: table.error(), message };
+    }
+    case fb.TransferMessage.Redirect: {
+      const table = fb.Redirect.getRootAsRedirect(buffer);
+      const address = fromUtf8.decode(bytesOf(table.address(BYTES)));
+      return { type: prefix.type, requestId: safe(table.requestId()), address };
     }
     default:
       throw new PeerProtocolError(`unknown frame type ${prefix.type}`);
@@ -197,7 +215,7 @@ export async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void
 }
 
 /** Payloads up to this size may travel through the reader's read-ahead buffer (one copy). */
-export const SMALL_PAYLOAD_BYTES_MAX = 64 * 1024;
+export const SMALL_PAYLOAD_BYTES_MAX = SMALL_PULL_BYTES_MAX;
 
 /**
  * Reads frames from one connection; each frame's payload must be consumed before the next read.

@@ -19,12 +19,19 @@ function roundTrip(frame: TransferFrame): TransferFrame {
 Deno.test("every transfer frame survives encode and decode", () => {
   const frames: TransferFrame[] = [
     { type: TransferMessage.Challenge, nodeId: "n1", nonce: new Uint8Array([1, 2]), authRequired: true },
-    { type: TransferMessage.Hello, nodeId: "n2", nonce: new Uint8Array([3]), proof: new Uint8Array([0, 255]) },
+    {
+      type: TransferMessage.Hello,
+      nodeId: "n2",
+      nonce: new Uint8Array([3]),
+      proof: new Uint8Array([0, 255]),
+      address: "h:1",
+    },
     { type: TransferMessage.Welcome, proof: new Uint8Array([9]) },
-    { type: TransferMessage.PullRequest, requestId: 7, objectId: new Uint8Array([0, 1, 0]) },
+    { type: TransferMessage.PullRequest, requestId: 7, objectId: new Uint8Array([0, 1, 0]), allowRedirect: true },
     { type: TransferMessage.ObjectHeader, requestId: 7, dataSize: 2 ** 40, metadataSize: 3 },
     { type: TransferMessage.ChunkHeader, requestId: 7, offset: 4 * 2 ** 20, payloadBytes: 100 },
     { type: TransferMessage.PullFailed, requestId: 7, error: PullError.ObjectNotFound, message: "not here" },
+    { type: TransferMessage.Redirect, requestId: 7, address: "127.0.0.1:4000" },
   ];
   for (const frame of frames) assert.deepEqual(roundTrip(frame), frame);
 });
@@ -34,7 +41,12 @@ Deno.test("random bytes as a frame (seeded) are rejected with PeerProtocolError,
   console.log(`transfer frame fuzz seed: ${seed} (replay with FUZZ_SEED=${seed})`);
   let state = seed;
   const random = () => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32;
-  const valid = encodeFrame({ type: TransferMessage.PullRequest, requestId: 1, objectId: new Uint8Array(20) });
+  const valid = encodeFrame({
+    type: TransferMessage.PullRequest,
+    requestId: 1,
+    objectId: new Uint8Array(20),
+    allowRedirect: false,
+  });
   for (let round = 0; round < 5_000; round++) {
     // Half the rounds start from a valid frame with a few bytes changed, half are pure noise.
     const bytes = round % 2 === 0 ? valid.slice() : new Uint8Array(Math.floor(random() * 80) + FRAME_PREFIX_BYTES);

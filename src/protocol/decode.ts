@@ -196,7 +196,7 @@ export function decodeCreateAndSealRequest(payload: Uint8Array): m.CreateAndSeal
       metadata: bytesOf(object.metadataArray()),
     });
   }
-  return { objects };
+  return { objects, receivedFromRemote: table.receivedFromRemote() };
 }
 
 export function decodeErrorReply(payload: Uint8Array): m.ErrorReply {

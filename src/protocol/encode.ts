@@ -276,6 +276,8 @@ export const STATS_FIELDS: (keyof m.StoreStats)[] = [
   "numGetRequests",
   "numObjectsCreatedTotal",
   "numServeErrors",
+  "numClientMemoryRefusals",
+  "clientMemoryBytes",
 ];
 const STATS_INT32_FIELDS = new Set<keyof m.StoreStats>(["numClients", "numPendingGets", "numQueuedCreates"]);
 
@@ -297,7 +299,13 @@ export function encodeCreateAndSealRequest(request: m.CreateAndSealRequest): Uin
     const metadata = bytesVector(object.metadata);
     return fb.ObjectToWrite.createObjectToWrite(builder, id, data, metadata);
   });
-  return finish(fb.CreateAndSealRequest.createCreateAndSealRequest(builder, offsetVector(offsets)));
+  return finish(
+    fb.CreateAndSealRequest.createCreateAndSealRequest(
+      builder,
+      offsetVector(offsets),
+      request.receivedFromRemote ?? false,
+    ),
+  );
 }
 
 export function encodeErrorReply(reply: m.ErrorReply): Uint8Array {

@@ -109,6 +109,9 @@ Deno.test("create-and-seal carries data and metadata bytes", () => {
   );
   assert.deepEqual(request.objects[0].data, data);
   assert.deepEqual([...request.objects[0].metadata], [1, 2]);
+  assert.equal(request.receivedFromRemote, false);
+  const received = encode.encodeCreateAndSealRequest({ objects: [], receivedFromRemote: true }).slice();
+  assert.equal(decode.decodeCreateAndSealRequest(received).receivedFromRemote, true);
 });
 
 Deno.test("the verifier rejects truncated and random buffers without reading outside them", () => {

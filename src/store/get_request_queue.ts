@@ -25,6 +25,8 @@ class PendingGet implements GetResult {
   /** For a get with timeout 0: restores it still waits for (it waits for nothing else). */
   restoresLeft = -1;
   answered = false;
+  /** Index of each key, built by indexOf for gets of many ids. */
+  #positions: Map<string, number> | null = null;
 
   constructor(client: StoreClient, ids: Uint8Array[], keys: string[], requested: Uint8Array[]) {
     this.client = client;
@@ -34,7 +36,19 @@ class PendingGet implements GetResult {
     this.found = new Array(keys.length).fill(null);
     this.remaining = keys.length;
   }
+
+  /** Where `key` is in this get's (distinct) keys, or -1. A get of many ids indexes them once, so
+   * each seal of one of its objects costs O(1), not a scan: 10,000 seals filling one get of
+   * 10,000 ids scanned 10^8 keys (profiled: most of the store's time in a 10,000-object pull). */
+  indexOf(key: string): number {
+    if (this.keys.length <= INDEX_BY_SCAN_MAX) return this.keys.indexOf(key);
+    this.#positions ??= new Map(this.keys.map((each, index) => [each, index]));
+    return this.#positions.get(key) ?? -1;
+  }
 }
+
+/** Gets of at most this many ids find an id by scanning their keys, without an index. */
+const INDEX_BY_SCAN_MAX = 16;
 
 /** How a get should wait: for how long, and which of its objects are being restored from disk. */
 export interface GetWait {
@@ -113,9 +127,8 @@ export class GetRequestQueue {
     if (waiting === undefined) return;
     this.#waiting.delete(object.key);
     for (const get of waiting) {
-      get.keys.forEach((key, index) => {
-        if (key === object.key && get.found[index] === null) this.#satisfy(get, index, object);
-      });
+      const index = get.indexOf(object.key);
+      if (index >= 0 && get.found[index] === null) this.#satisfy(get, index, object);
       if (get.restoresLeft > 0) get.restoresLeft--;
       if (get.remaining === 0 || get.restoresLeft === 0) this.#finish(get);
     }

@@ -166,3 +166,20 @@ Deno.test("validation: a get that would pass the waiting-id limits is refused na
   const full = { clientGets: 0, clientIds: 0, storeIds: PENDING_GET_IDS_MAX };
   assert.throws(() => checkPendingGets(full, 1), new RegExp(`limit is ${PENDING_GET_IDS_MAX} waiting ids in all`));
 });
+
+Deno.test("get queue: a waiting get of many ids (indexed) is filled slot by slot as its objects are sealed in any order", async () => {
+  await withCore({ capacityBytes: CAPACITY }, (parts) => {
+    const { queue, answered } = queueOver(parts);
+    const client = new StoreClient(1);
+    const names = Array.from({ length: 40 }, (_, index) => `o${index}`);
+    const get = queue.add(client, names.map(id), { timeoutMs: -1 });
+    assert.equal(get, null, "nothing is here yet: the get waits");
+    const order = names.map((_, index) => (index * 17) % names.length); // a permutation (17 and 40 are coprime)
+    for (const [step, index] of order.entries()) {
+      sealed(parts, names[index]);
+      if (step < names.length - 1) assert.equal(answered.length, 0);
+    }
+    assert.equal(answered.length, 1);
+    assert.deepEqual(found(answered[0]), names);
+  });
+});

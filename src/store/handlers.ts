@@ -121,14 +121,15 @@ function contains(store: PlasmaStore, session: ClientSession, payload: Uint8Arra
 }
 
 function createAndSeal(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
-  const { objects } = decode.decodeCreateAndSealRequest(payload);
+  const { objects, receivedFromRemote } = decode.decodeCreateAndSealRequest(payload);
   checkIds(objects.map((object) => object.objectId));
+  const source = receivedFromRemote ? ObjectSource.ReceivedFromRemoteRaylet : ObjectSource.CreatedByWorker;
   const errors = objects.map((object) => {
     const created = store.createNow(session, {
       objectId: object.objectId,
       dataSize: object.data.length,
       metadataSize: object.metadata.length,
-      source: ObjectSource.CreatedByWorker,
+      source,
       deviceNum: 0,
       tryImmediately: true,
     });

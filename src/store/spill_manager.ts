@@ -20,8 +20,8 @@ import type { StatsCollector } from "./stats_collector.ts";
 import type { StoreMemory } from "./store_memory.ts";
 import { SpillIo } from "./spill_io/spill_io.ts";
 
-/** A spilled object: what is needed to bring it back. */
-interface DiskCopy {
+/** A spilled object: what is needed to bring it back (or to read it from its file elsewhere). */
+export interface DiskCopy {
   id: Uint8Array;
   key: string;
   dataSize: number;
@@ -35,7 +35,8 @@ export interface SpillListener {
   memoryFreed(): void;
   /** Makes room for a restore the way a create would (eviction), or returns null. */
   allocateRestored(spec: NewObject): LocalObject | null;
-  spilled(count: number, bytes: number): void;
+  /** A batch was written; `objects` are those now only on disk, each with its spill URL. */
+  spilled(count: number, bytes: number, objects: readonly DiskCopy[]): void;
   restored(object: LocalObject): void;
   /** Reading an object back failed; its memory is already freed. */
   restoreFailed(key: string, message: string): void;
@@ -85,6 +86,11 @@ export class SpillManager {
   /** Whether a spill is being written now (creates then wait: "transient full"). */
   get spilling(): boolean {
     return this.#inFlight;
+  }
+
+  /** Whether a spill, restore or delete is waiting for the spill Worker's answer. */
+  get awaitingIo(): boolean {
+    return this.#io.inFlight > 0;
   }
 
   /** Whether a copy of the object is on disk. */
@@ -222,6 +228,7 @@ export class SpillManager {
 
   #spilled(batch: LocalObject[], path: string, urls: string[]): void {
     const keys = new Set<string>();
+    const spilled: DiskCopy[] = [];
     let spilledBytes = 0;
     batch.forEach((object, index) => {
       // Deleted or taken by a client while it was written: the disk copy is not needed.
@@ -235,6 +242,7 @@ export class SpillManager {
         path,
       });
       keys.add(object.key);
+      spilled.push(this.#onDisk.get(object.key)!);
       const counters = this.#stats.counters;
       counters.numObjectsSpilled++;
       counters.numBytesSpilled += object.sizeBytes;
@@ -244,7 +252,7 @@ export class SpillManager {
       this.#lifecycle.dropSpilled(object); // its handle is stale from here on
     });
     if (keys.size > 0) {
-      this.#listener.spilled(keys.size, spilledBytes);
+      this.#listener.spilled(keys.size, spilledBytes, spilled);
     }
     if (keys.size === 0) {
       void this.#io.deleteFile(path).catch(() => {});

@@ -33,6 +33,16 @@ export interface ObjectsSpilledEvent {
   type: "objectsSpilled";
   count: number;
   bytes: number;
+  /** Each object now only on disk, with its spill URL (the object manager serves peers from it). */
+  objects: SpilledObject[];
+}
+
+/** Where a spilled object is: `url` is `PATH?offset=N&size=M&xxh3=HEX` (spill_format.ts). */
+export interface SpilledObject {
+  objectIdHex: string;
+  dataSize: number;
+  metadataSize: number;
+  url: string;
 }
 
 /** A spilled object was read back into memory (for a get). */

@@ -41,8 +41,15 @@ proof(optionalEncoding?:any):string|Uint8Array|null {
   return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
 }
 
+address():string|null
+address(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+address(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
 static startHello(builder:flatbuffers.Builder) {
-  builder.startObject(3);
+  builder.startObject(4);
 }
 
 static addNodeId(builder:flatbuffers.Builder, nodeIdOffset:flatbuffers.Offset) {
@@ -57,16 +64,21 @@ static addProof(builder:flatbuffers.Builder, proofOffset:flatbuffers.Offset) {
   builder.addFieldOffset(2, proofOffset, 0);
 }
 
+static addAddress(builder:flatbuffers.Builder, addressOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(3, addressOffset, 0);
+}
+
 static endHello(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
 }
 
-static createHello(builder:flatbuffers.Builder, nodeIdOffset:flatbuffers.Offset, nonceOffset:flatbuffers.Offset, proofOffset:flatbuffers.Offset):flatbuffers.Offset {
+static createHello(builder:flatbuffers.Builder, nodeIdOffset:flatbuffers.Offset, nonceOffset:flatbuffers.Offset, proofOffset:flatbuffers.Offset, addressOffset:flatbuffers.Offset):flatbuffers.Offset {
   Hello.startHello(builder);
   Hello.addNodeId(builder, nodeIdOffset);
   Hello.addNonce(builder, nonceOffset);
   Hello.addProof(builder, proofOffset);
+  Hello.addAddress(builder, addressOffset);
   return Hello.endHello(builder);
 }
 }

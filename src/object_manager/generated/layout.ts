@@ -4,10 +4,11 @@ import type { TableLayout } from "../../protocol/verifier.ts";
 /** Field layouts of every table, in field-id order. */
 export const LAYOUTS: Record<string, TableLayout> = {
   Challenge: [{"kind":"string"},{"kind":"string"},{"kind":"scalar","bytes":1}],
-  Hello: [{"kind":"string"},{"kind":"string"},{"kind":"string"}],
+  Hello: [{"kind":"string"},{"kind":"string"},{"kind":"string"},{"kind":"string"}],
   Welcome: [{"kind":"string"}],
-  PullRequest: [{"kind":"scalar","bytes":8},{"kind":"string"}],
+  PullRequest: [{"kind":"scalar","bytes":8},{"kind":"string"},{"kind":"scalar","bytes":1}],
   ObjectHeader: [{"kind":"scalar","bytes":8},{"kind":"scalar","bytes":8},{"kind":"scalar","bytes":8}],
   ChunkHeader: [{"kind":"scalar","bytes":8},{"kind":"scalar","bytes":8}],
   PullFailed: [{"kind":"scalar","bytes":8},{"kind":"scalar","bytes":4},{"kind":"string"}],
+  Redirect: [{"kind":"scalar","bytes":8},{"kind":"string"}],
 };

@@ -6,5 +6,6 @@ export { ObjectHeader } from './object-header.ts';
 export { PullError } from './pull-error.ts';
 export { PullFailed } from './pull-failed.ts';
 export { PullRequest } from './pull-request.ts';
+export { Redirect } from './redirect.ts';
 export { TransferMessage } from './transfer-message.ts';
 export { Welcome } from './welcome.ts';

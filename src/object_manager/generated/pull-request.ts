@@ -32,8 +32,13 @@ objectId(optionalEncoding?:any):string|Uint8Array|null {
   return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
 }
 
+allowRedirect():boolean {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? !!this.bb!.readInt8(this.bb_pos + offset) : false;
+}
+
 static startPullRequest(builder:flatbuffers.Builder) {
-  builder.startObject(2);
+  builder.startObject(3);
 }
 
 static addRequestId(builder:flatbuffers.Builder, requestId:bigint) {
@@ -44,15 +49,20 @@ static addObjectId(builder:flatbuffers.Builder, objectIdOffset:flatbuffers.Offse
   builder.addFieldOffset(1, objectIdOffset, 0);
 }
 
+static addAllowRedirect(builder:flatbuffers.Builder, allowRedirect:boolean) {
+  builder.addFieldInt8(2, +allowRedirect, +false);
+}
+
 static endPullRequest(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
 }
 
-static createPullRequest(builder:flatbuffers.Builder, requestId:bigint, objectIdOffset:flatbuffers.Offset):flatbuffers.Offset {
+static createPullRequest(builder:flatbuffers.Builder, requestId:bigint, objectIdOffset:flatbuffers.Offset, allowRedirect:boolean):flatbuffers.Offset {
   PullRequest.startPullRequest(builder);
   PullRequest.addRequestId(builder, requestId);
   PullRequest.addObjectId(builder, objectIdOffset);
+  PullRequest.addAllowRedirect(builder, allowRedirect);
   return PullRequest.endPullRequest(builder);
 }
 }

@@ -7,5 +7,6 @@ export enum TransferMessage {
   PullRequest = 4,
   ObjectHeader = 5,
   ChunkHeader = 6,
-  PullFailed = 7
+  PullFailed = 7,
+  Redirect = 8
 }

@@ -33,8 +33,13 @@ objectsLength():number {
   return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
 }
 
+receivedFromRemote():boolean {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? !!this.bb!.readInt8(this.bb_pos + offset) : false;
+}
+
 static startCreateAndSealRequest(builder:flatbuffers.Builder) {
-  builder.startObject(1);
+  builder.startObject(2);
 }
 
 static addObjects(builder:flatbuffers.Builder, objectsOffset:flatbuffers.Offset) {
@@ -53,14 +58,19 @@ static startObjectsVector(builder:flatbuffers.Builder, numElems:number) {
   builder.startVector(4, numElems, 4);
 }
 
+static addReceivedFromRemote(builder:flatbuffers.Builder, receivedFromRemote:boolean) {
+  builder.addFieldInt8(1, +receivedFromRemote, +false);
+}
+
 static endCreateAndSealRequest(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
 }
 
-static createCreateAndSealRequest(builder:flatbuffers.Builder, objectsOffset:flatbuffers.Offset):flatbuffers.Offset {
+static createCreateAndSealRequest(builder:flatbuffers.Builder, objectsOffset:flatbuffers.Offset, receivedFromRemote:boolean):flatbuffers.Offset {
   CreateAndSealRequest.startCreateAndSealRequest(builder);
   CreateAndSealRequest.addObjects(builder, objectsOffset);
+  CreateAndSealRequest.addReceivedFromRemote(builder, receivedFromRemote);
   return CreateAndSealRequest.endCreateAndSealRequest(builder);
 }
 }

@@ -22,18 +22,27 @@ export interface RestoreTarget {
   metadataSize: number;
 }
 
+/** One object of a restore request. */
+export interface RestoreItem {
+  requestId: number;
+  url: string;
+  target: RestoreTarget;
+}
+
 export type ToSpillWorker =
   | { type: "init"; chunks: ChunkInfo[]; instance: string }
   /** From now on, requests come and replies go through this port (the store runs in another Worker). */
   | { type: "port"; port: MessagePort }
   | { type: "spill"; requestId: number; directory: string; objects: SpillSource[] }
-  | { type: "restore"; requestId: number; url: string; target: RestoreTarget }
+  /** Restores asked for in one turn of the store's loop (e.g. by one multi-id get), read in one go. */
+  | { type: "restore"; items: RestoreItem[] }
   | { type: "delete"; requestId: number; path: string }
   | { type: "close" };
 
 export type FromSpillWorker =
   | { type: "spilled"; requestId: number; path: string; urls: string[] }
-  | { type: "restored"; requestId: number }
+  /** Every item of one restore request, in order; `error` names the damage of one that failed. */
+  | { type: "restored"; results: { requestId: number; error?: string }[] }
   | { type: "deleted"; requestId: number }
   | { type: "failed"; requestId: number; message: string }
   | { type: "closed" };

@@ -5,7 +5,7 @@
  */
 import type { ChunkInfo } from "../local_object.ts";
 import { newSpillInstance } from "./spill_files.ts";
-import type { FromSpillWorker, RestoreTarget, SpillSource, ToSpillWorker } from "./messages.ts";
+import type { FromSpillWorker, RestoreItem, RestoreTarget, SpillSource, ToSpillWorker } from "./messages.ts";
 
 /** A spill, restore or delete that failed; the message names the directory and the cause. */
 export class SpillError extends Error {
@@ -24,16 +24,20 @@ interface SpillEndpoint {
 }
 
 /**
- * Starts a spill I/O Worker for a store that runs in another Worker, and returns the port that
- * store talks through ({@linkcode SpillIo.overPort}). Call it from the main thread: a Worker
- * started from inside a Worker took ~1 s to boot here (measured in Deno 2.9.6), ~35 ms from the
- * main thread, and the first spill waits for it.
+ * Starts a spill I/O Worker for a store that runs in another Worker: it serves the store through
+ * `port`, one end of a channel whose other end the store holds ({@linkcode SpillIo.overPort});
+ * what the store posts before the Worker runs waits in the channel. Call it from the main thread:
+ * a Worker started from inside a Worker took ~1 s to boot here (measured in Deno 2.9.6), ~35 ms
+ * from the main thread, and the first spill waits for it.
+ * @param moduleUrl the Worker's module: spill_io_worker.ts, or a bundle of it
  */
-export function spawnSpillWorker(): { worker: Worker; port: MessagePort } {
-  const worker = new Worker(new URL("./spill_io_worker.ts", import.meta.url), { type: "module" });
-  const channel = new MessageChannel();
-  worker.postMessage({ type: "port", port: channel.port1 } satisfies ToSpillWorker, [channel.port1]);
-  return { worker, port: channel.port2 };
+export function spawnSpillWorker(
+  port: MessagePort,
+  moduleUrl: URL = new URL("./spill_io_worker.ts", import.meta.url),
+): Worker {
+  const worker = new Worker(moduleUrl, { type: "module" });
+  worker.postMessage({ type: "port", port } satisfies ToSpillWorker, [port]);
+  return worker;
 }
 
 export class SpillIo {
@@ -41,6 +45,7 @@ export class SpillIo {
   readonly #end: () => void;
   readonly #pending = new Map<number, Pending>();
   #nextRequestId = 1;
+  #restoreBatch: RestoreItem[] = [];
   #closed: Promise<void> | undefined;
   #onClosed: (() => void) | undefined;
 
@@ -79,8 +84,14 @@ export class SpillIo {
    * Reads the object at `url` into `target`.
    * @throws {SpillError} naming the damage when the file is missing, cut short or changed
    */
-  async restore(url: string, target: RestoreTarget): Promise<void> {
-    await this.#request((requestId) => ({ type: "restore", requestId, url, target }));
+  restore(url: string, target: RestoreTarget): Promise<void> {
+    if (this.#closed) return Promise.reject(new SpillError("spill I/O is closed"));
+    const requestId = this.#nextRequestId++;
+    // Restores asked for in the same turn (one get of many spilled ids) go as one request: one
+    // message each way, and each spill file opened once for all of its objects.
+    if (this.#restoreBatch.length === 0) queueMicrotask(() => this.#sendRestores());
+    this.#restoreBatch.push({ requestId, url, target });
+    return new Promise((resolve, reject) => this.#pending.set(requestId, { resolve: () => resolve(), reject }));
   }
 
   /** Removes a spill file (a missing file is fine). */
@@ -107,6 +118,13 @@ export class SpillIo {
     return this.#closed;
   }
 
+  #sendRestores(): void {
+    const items = this.#restoreBatch;
+    this.#restoreBatch = [];
+    if (this.#closed) return; // close() has rejected them
+    this.#endpoint.postMessage({ type: "restore", items });
+  }
+
   #request(message: (requestId: number) => ToSpillWorker): Promise<FromSpillWorker> {
     if (this.#closed) return Promise.reject(new SpillError("spill I/O is closed"));
     const requestId = this.#nextRequestId++;
@@ -116,8 +134,19 @@ export class SpillIo {
     });
   }
 
+  #settleRestores(results: { requestId: number; error?: string }[]): void {
+    for (const { requestId, error } of results) {
+      const pending = this.#pending.get(requestId);
+      if (pending === undefined) continue;
+      this.#pending.delete(requestId);
+      if (error === undefined) pending.resolve({ type: "restored", results: [] });
+      else pending.reject(new SpillError(error));
+    }
+  }
+
   #receive(message: FromSpillWorker): void {
     if (message.type === "closed") return this.#onClosed?.();
+    if (message.type === "restored") return this.#settleRestores(message.results);
     const pending = this.#pending.get(message.requestId);
     if (pending === undefined) return;
     this.#pending.delete(message.requestId);

@@ -139,3 +139,62 @@ Deno.test("spill I/O runs off the calling thread: its timers keep firing during 
     await Deno.remove(directory, { recursive: true });
   }
 });
+
+Deno.test("restores asked for together are read together: a damaged or missing one fails alone", async () => {
+  const directory = await Deno.makeTempDir();
+  try {
+    await withSpillIo(async (chunk, io) => {
+      // Two files, objects of ~600 KiB (more than one hashed piece each), spilled out of order.
+      const objects = [0, 1, 2, 3, 4, 5].map((seed) => ({
+        key: `k${seed}`,
+        chunkId: 1,
+        offset: seed * MIB,
+        dataSize: 600_000 + seed,
+        metadataSize: 10 + seed,
+        ownerAddress: new Uint8Array([seed]),
+      }));
+      for (const [index, object] of objects.entries()) {
+        chunk.bytes().set(pattern(index, object.dataSize + object.metadataSize), object.offset);
+      }
+      const first = await io.spill(directory, objects.slice(0, 3));
+      const second = await io.spill(directory, objects.slice(3));
+      const urls = [...second.urls, ...first.urls];
+      const order = [3, 4, 5, 0, 1, 2];
+      // Damage object 4 (one byte of its data) and make object 5's URL point past the file's end.
+      const damaged = parseSpillUrl(urls[1]);
+      const bytes = Deno.readFileSync(damaged.path);
+      bytes[damaged.offset + damaged.size - 1] ^= 0xff;
+      Deno.writeFileSync(damaged.path, bytes);
+      urls[2] = urls[2].replace(/offset=\d+/, "offset=99999999");
+      chunk.bytes().fill(0);
+      const targets = order.map((seed, index) => ({
+        chunkId: 1,
+        offset: index * MIB,
+        dataSize: objects[seed].dataSize,
+        metadataSize: objects[seed].metadataSize,
+      }));
+      const results = await Promise.allSettled(urls.map((url, index) => io.restore(url, targets[index])));
+      assert.deepEqual(results.map((result) => result.status), [
+        "fulfilled",
+        "rejected",
+        "rejected",
+        "fulfilled",
+        "fulfilled",
+        "fulfilled",
+      ]);
+      assert.match(String((results[1] as PromiseRejectedResult).reason), /damaged: checksum/);
+      assert.match(String((results[2] as PromiseRejectedResult).reason), /cut short|damaged/);
+      for (const index of [0, 3, 4, 5]) {
+        const target = targets[index];
+        const restored = chunk.bytes().subarray(target.offset, target.offset + target.dataSize + target.metadataSize);
+        assert.deepEqual(
+          restored,
+          pattern(order[index], target.dataSize + target.metadataSize),
+          `object ${order[index]}`,
+        );
+      }
+    });
+  } finally {
+    await Deno.remove(directory, { recursive: true });
+  }
+});

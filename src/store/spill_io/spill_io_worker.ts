@@ -8,17 +8,18 @@
  * @module
  */
 /// <reference lib="deno.worker" />
-import { hash64 } from "../../../ffi/checksum.ts";
+import { StreamingHash } from "../../../ffi/checksum.ts";
 import { SharedMemoryChunk } from "../../../ffi/shared_memory.ts";
 import type { ChunkInfo } from "../local_object.ts";
 import { mib } from "../units.ts";
-import type { FromSpillWorker, RestoreTarget, SpillSource, ToSpillWorker } from "./messages.ts";
+import type { FromSpillWorker, RestoreItem, RestoreTarget, SpillSource, ToSpillWorker } from "./messages.ts";
 import {
   decodeSpillHeader,
   encodeSpillHeader,
   encodeSpillUrl,
   parseSpillUrl,
   SPILL_HEADER_BYTES,
+  type SpillLocation,
 } from "./spill_format.ts";
 import { newSpillFilePath, removeDeadSpillFiles } from "./spill_files.ts";
 
@@ -30,7 +31,10 @@ const ownFiles = new Set<string>();
 /** Directories spilled into; dead stores' files in each are removed on first use. */
 const directories = new Set<string>();
 /** The Worker's own channel, or the port the store's Worker talks through. */
-let replies: { postMessage(message: FromSpillWorker): void } = self;
+let replies: { postMessage(message: FromSpillWorker): void } = self as { postMessage(message: FromSpillWorker): void };
+
+/** Whether this thread serves a store (see serveSpillIo). */
+let serving = false;
 
 function post(message: FromSpillWorker): void {
   replies.postMessage(message);
@@ -47,14 +51,46 @@ function bytesOf(chunkId: number, offset: number, length: number): Uint8Array {
   return chunk.bytes().subarray(offset, offset + length);
 }
 
+/**
+ * Bytes hashed and then moved at a time: small enough to stay in a core's L2 cache between the
+ * hash and the copy, so each byte crosses the memory bus once (a whole 4 MiB object hashed and
+ * then written was read from memory twice).
+ */
+const PIECE_BYTES = 256 * 1024;
+
+/** The Worker's one hash state (it handles one request at a time). */
+let hashState: StreamingHash | undefined;
+
+function hasher(seed: bigint): StreamingHash {
+  hashState ??= new StreamingHash();
+  hashState.reset(seed);
+  return hashState;
+}
+
 function writeAll(file: Deno.FsFile, bytes: Uint8Array): void {
   for (let done = 0; done < bytes.length;) done += file.writeSync(bytes.subarray(done));
 }
 
-/** Writes `bytes` and returns the checksum chained through it. */
+/** Writes `bytes` and returns the checksum chained through it (seeded by the previous part's). */
 function writeSummed(file: Deno.FsFile, bytes: Uint8Array, seed: bigint): bigint {
-  writeAll(file, bytes);
-  return hash64(bytes, seed);
+  const hash = hasher(seed);
+  for (let start = 0; start < bytes.length; start += PIECE_BYTES) {
+    const piece = bytes.subarray(start, start + PIECE_BYTES);
+    hash.update(piece);
+    writeAll(file, piece);
+  }
+  return hash.digest();
+}
+
+/** Fills `into` from the file and returns the checksum chained through it. */
+function readSummed(file: Deno.FsFile, into: Uint8Array, seed: bigint, url: string): bigint {
+  const hash = hasher(seed);
+  for (let start = 0; start < into.length; start += PIECE_BYTES) {
+    const piece = into.subarray(start, start + PIECE_BYTES);
+    readExactly(file, piece, url);
+    hash.update(piece);
+  }
+  return hash.digest();
 }
 
 function spill(directory: string, objects: SpillSource[]): { path: string; urls: string[] } {
@@ -98,16 +134,54 @@ function spill(directory: string, objects: SpillSource[]): { path: string; urls:
   }
 }
 
-/** Reads the object at `url` into `target`, checking its sizes and checksum; throws naming the damage. */
-function restore(url: string, target: RestoreTarget): void {
-  const location = parseSpillUrl(url);
-  let file: Deno.FsFile;
+/**
+ * Restores every item, in file and offset order so each file is opened once and read forward;
+ * one item's failure does not stop the others.
+ */
+function restoreAll(items: RestoreItem[]): { requestId: number; error?: string }[] {
+  const located = items.map((item) => ({ item, location: locate(item.url) }))
+    .sort((a, b) => a.location.path.localeCompare(b.location.path) || a.location.offset - b.location.offset);
+  const files = new Map<string, Deno.FsFile | Error>();
   try {
-    file = Deno.openSync(location.path, { read: true });
-  } catch (error) {
-    throw new Error(`spill file of ${url} cannot be opened: ${(error as Error).message}`);
+    return located.map(({ item, location }) => {
+      try {
+        if (location.error !== undefined) throw location.error;
+        restore(item.url, location, item.target, openOnce(files, location.path, item.url));
+        return { requestId: item.requestId };
+      } catch (error) {
+        return { requestId: item.requestId, error: (error as Error).message };
+      }
+    });
+  } finally {
+    for (const file of files.values()) if (!(file instanceof Error)) file.close();
   }
-  using _ = file;
+}
+
+/** The item's location, or (sorted first, failed alone) the reason its URL cannot be read. */
+function locate(url: string): SpillLocation & { error?: Error } {
+  try {
+    return parseSpillUrl(url);
+  } catch (error) {
+    return { path: "", offset: 0, size: 0, checksum: 0n, error: error as Error };
+  }
+}
+
+function openOnce(files: Map<string, Deno.FsFile | Error>, path: string, url: string): Deno.FsFile {
+  let file = files.get(path);
+  if (file === undefined) {
+    try {
+      file = Deno.openSync(path, { read: true });
+    } catch (error) {
+      file = new Error(`spill file of ${url} cannot be opened: ${(error as Error).message}`);
+    }
+    files.set(path, file);
+  }
+  if (file instanceof Error) throw file;
+  return file;
+}
+
+/** Reads the object at `url` into `target`, checking its sizes and checksum; throws naming the damage. */
+function restore(url: string, location: SpillLocation, target: RestoreTarget, file: Deno.FsFile): void {
   file.seekSync(location.offset, Deno.SeekMode.Start);
   const header = new Uint8Array(SPILL_HEADER_BYTES);
   readExactly(file, header, url);
@@ -123,11 +197,10 @@ function restore(url: string, target: RestoreTarget): void {
   const owner = new Uint8Array(ownerBytes);
   const metadata = bytesOf(target.chunkId, target.offset + target.dataSize, metadataBytes);
   const data = bytesOf(target.chunkId, target.offset, dataBytes);
-  let checksum = hash64(header);
-  for (const part of [owner, metadata, data]) {
-    readExactly(file, part, url);
-    checksum = hash64(part, checksum);
-  }
+  const headerHash = hasher(0n);
+  headerHash.update(header);
+  let checksum = headerHash.digest();
+  for (const part of [owner, metadata, data]) checksum = readSummed(file, part, checksum, url);
   if (checksum !== location.checksum) {
     throw new Error(
       `spilled object at ${url} is damaged: checksum ${checksum.toString(16).padStart(16, "0")} does not match`,
@@ -163,14 +236,16 @@ function handle(message: Exclude<ToSpillWorker, { type: "port" }>): void {
     removeFilesAtStop();
     for (const chunk of chunks.values()) chunk.close();
     chunks.clear();
-    return post({ type: "closed" });
+    hashState?.close();
+    hashState = undefined;
+    post({ type: "closed" });
+    serving = false;
+    return;
   }
+  if (message.type === "restore") return post({ type: "restored", results: restoreAll(message.items) });
   try {
     if (message.type === "spill") {
       post({ type: "spilled", requestId: message.requestId, ...spill(message.directory, message.objects) });
-    } else if (message.type === "restore") {
-      restore(message.url, message.target);
-      post({ type: "restored", requestId: message.requestId });
     } else if (message.type === "delete") {
       ownFiles.delete(message.path);
       try {
@@ -185,10 +260,25 @@ function handle(message: Exclude<ToSpillWorker, { type: "port" }>): void {
   }
 }
 
-self.onmessage = (event: MessageEvent<ToSpillWorker>) => {
-  const message = event.data;
-  if (message.type !== "port") return handle(message);
-  replies = message.port;
-  message.port.onmessage = (portEvent: MessageEvent<Exclude<ToSpillWorker, { type: "port" }>>) =>
-    handle(portEvent.data);
-};
+/**
+ * Serves spill I/O through `port` on the thread that imports this module, one store at a time
+ * (false when it serves one already):
+ * a single node's main thread, idle once the store runs, saves the Worker's isolate (~60-100 ms of
+ * CPU at each start, docs/startup.md). The store's loop still never waits on a disk.
+ */
+export function serveSpillIo(port: MessagePort): boolean {
+  if (serving) return false; // this thread serves another store until it closes
+  serving = true;
+  replies = port;
+  port.onmessage = (event: MessageEvent<Exclude<ToSpillWorker, { type: "port" }>>) => handle(event.data);
+  return true;
+}
+
+// Run as a Worker: requests come on the Worker's own channel or on a port it is handed.
+if (typeof WorkerGlobalScope !== "undefined" && self instanceof WorkerGlobalScope) {
+  self.onmessage = (event: MessageEvent<ToSpillWorker>) => {
+    const message = event.data;
+    if (message.type !== "port") return handle(message);
+    serveSpillIo(message.port);
+  };
+}

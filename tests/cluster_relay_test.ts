@@ -1,0 +1,84 @@
+/**
+ * Broadcast relay tests: one large object pulled by several nodes at once travels as a chain
+ * (the holder redirects later pullers to a node receiving it, which relays what has arrived), and
+ * a relay killed mid-way leaves its downstream puller to finish from the holder. Real processes, a
+ * real Redis; every process is stopped in `finally`.
+ */
+import assert from "node:assert/strict";
+import { PlasmaClient } from "../src/client/mod.ts";
+import { digest, holdersOf, startCluster } from "./_cluster_fixture.ts";
+import { eventually } from "./_store_fixture.ts";
+
+const MIB = 1024 * 1024;
+
+function randomBytes(size: number): Uint8Array {
+  const bytes = new Uint8Array(size);
+  for (let offset = 0; offset < size; offset += 65536) {
+    crypto.getRandomValues(bytes.subarray(offset, Math.min(offset + 65536, size)));
+  }
+  return bytes;
+}
+
+Deno.test("one object pulled by three nodes at once arrives identical everywhere, relayed by a receiving node", async () => {
+  const cluster = await startCluster(4, { memory: "400MiB" });
+  const outputs: string[] = [];
+  try {
+    const [source, ...receivers] = cluster.nodes;
+    await using writer = await PlasmaClient.connect(source.socketPath);
+    const bytes = randomBytes(160 * MIB + 3);
+    const metadata = new TextEncoder().encode("broadcast");
+    const id = await writer.put(bytes, { metadata });
+    await eventually(async () => (await holdersOf(cluster.redis.url, id)).length === 1, 5_000);
+    const clients = await Promise.all(receivers.map((node) => PlasmaClient.connect(node.socketPath)));
+    try {
+      const objects = await Promise.all(clients.map((client) => client.get([id], { timeoutMs: 60_000 })));
+      const expected = await digest(bytes);
+      for (const [index, [object]] of objects.entries()) {
+        assert.ok(object, `node ${index + 2} got the object`);
+        assert.equal(await digest(object.data), expected, `node ${index + 2} has identical bytes`);
+        assert.deepEqual(object.metadata, metadata);
+        await clients[index].release(id);
+      }
+      // Counters reach stats within ~100 ms: a receiver that pushed the object was a relay.
+      await eventually(async () => {
+        const pushed = await Promise.all(clients.map(async (client) => (await client.stats()).numObjectsPushed));
+        return pushed.reduce((sum, count) => sum + count, 0) >= 1;
+      }, 5_000);
+    } finally {
+      for (const client of clients) client.close();
+    }
+    for (const node of cluster.nodes) outputs.push((await node.stop()).output);
+    assert.match(outputs[0], /redirected the pull of [0-9a-f]+ by 127\.0\.0\.1:\d+ to relay 127\.0\.0\.1:\d+/);
+    assert.ok(outputs.slice(1).some((output) => /relaying object [0-9a-f]+ to 127\.0\.0\.1:\d+/.test(output)));
+  } finally {
+    await cluster.stop();
+  }
+});
+
+Deno.test("a relay SIGKILLed mid-way: its downstream puller finishes from the holder with identical bytes", async () => {
+  const cluster = await startCluster(3, { memory: "600MiB" });
+  try {
+    const [source, relay, downstream] = cluster.nodes;
+    await using writer = await PlasmaClient.connect(source.socketPath);
+    const bytes = randomBytes(384 * MIB);
+    const id = await writer.put(bytes);
+    await eventually(async () => (await holdersOf(cluster.redis.url, id)).length === 1, 5_000);
+    await using relayClient = await PlasmaClient.connect(relay.socketPath);
+    await using downstreamClient = await PlasmaClient.connect(downstream.socketPath);
+    // The relay pulls first; once the holder streams to it, the next puller is redirected to it.
+    const relayGet = relayClient.get([id], { timeoutMs: 60_000 }).catch(() => [null]);
+    await eventually(async () => (await writer.stats()).numBytesPushed > 0, 10_000);
+    const pulling = downstreamClient.get([id], { timeoutMs: 60_000 });
+    await eventually(async () => (await relayClient.stats()).numBytesPushed > 0, 10_000);
+    await relay.stop("SIGKILL");
+    await relayGet;
+    const [object] = await pulling;
+    assert.ok(object, "the downstream pull completed");
+    assert.equal(await digest(object.data), await digest(bytes));
+    await downstreamClient.release(id);
+    const { output } = await downstream.stop();
+    assert.match(output, /via relay 127\.0\.0\.1:\d+ failed .*; retrying from a holder/);
+  } finally {
+    await cluster.stop();
+  }
+});
