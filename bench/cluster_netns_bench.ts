@@ -44,6 +44,8 @@ interface ModeRound {
   broadcastMs: number;
   uploadedMiB: number[];
   cpuBusy: number;
+  /** CPUs' worth of time the 4 stores used over the broadcast. */
+  storeCpus: number;
 }
 
 /** Busy share of all CPUs between two /proc/stat samples (1 = every CPU saturated). */
@@ -54,6 +56,17 @@ function cpuTimes(): { busy: number; total: number } {
 }
 const busyShare = (from: ReturnType<typeof cpuTimes>, to: ReturnType<typeof cpuTimes>) =>
   (to.busy - from.busy) / (to.total - from.total);
+
+/** CPU time (user + system, clock ticks) the store processes have used, all their threads. */
+function storeTicks(stores: LabStore[]): number {
+  return stores.reduce((sum, { child }) => {
+    const stat = Deno.readTextFileSync(`/proc/${child.pid}/stat`);
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return sum + Number(fields[11]) + Number(fields[12]); // utime and stime (fields 14 and 15)
+  }, 0);
+}
+/** Clock ticks per second of /proc/PID/stat (USER_HZ: 100 on Linux x86-64). */
+const TICKS_PER_SECOND = 100;
 
 /** A Redis on the bridge address of the root namespace. */
 async function startRedis(children: Children, lab: NetnsLab): Promise<string> {
@@ -194,11 +207,13 @@ async function measureMode(children: Children, lab: NetnsLab, redisUrl: string, 
     const object = await putBig(stores, redisUrl);
     const pullMs = await pullOn(stores, [1], object);
     const before = await bytesPushed(stores);
-    const cpuBefore = cpuTimes();
+    const [cpuBefore, ticksBefore] = [cpuTimes(), storeTicks(stores)];
     const broadcastMs = await pullOn(stores, [1, 2, 3], object);
-    const cpuBusy = busyShare(cpuBefore, cpuTimes());
+    const [cpuBusy, ticks] = [busyShare(cpuBefore, cpuTimes()), storeTicks(stores) - ticksBefore];
+    // Includes the digests checked after the gets: an upper bound on the stores' CPU during the transfer.
+    const storeCpus = ticks / TICKS_PER_SECOND / (broadcastMs / 1000);
     const uploadedMiB = (await bytesPushed(stores)).map((after, index) => (after - before[index]) / MIB);
-    return { pullMs, broadcastMs, uploadedMiB, cpuBusy } satisfies ModeRound;
+    return { pullMs, broadcastMs, uploadedMiB, cpuBusy, storeCpus } satisfies ModeRound;
   } finally {
     await stopStores(stores);
   }
@@ -227,7 +242,8 @@ function report(streams: number[], results: Record<Mode, ModeRound[]>): void {
     const uploaded = rounds.at(-1)!.uploadedMiB.map((mib) => mib.toFixed(0)).join(" / ");
     line(`    uploaded in the last broadcast, MiB per node (source first): ${uploaded}`);
     const busy = rounds.map((round) => `${(round.cpuBusy * 100).toFixed(0)}%`).join(", ");
-    line(`    CPU busy during the broadcast (all CPUs, whole machine): ${busy}`);
+    const stores = rounds.map((round) => round.storeCpus.toFixed(2)).join(", ");
+    line(`    CPU during the broadcast: whole machine busy ${busy}; the 4 stores used ${stores} CPUs`);
   }
 }
 
@@ -258,7 +274,8 @@ async function main(): Promise<void> {
           `  round ${round + 1} ${mode}: stream ${streams.at(-1)!.toFixed(0)} ms, pull ${
             result.pullMs.toFixed(0)
           } ms, ` +
-            `broadcast ${result.broadcastMs.toFixed(0)} ms, CPU ${(result.cpuBusy * 100).toFixed(0)}%`,
+            `broadcast ${result.broadcastMs.toFixed(0)} ms, machine CPU ${(result.cpuBusy * 100).toFixed(0)}%, ` +
+            `stores ${result.storeCpus.toFixed(2)} CPUs`,
         );
       }
     }
