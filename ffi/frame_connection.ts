@@ -14,7 +14,10 @@ const POLL_IN = 1;
 export const FRAME_HEADER_BYTES = 24;
 /** The native connection's hard limit on a frame payload (ffi/zig/constants.zig). */
 export const FRAME_PAYLOAD_BYTES_MAX = 1024 * 1024 * 1024;
-const PAYLOAD_BUFFER_BYTES_INITIAL = 64 * 1024;
+/** A connection's own payload buffer starts this small (thousands of idle connections cost little)... */
+const PAYLOAD_BUFFER_BYTES_INITIAL = 4 * 1024;
+/** ...and is kept after growing up to this; a larger frame gets a buffer of its own, dropped at the next read. */
+const PAYLOAD_BUFFER_BYTES_RETAINED_MAX = 64 * 1024;
 
 /** Options for a {@linkcode FrameConnection}. */
 export interface FrameConnectionOptions {
@@ -22,7 +25,25 @@ export interface FrameConnectionOptions {
   payloadBytesMax?: number;
   /** Largest payload sent, when it differs from what is accepted (default: payloadBytesMax). */
   sendPayloadBytesMax?: number;
+  /**
+   * Frames of at least this many bytes are read in place from the native buffer instead of
+   * copied (default: never). For callers that keep no view of a payload past the next read,
+   * takeFd or close: the memory is given back at once instead of at V8's next GC.
+   */
+  lendFramesFromBytes?: number;
 }
+
+/** What a connection holds, from {@linkcode FrameConnection.counters}. */
+export interface ConnectionCounters {
+  bufferedBytes: number;
+  queuedBytes: number;
+  receiveBufferBytes: number;
+  sendBufferBytes: number;
+  receiveBytesWanted: number;
+}
+
+/** The native receive buffer's size while no large frame is arriving (ffi/zig/constants.zig). */
+export const RECEIVE_BUFFER_BYTES_INITIAL = 64 * 1024;
 
 /** One framed connection; owns its fd. */
 export class FrameConnection {
@@ -31,13 +52,20 @@ export class FrameConnection {
   /** Header of the last frame read, as u32 halves: [cookieLo, cookieHi, typeLo, typeHi, lenLo, lenHi]. */
   readonly header: Uint32Array<ArrayBuffer> = new Uint32Array(FRAME_HEADER_BYTES / 4);
   #handle: Deno.PointerObject | null;
-  #payload = new Uint8Array(PAYLOAD_BUFFER_BYTES_INITIAL);
+  /** Frames that fit are copied here (it grows up to PAYLOAD_BUFFER_BYTES_RETAINED_MAX). */
+  #buffer = new Uint8Array(PAYLOAD_BUFFER_BYTES_INITIAL);
+  /** The last frame's payload: #buffer, a buffer of its own, or a view of the native buffer (lent). */
+  #payload = this.#buffer;
+  #lent = false;
+  readonly #lendFromBytes: number;
   readonly #fdOut = new Int32Array(1);
-  readonly #counters = new BigUint64Array(2);
+  readonly #lentOut = new BigUint64Array(1);
+  readonly #counters = new BigUint64Array(5);
 
-  private constructor(fd: number, handle: Deno.PointerObject) {
+  private constructor(fd: number, handle: Deno.PointerObject, lendFromBytes: number) {
     this.fd = fd;
     this.#handle = handle;
+    this.#lendFromBytes = lendFromBytes;
   }
 
   /**
@@ -50,7 +78,7 @@ export class FrameConnection {
     const sendBytesMax = options.sendPayloadBytesMax ?? payloadBytesMax;
     const status = native().plasma_connection_create(fd, BigInt(payloadBytesMax), BigInt(sendBytesMax), slot);
     unwrap(status, `Opening a connection on fd ${fd}`);
-    return new FrameConnection(fd, handleFrom(slot));
+    return new FrameConnection(fd, handleFrom(slot), options.lendFramesFromBytes ?? Infinity);
   }
 
   /** Type of the last frame read. */
@@ -68,7 +96,10 @@ export class FrameConnection {
     return this.header[0] === low >>> 0 && this.header[1] === high >>> 0;
   }
 
-  /** The payload of the last frame read: a view valid until the next read. */
+  /**
+   * The payload of the last frame read: a view valid until the next read, takeFd or close (a
+   * large payload is a view of the native receive buffer, which those may move or free).
+   */
   payload(): Uint8Array<ArrayBuffer> {
     return this.#payload.subarray(0, this.header[4]);
   }
@@ -80,18 +111,52 @@ export class FrameConnection {
    */
   read(waitMs = 0): number {
     const handle = this.#live();
-    let status = native().plasma_connection_read_frame(
+    this.#payload = this.#buffer;
+    this.#lent = false;
+    const status = native().plasma_connection_read_frame(
       handle,
       this.header,
-      this.#payload,
-      this.#payload.length,
+      this.#buffer,
+      this.#buffer.length,
       waitMs,
     );
-    if (status === Status.buffer_too_small) {
-      this.#payload = new Uint8Array(Math.max(this.header[4], this.#payload.length * 2));
-      status = native().plasma_connection_read_frame(handle, this.header, this.#payload, this.#payload.length, waitMs);
-    }
+    if (status !== Status.buffer_too_small) return status;
+    const length = this.header[4];
+    if (length >= this.#lendFromBytes) return this.#lend(handle, waitMs);
+    this.#payload = new Uint8Array(
+      Math.max(length, Math.min(this.#buffer.length * 2, PAYLOAD_BUFFER_BYTES_RETAINED_MAX)),
+    );
+    if (this.#payload.length <= PAYLOAD_BUFFER_BYTES_RETAINED_MAX) this.#buffer = this.#payload;
+    return native().plasma_connection_read_frame(handle, this.header, this.#payload, this.#payload.length, waitMs);
+  }
+
+  /**
+   * A large frame read in place, not copied into a buffer only the GC would free: the native
+   * buffer shrinks back as soon as the next read consumes it.
+   */
+  #lend(handle: Deno.PointerObject, waitMs: number): number {
+    const status = native().plasma_connection_lend_frame(handle, this.header, this.#lentOut, waitMs);
+    if (status !== Status.ok) return status;
+    const pointer = Deno.UnsafePointer.create(this.#lentOut[0])!;
+    this.#payload = new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(pointer, this.header[4]));
+    this.#lent = true;
     return status;
+  }
+
+  /** Before the native buffer may move or be freed, a lent payload becomes a copy of our own. */
+  #keepLent(): void {
+    if (!this.#lent) return;
+    this.#payload = this.#payload.slice();
+    this.#lent = false;
+  }
+
+  /**
+   * Sets the largest receive buffer this connection may grow to (a memory budget). A read that
+   * needs more returns `budget_exceeded` (the stream is intact): raise the allowance and read
+   * again, or refuse the client. The grant lapses when the buffer shrinks back after the frame.
+   */
+  allowReceiveBytes(bytes: number): void {
+    native().plasma_connection_allow_receive_bytes(this.#live(), BigInt(bytes));
   }
 
   /**
@@ -129,6 +194,7 @@ export class FrameConnection {
    * @throws {NativeError} `fd_missing` or `fd_count_invalid` when the peer broke the protocol
    */
   takeFd(waitMs = -1): number {
+    this.#keepLent();
     unwrap(native().plasma_connection_take_fd(this.#live(), waitMs, this.#fdOut), `Receiving an fd on fd ${this.fd}`);
     return this.#fdOut[0];
   }
@@ -138,6 +204,7 @@ export class FrameConnection {
    * @throws {NativeError} when the peer broke the protocol or closed the stream
    */
   takeFdIfArrived(): number | null {
+    this.#keepLent();
     const status = native().plasma_connection_take_fd(this.#live(), 0, this.#fdOut);
     if (status === Status.would_block) return null;
     unwrap(status, `Receiving an fd on fd ${this.fd}`);
@@ -149,10 +216,19 @@ export class FrameConnection {
     return native().plasma_connection_flush(this.#live(), waitMs);
   }
 
-  /** Bytes received but not yet read as frames, and bytes queued but not yet sent. */
-  counters(): { bufferedBytes: number; queuedBytes: number } {
+  /**
+   * Bytes received but not yet read as frames, bytes queued but not yet sent, the native
+   * buffers' sizes, and the receive buffer size the last `budget_exceeded` read wanted.
+   */
+  counters(): ConnectionCounters {
     native().plasma_connection_counters(this.#live(), this.#counters);
-    return { bufferedBytes: Number(this.#counters[0]), queuedBytes: Number(this.#counters[1]) };
+    return {
+      bufferedBytes: Number(this.#counters[0]),
+      queuedBytes: Number(this.#counters[1]),
+      receiveBufferBytes: Number(this.#counters[2]),
+      sendBufferBytes: Number(this.#counters[3]),
+      receiveBytesWanted: Number(this.#counters[4]),
+    };
   }
 
   /** Waits on a native thread until the socket is readable; resolves to ok or timed_out. */
@@ -169,6 +245,7 @@ export class FrameConnection {
   /** Closes the socket and any fds received but not taken. Safe to call twice. */
   close(): void {
     if (this.#handle === null) return;
+    this.#keepLent();
     native().plasma_connection_destroy(this.#handle);
     this.#handle = null;
   }

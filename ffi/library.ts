@@ -48,7 +48,8 @@ export function native(): NativeSymbols {
  */
 function openLibrary(path: string): NativeSymbols {
   try {
-    return Deno.dlopen(path, SYMBOLS).symbols;
+    Deno.dlopen(path, {}); // loadable as it is? (kept open: the symbols bound later reuse it)
+    return bindLazily(path);
   } catch (error) {
     let bytes: Uint8Array;
     try {
@@ -58,6 +59,27 @@ function openLibrary(path: string): NativeSymbols {
     }
     const copy = Deno.makeTempFileSync({ prefix: "libplasma-", suffix: ".so" });
     Deno.writeFileSync(copy, bytes);
-    return Deno.dlopen(copy, SYMBOLS).symbols;
+    return bindLazily(copy);
   }
+}
+
+/**
+ * Binds each symbol on its first use: binding costs ~0.5-1 ms per symbol (Deno 2.9.6), ~40 ms for
+ * the whole table in every isolate that loads it, and the store's main thread and spill Worker
+ * use a handful (docs/startup.md). After the first use the property holds the function itself.
+ */
+function bindLazily(path: string): NativeSymbols {
+  const symbols = {} as Record<string, unknown>;
+  for (const [name, spec] of Object.entries(SYMBOLS)) {
+    Object.defineProperty(symbols, name, {
+      configurable: true,
+      enumerable: true,
+      get() {
+        const bound = Deno.dlopen(path, { [name]: spec }).symbols[name];
+        Object.defineProperty(symbols, name, { value: bound, enumerable: true });
+        return bound;
+      },
+    });
+  }
+  return symbols as NativeSymbols;
 }

@@ -34,6 +34,7 @@ export const STATUS_NAMES = [
   "unexpected",
   "already_exists",
   "not_a_socket",
+  "budget_exceeded",
 ] as const;
 
 /** A native status name. */

@@ -72,6 +72,8 @@ export const SYMBOLS = {
   plasma_connection_fd: { parameters: ["pointer"], result: "i32" },
   // int plasma_connection_read_frame(Connection *self, uint32_t header_out[6], uint8_t *payload, uint32_t capacity, int32_t wait_ms)
   plasma_connection_read_frame: { parameters: ["pointer", "buffer", "buffer", "u32", "i32"], result: "i32" },
+  // int plasma_connection_lend_frame(Connection *self, uint32_t header_out[6], uint64_t *payload_out, int32_t wait_ms)
+  plasma_connection_lend_frame: { parameters: ["pointer", "buffer", "buffer", "i32"], result: "i32" },
   // int plasma_connection_take_fd(Connection *self, int32_t wait_ms, int32_t *fd_out)
   plasma_connection_take_fd: { parameters: ["pointer", "i32", "buffer"], result: "i32" },
   // int plasma_connection_write_frame(Connection *self, uint64_t cookie, uint32_t type, const uint8_t *payload, uint32_t length, int32_t wait_ms)
@@ -84,8 +86,10 @@ export const SYMBOLS = {
   plasma_connection_send_fd: { parameters: ["pointer", "i32", "i32"], result: "i32" },
   // int plasma_connection_flush(Connection *self, int32_t wait_ms)
   plasma_connection_flush: { parameters: ["pointer", "i32"], result: "i32" },
-  // void plasma_connection_counters(Connection *self, uint64_t out[2])
+  // void plasma_connection_counters(Connection *self, uint64_t out[5])
   plasma_connection_counters: { parameters: ["pointer", "buffer"], result: "void" },
+  // void plasma_connection_allow_receive_bytes(Connection *self, uint64_t bytes)
+  plasma_connection_allow_receive_bytes: { parameters: ["pointer", "u64"], result: "void" },
 
   // int plasma_poller_create(uint64_t *handle_out)
   plasma_poller_create: { parameters: ["buffer"], result: "i32" },

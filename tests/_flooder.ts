@@ -13,15 +13,21 @@ export interface Flooder {
 /**
  * Starts a flooder that sends `count` requests (0: until stopped) and reads its replies or not.
  * @param stderr where its error output goes ("null" keeps a benchmark's output clean)
+ * @param nice the flooder's CPU niceness (0: the same as ours; a benchmark raises it to tell the
+ *   store's fairness from the OS scheduler's when flooders and store share the CPUs)
  */
 export async function startFlooder(
   socketPath: string,
   mode: "read" | "noread",
   count = 0,
   stderr: "inherit" | "null" = "inherit",
+  nice = 0,
 ): Promise<Flooder> {
-  const child = new Deno.Command(Deno.execPath(), {
+  const child = new Deno.Command("nice", {
     args: [
+      "-n",
+      String(nice),
+      Deno.execPath(),
       "run",
       "-A",
       `--config=${REPO}deno.json`,

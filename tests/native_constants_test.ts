@@ -4,7 +4,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { FRAME_HEADER_BYTES, FRAME_PAYLOAD_BYTES_MAX } from "../ffi/frame_connection.ts";
+import { FRAME_HEADER_BYTES, FRAME_PAYLOAD_BYTES_MAX, RECEIVE_BUFFER_BYTES_INITIAL } from "../ffi/frame_connection.ts";
 import { EVENT_HANGUP, EVENT_READABLE, EVENT_WRITABLE } from "../ffi/poller.ts";
 import { ALLOCATION_ALIGNMENT_BYTES } from "../ffi/region_allocator.ts";
 import {
@@ -55,6 +55,7 @@ Deno.test("frame header size and payload ceiling are the native connection's", (
   assert.equal(FRAME_PAYLOAD_BYTES_MAX, zigConstant("constants.zig", "frame_payload_bytes_max"));
   assert.equal(REQUEST_BYTES_CEILING, FRAME_PAYLOAD_BYTES_MAX);
   assert.equal(SOCKET_PATH_BYTES_MAX, zigConstant("constants.zig", "socket_path_bytes_max"));
+  assert.equal(RECEIVE_BUFFER_BYTES_INITIAL, zigConstant("constants.zig", "receive_buffer_bytes_initial"));
 });
 
 Deno.test("poller event bits are the Zig poller's", () => {

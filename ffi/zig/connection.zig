@@ -1,7 +1,9 @@
 //! One stream connection: whole-frame reads and writes over a Unix socket, with fds passed by
 //! SCM_RIGHTS (one fd per sendmsg, carried by one dummy byte that follows the frame it belongs to).
 //! Invariants: a frame is handed out only when complete and within the connection's size limit;
-//! queued output keeps its byte order, and each queued fd travels with its own dummy byte.
+//! the receive buffer never grows past the allowance the caller granted, and shrinks back to its
+//! initial size whenever it empties; queued output keeps its byte order, and each queued fd
+//! travels with its own dummy byte.
 const std = @import("std");
 const linux = std.os.linux;
 const constants = @import("constants.zig");
@@ -10,6 +12,9 @@ const Status = status_mod.Status;
 const syscallError = status_mod.syscallError;
 
 const gpa = std.heap.c_allocator;
+/// Buffers that grow with a peer's frames come from whole pages (mmap), so freeing a grown one
+/// gives its memory back to the system at once (malloc would keep mid-sized blocks in its heap).
+const buffers = std.heap.page_allocator;
 const header_bytes = constants.frame_header_bytes;
 const dummy_byte = [1]u8{0};
 const scm_rights: i32 = 1;
@@ -33,8 +38,15 @@ pub const Connection = struct {
     write_failure: Status = .ok,
 
     receive_buffer: []u8,
+    /// Largest receive buffer the caller allows (its memory budget); growing past it reports
+    /// budget_exceeded with the size wanted, and the caller may raise it and read again.
+    receive_bytes_allowed: usize = std.math.maxInt(usize),
+    /// The buffer size the last budget_exceeded asked for.
+    receive_bytes_wanted: usize = 0,
     receive_start: usize = 0,
     receive_end: usize = 0,
+    /// Bytes of the frame lent to the caller in place (see lendFrame), consumed at the next read.
+    lent_bytes: usize = 0,
     received_fds: [constants.received_fds_max]i32 = undefined,
     received_fd_count: usize = 0,
 
@@ -54,7 +66,7 @@ pub const Connection = struct {
         const rc = linux.fcntl(fd, linux.F.GETFL, 0);
         if (syscallError(rc)) |err| return status_mod.fromErrno(err);
         const self = gpa.create(Connection) catch return .system_resources;
-        const buffer = gpa.alloc(u8, constants.receive_buffer_bytes_initial) catch {
+        const buffer = buffers.alloc(u8, constants.receive_buffer_bytes_initial) catch {
             gpa.destroy(self);
             return .system_resources;
         };
@@ -68,8 +80,8 @@ pub const Connection = struct {
         for (self.received_fds[0..self.received_fd_count]) |fd| _ = linux.close(fd);
         for (self.send_fds.items[self.send_fd_head..]) |queued| _ = linux.close(queued.fd);
         self.send_fds.deinit(gpa);
-        self.send_queue.deinit(gpa);
-        gpa.free(self.receive_buffer);
+        self.send_queue.deinit(buffers);
+        buffers.free(self.receive_buffer);
         _ = linux.close(self.fd);
         gpa.destroy(self);
     }
@@ -80,21 +92,43 @@ pub const Connection = struct {
     /// wait_ms: 0 never waits (would_block), -1 waits forever, else up to that long (timed_out).
     /// buffer_too_small leaves the frame in place and reports its length in header_out.
     pub fn readFrame(self: *Connection, header_out: *HeaderOut, payload: [*]u8, capacity: u32, wait_ms: i32) Status {
+        return self.nextFrame(header_out, .{ .copy = payload[0..capacity] }, wait_ms);
+    }
+
+    /// Like readFrame, but lends the payload in place instead of copying it: `payload_out` points
+    /// into the receive buffer until the next read or takeFd (which may move or free it).
+    pub fn lendFrame(self: *Connection, header_out: *HeaderOut, payload_out: *[*]u8, wait_ms: i32) Status {
+        return self.nextFrame(header_out, .{ .lend = payload_out }, wait_ms);
+    }
+
+    const FrameDestination = union(enum) { copy: []u8, lend: *[*]u8 };
+
+    fn nextFrame(self: *Connection, header_out: *HeaderOut, destination: FrameDestination, wait_ms: i32) Status {
         if (self.read_failure != .ok) return self.read_failure;
+        self.returnLent();
         while (true) {
             const buffered = self.receive_end - self.receive_start;
             if (buffered >= header_bytes) {
                 const frame = self.parseHeader(header_out) orelse return self.failRead(.frame_too_large);
                 if (buffered >= header_bytes + frame) {
-                    if (frame > capacity) return .buffer_too_small;
                     const start = self.receive_start + header_bytes;
-                    @memcpy(payload[0..frame], self.receive_buffer[start..][0..frame]);
-                    self.consume(header_bytes + frame);
+                    switch (destination) {
+                        .copy => |payload| {
+                            if (frame > payload.len) return .buffer_too_small;
+                            @memcpy(payload[0..frame], self.receive_buffer[start..][0..frame]);
+                            self.consume(header_bytes + frame);
+                        },
+                        .lend => |payload_out| {
+                            payload_out.* = self.receive_buffer[start..].ptr;
+                            self.lent_bytes = header_bytes + frame;
+                        },
+                    }
                     return .ok;
                 }
                 // Grow with the bytes that arrive, not with the header's claim: a peer that
                 // announces a large frame and sends nothing costs no memory.
-                const room = self.reserve(@min(header_bytes + frame, buffered + constants.receive_chunk_bytes));
+                const room = self.reserve(@min(header_bytes + frame, buffered + constants.receive_chunk_bytes), header_bytes + frame);
+                if (room == .budget_exceeded) return room;
                 if (room != .ok) return self.failRead(room);
             }
             const filled = self.fill(wait_ms);
@@ -105,6 +139,7 @@ pub const Connection = struct {
     /// Takes the fd that follows the frame just read: consumes its dummy byte and returns the fd.
     pub fn takeFd(self: *Connection, wait_ms: i32, fd_out: *i32) Status {
         if (self.read_failure != .ok) return self.read_failure;
+        self.returnLent();
         while (self.receive_end == self.receive_start) {
             const filled = self.fill(wait_ms);
             if (filled != .ok) return filled;
@@ -120,7 +155,20 @@ pub const Connection = struct {
 
     /// Bytes received but not yet handed out, for callers that must know if a frame is pending.
     pub fn bufferedBytes(self: *const Connection) usize {
-        return self.receive_end - self.receive_start;
+        return self.receive_end - self.receive_start - self.lent_bytes;
+    }
+
+    /// The frame lent by lendFrame is done with: consume it (the buffer may shrink).
+    fn returnLent(self: *Connection) void {
+        if (self.lent_bytes == 0) return;
+        const lent = self.lent_bytes;
+        self.lent_bytes = 0;
+        self.consume(lent);
+    }
+
+    /// Sets the largest receive buffer allowed (at least the initial size, which is always kept).
+    pub fn allowReceiveBytes(self: *Connection, bytes: usize) void {
+        self.receive_bytes_allowed = @max(bytes, constants.receive_buffer_bytes_initial);
     }
 
     /// The payload length of the buffered header, or null when it is negative or over the limit.
@@ -143,26 +191,51 @@ pub const Connection = struct {
         if (self.receive_start == self.receive_end) {
             self.receive_start = 0;
             self.receive_end = 0;
+            self.shrinkReceiveBuffer();
         }
     }
 
-    /// Makes room for a frame of `total` bytes starting at receive_start.
-    fn reserve(self: *Connection, total: usize) Status {
+    /// An empty buffer that grew for a large frame goes back to its initial size (and its pages
+    /// back to the system), so memory taken by a burst is not kept by an idle connection.
+    fn shrinkReceiveBuffer(self: *Connection) void {
+        std.debug.assert(self.receive_end == 0);
+        if (self.receive_buffer.len <= constants.receive_buffer_bytes_initial) return;
+        // On failure the larger buffer is simply kept: shrinking is an optimisation.
+        const small = buffers.alloc(u8, constants.receive_buffer_bytes_initial) catch return;
+        buffers.free(self.receive_buffer);
+        self.receive_buffer = small;
+        // A budgeted connection gives its grant back with the memory: the next large frame asks again.
+        if (self.receive_bytes_allowed != std.math.maxInt(usize)) self.receive_bytes_allowed = small.len;
+        std.debug.assert(self.receive_buffer.len == constants.receive_buffer_bytes_initial);
+    }
+
+    /// Makes room for `total` bytes starting at receive_start, growing (doubling, but never past
+    /// `limit` nor the allowance) when the buffer is too small.
+    fn reserve(self: *Connection, total: usize, limit: usize) Status {
+        std.debug.assert(total <= limit);
         if (self.receive_start + total <= self.receive_buffer.len) return .ok;
         const buffered = self.receive_end - self.receive_start;
         std.mem.copyForwards(u8, self.receive_buffer[0..buffered], self.receive_buffer[self.receive_start..self.receive_end]);
         self.receive_start = 0;
         self.receive_end = buffered;
         if (total <= self.receive_buffer.len) return .ok;
-        const grown = gpa.realloc(self.receive_buffer, @max(total, self.receive_buffer.len * 2)) catch return .system_resources;
+        const wanted = @max(total, @min(self.receive_buffer.len * 2, limit));
+        if (wanted > self.receive_bytes_allowed) {
+            self.receive_bytes_wanted = wanted;
+            return .budget_exceeded;
+        }
+        const grown = buffers.realloc(self.receive_buffer, wanted) catch return .system_resources;
         self.receive_buffer = grown;
+        std.debug.assert(self.receive_buffer.len <= self.receive_bytes_allowed);
         return .ok;
     }
 
     /// One recvmsg into the free tail of the buffer, waiting as wait_ms allows.
     fn fill(self: *Connection, wait_ms: i32) Status {
         if (self.receive_end == self.receive_buffer.len) {
-            const room = self.reserve(self.receive_end - self.receive_start + constants.receive_chunk_bytes);
+            const wanted = self.receive_end - self.receive_start + constants.receive_chunk_bytes;
+            const room = self.reserve(wanted, wanted);
+            if (room == .budget_exceeded) return room;
             if (room != .ok) return self.failRead(room);
         }
         while (true) {
@@ -277,7 +350,7 @@ pub const Connection = struct {
         if (syscallError(rc)) |err| return status_mod.fromErrno(err);
         const copy: i32 = @intCast(rc);
         const offset = self.send_base_offset + self.send_queue.items.len;
-        self.send_queue.append(gpa, dummy_byte[0]) catch {
+        self.send_queue.append(buffers, dummy_byte[0]) catch {
             _ = linux.close(copy);
             return self.failWrite(.system_resources);
         };
@@ -302,7 +375,12 @@ pub const Connection = struct {
             }
             if (step != .ok) return self.failWrite(step);
         }
-        self.send_queue.clearRetainingCapacity();
+        // A queue that grew for a burst of replies gives its pages back once it has drained.
+        if (self.send_queue.capacity > constants.send_queue_bytes_retained) {
+            self.send_queue.clearAndFree(buffers);
+        } else {
+            self.send_queue.clearRetainingCapacity();
+        }
         self.send_base_offset = self.send_next_offset;
         return .ok;
     }
@@ -341,7 +419,7 @@ pub const Connection = struct {
         const total = header.len + payload.len;
         if (self.queuedBytes() + total - sent > constants.send_queue_bytes_max) return .output_queue_full;
         self.compactSendQueue();
-        self.send_queue.ensureUnusedCapacity(gpa, total - sent) catch return .system_resources;
+        self.send_queue.ensureUnusedCapacity(buffers, total - sent) catch return .system_resources;
         if (sent < header.len) self.send_queue.appendSliceAssumeCapacity(header[sent..]);
         const payload_sent = if (sent > header.len) sent - header.len else 0;
         self.send_queue.appendSliceAssumeCapacity(payload[payload_sent..]);
@@ -599,4 +677,134 @@ test "a dummy byte without an fd is reported as fd_missing" {
     _ = linux.write(pair[0].fd, &dummy_byte, 1);
     var received: i32 = -1;
     try testing.expectEqual(Status.fd_missing, pair[1].takeFd(0, &received));
+}
+
+/// Writes `bytes` raw into the socket from a blocking loop (the test's peer side).
+fn writeAll(fd: i32, bytes: []const u8) !void {
+    var sent: usize = 0;
+    while (sent < bytes.len) {
+        const rc = linux.write(fd, bytes[sent..].ptr, bytes.len - sent);
+        if (syscallError(rc)) |err| {
+            if (err == .AGAIN) continue;
+            return error.WriteFailed;
+        }
+        sent += rc;
+    }
+}
+
+test "a frame past the receive allowance reports budget_exceeded until the allowance grows" {
+    const pair = try testPair(4 << 20);
+    defer for (pair) |c| c.destroy();
+    pair[1].allowReceiveBytes(0); // just the initial buffer
+    const big = try testing.allocator.alloc(u8, 1 << 20);
+    defer testing.allocator.free(big);
+    @memset(big, 7);
+    var header: HeaderOut = undefined;
+    const got = try testing.allocator.alloc(u8, 1 << 20);
+    defer testing.allocator.free(got);
+    var status = pair[0].writeFrame(1, 1, big.ptr, @intCast(big.len), 0);
+    try testing.expect(status == .ok or status == .queued);
+    status = pair[1].readFrame(&header, got.ptr, @intCast(got.len), 0);
+    try testing.expectEqual(Status.budget_exceeded, status);
+    try testing.expectEqual(constants.receive_buffer_bytes_initial, pair[1].receive_buffer.len);
+    try testing.expect(pair[1].receive_bytes_wanted > constants.receive_buffer_bytes_initial);
+    try testing.expectEqual(@as(u32, 1 << 20), header[4]);
+    // Not a broken stream: once allowed, the same frame is read whole.
+    pair[1].allowReceiveBytes(header_bytes + (1 << 20));
+    while (true) {
+        _ = pair[0].flush(0);
+        status = pair[1].readFrame(&header, got.ptr, @intCast(got.len), 0);
+        if (status != .would_block) break;
+    }
+    try testing.expectEqual(Status.ok, status);
+    try testing.expectEqualSlices(u8, big, got);
+}
+
+test "a receive buffer grown for a large frame shrinks back once the frame is read" {
+    const pair = try testPair(4 << 20);
+    defer for (pair) |c| c.destroy();
+    pair[1].allowReceiveBytes(8 << 20);
+    const big = try testing.allocator.alloc(u8, 3 << 20);
+    defer testing.allocator.free(big);
+    const got = try testing.allocator.alloc(u8, 3 << 20);
+    defer testing.allocator.free(got);
+    var header: HeaderOut = undefined;
+    _ = pair[0].writeFrame(1, 1, big.ptr, @intCast(big.len), 0);
+    var largest: usize = 0;
+    while (true) {
+        _ = pair[0].flush(0);
+        const status = pair[1].readFrame(&header, got.ptr, @intCast(got.len), 0);
+        largest = @max(largest, pair[1].receive_buffer.len);
+        if (status == .ok) break;
+        try testing.expectEqual(Status.would_block, status);
+    }
+    try testing.expect(largest >= 3 << 20);
+    // Never past the frame itself (doubling is clamped to header + payload).
+    try testing.expect(largest <= header_bytes + (3 << 20));
+    try testing.expectEqual(constants.receive_buffer_bytes_initial, pair[1].receive_buffer.len);
+    // The grant went back with the memory: the next large frame must ask again.
+    try testing.expectEqual(constants.receive_buffer_bytes_initial, pair[1].receive_bytes_allowed);
+    try testing.expectEqual(Status.ok, pair[0].writeFrame(1, 2, "small", 5, 0));
+    try testing.expectEqual(Status.ok, pair[1].readFrame(&header, got.ptr, @intCast(got.len), 0));
+    try testing.expectEqualSlices(u8, "small", got[0..5]);
+}
+
+test "a partial frame keeps its buffer: only an empty buffer shrinks" {
+    const pair = try testPair(4 << 20);
+    defer for (pair) |c| c.destroy();
+    var partial: [header_bytes + 200_000]u8 = undefined;
+    @memset(&partial, 1);
+    std.mem.writeInt(u64, partial[0..8], 1, .little);
+    std.mem.writeInt(i64, partial[8..16], 1, .little);
+    std.mem.writeInt(i64, partial[16..24], 300_000, .little);
+    try writeAll(pair[0].fd, &partial);
+    var header: HeaderOut = undefined;
+    var got: [16]u8 = undefined;
+    while (pair[1].readFrame(&header, &got, got.len, 0) == .ok) {}
+    while (pair[1].bufferedBytes() < partial.len) _ = pair[1].readFrame(&header, &got, got.len, 0);
+    try testing.expect(pair[1].receive_buffer.len >= partial.len);
+}
+
+test "a send queue grown for a burst gives its memory back once flushed" {
+    const pair = try testPair(4 << 20);
+    defer for (pair) |c| c.destroy();
+    const big = try testing.allocator.alloc(u8, 1 << 20);
+    defer testing.allocator.free(big);
+    try testing.expectEqual(Status.ok, pair[0].queueFrame(1, 1, big.ptr, @intCast(big.len)));
+    try testing.expect(pair[0].send_queue.capacity >= 1 << 20);
+    var header: HeaderOut = undefined;
+    const got = try testing.allocator.alloc(u8, 1 << 20);
+    defer testing.allocator.free(got);
+    while (pair[0].flush(0) != .ok) _ = pair[1].readFrame(&header, got.ptr, @intCast(got.len), 0);
+    try testing.expect(pair[0].send_queue.capacity <= constants.send_queue_bytes_retained);
+}
+
+test "a lent frame is read in place and consumed by the next read" {
+    const pair = try testPair(4 << 20);
+    defer for (pair) |c| c.destroy();
+    const big = try testing.allocator.alloc(u8, 1 << 20);
+    defer testing.allocator.free(big);
+    for (big, 0..) |*byte, index| byte.* = @truncate(index *% 7);
+    _ = pair[0].writeFrame(1, 1, big.ptr, @intCast(big.len), 0);
+    _ = pair[0].queueFrame(1, 2, "next", 4);
+    var header: HeaderOut = undefined;
+    var lent: [*]u8 = undefined;
+    while (true) {
+        _ = pair[0].flush(0);
+        const status = pair[1].lendFrame(&header, &lent, 0);
+        if (status == .ok) break;
+        try testing.expectEqual(Status.would_block, status);
+    }
+    try testing.expectEqualSlices(u8, big, lent[0..big.len]);
+    try testing.expect(pair[1].bufferedBytes() <= header_bytes + 4); // at most the next frame
+    var small: [8]u8 = undefined;
+    while (true) {
+        _ = pair[0].flush(0);
+        const status = pair[1].readFrame(&header, &small, small.len, 0);
+        if (status == .ok) break;
+        try testing.expectEqual(Status.would_block, status);
+    }
+    try testing.expectEqualSlices(u8, "next", small[0..4]);
+    try testing.expectEqual(@as(usize, 0), pair[1].lent_bytes);
+    try testing.expectEqual(constants.receive_buffer_bytes_initial, pair[1].receive_buffer.len);
 }

@@ -12,6 +12,8 @@ pub const receive_buffer_bytes_initial: usize = 64 * 1024;
 pub const receive_chunk_bytes: usize = 64 * 1024;
 /// Unsent bytes a connection may queue before the peer counts as not reading.
 pub const send_queue_bytes_max: usize = 256 * 1024 * 1024;
+/// A send queue that grew past this gives its memory back once everything in it has been sent.
+pub const send_queue_bytes_retained: usize = 64 * 1024;
 /// fds received on one connection but not yet taken by the caller.
 pub const received_fds_max: usize = 16;
 /// fds queued for sending on one connection.

@@ -208,6 +208,14 @@ export fn plasma_connection_read_frame(self: *Connection, header_out: *connectio
     return code(self.readFrame(header_out, payload, capacity, wait_ms));
 }
 
+/// Reads the next frame without copying: payload_out points at it until the next read.
+export fn plasma_connection_lend_frame(self: *Connection, header_out: *connection_mod.HeaderOut, payload_out: *u64, wait_ms: i32) c_int {
+    var lent: [*]u8 = undefined;
+    const status = self.lendFrame(header_out, &lent, wait_ms);
+    if (status == .ok) payload_out.* = @intFromPtr(lent);
+    return code(status);
+}
+
 export fn plasma_connection_take_fd(self: *Connection, wait_ms: i32, fd_out: *i32) c_int {
     return code(self.takeFd(wait_ms, fd_out));
 }
@@ -232,9 +240,15 @@ export fn plasma_connection_flush(self: *Connection, wait_ms: i32) c_int {
     return code(self.flush(wait_ms));
 }
 
-/// Writes bytes received but not handed out, and bytes queued but not sent.
-export fn plasma_connection_counters(self: *Connection, out: *[2]u64) void {
-    out.* = .{ self.bufferedBytes(), self.queuedBytes() };
+/// Writes bytes received but not handed out, bytes queued but not sent, the receive buffer's
+/// size, the send queue's capacity, and the receive buffer size the last budget_exceeded wanted.
+export fn plasma_connection_counters(self: *Connection, out: *[5]u64) void {
+    out.* = .{ self.bufferedBytes(), self.queuedBytes(), self.receive_buffer.len, self.send_queue.capacity, self.receive_bytes_wanted };
+}
+
+/// Sets the largest receive buffer the connection may grow to (see budget_exceeded).
+export fn plasma_connection_allow_receive_bytes(self: *Connection, bytes: u64) void {
+    self.allowReceiveBytes(@intCast(@min(bytes, std.math.maxInt(usize))));
 }
 
 // ---------------------------------------------------------------- event wait

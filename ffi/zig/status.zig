@@ -32,6 +32,8 @@ pub const Status = enum(c_int) {
     unexpected = 25,
     already_exists = 26,
     not_a_socket = 27,
+    /// Not a failure of the stream: the caller's memory allowance must grow before this read can.
+    budget_exceeded = 28,
 
     pub fn code(self: Status) c_int {
         return @intFromEnum(self);

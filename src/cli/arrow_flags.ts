@@ -102,6 +102,7 @@ export function parseArrowFlags(
       noFallback: true,
       fullDelayMs: FULL_DELAY_MS_DEFAULT,
       oomGraceMs: 0,
+      clientMemoryBytes: 0,
       ...NO_CLUSTER,
       metricsAddress,
       socketMode: parseSocketMode(flags.get("socket-mode") ?? "600", "--socket-mode"),

@@ -30,6 +30,7 @@ Deno.test("parseArrowFlags() reads pyarrow's command line with Arrow's semantics
     fullDelayMs: 10,
     metricsAddress: "",
     oomGraceMs: 0,
+    clientMemoryBytes: 0,
     socketMode: 0o600,
     allowUids: [],
     allowGids: [],

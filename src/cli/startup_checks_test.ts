@@ -21,6 +21,7 @@ function storeConfig(overrides: Partial<StoreConfig>): StoreConfig {
     fullDelayMs: 10,
     metricsAddress: "",
     oomGraceMs: 2000,
+    clientMemoryBytes: 0,
     socketMode: 0o600,
     allowUids: [],
     allowGids: [],

@@ -39,6 +39,8 @@ export interface StoreConfig {
   fullDelayMs: number;
   /** How long the head of the create queue may wait for memory before the fallback (or failure). */
   oomGraceMs: number;
+  /** Memory all clients together may make the store hold outside object memory (0: the default, see clientMemoryBytesFor). */
+  clientMemoryBytes: number;
   /** Permission bits of the socket file (default 0o600: only the store's user may connect). */
   socketMode: number;
   /** User ids whose processes may connect, besides the store's own ([] with no gids: anyone who can open the socket). */
@@ -207,6 +209,15 @@ export const STORE_FLAGS: readonly FlagSpec[] = [
     min: 0,
     max: 3_600_000,
     description: "how long a create may wait for memory before the fallback allocation",
+  },
+  {
+    name: "client-memory",
+    type: "size",
+    key: "clientMemoryBytes",
+    valueName: "SIZE",
+    default: "0",
+    description: "memory all clients together may make the store hold outside object memory (receive buffers " +
+      "of large requests, notification backlogs), shared fairly; 0: max(256MiB, twice the largest request)",
   },
   {
     name: "socket-mode",

@@ -8,7 +8,6 @@ import type { MetricsServer } from "../observe/metrics_server.ts";
 import { removeDeadSpillFiles } from "../store/spill_io/spill_files.ts";
 import type { ObjectManager } from "../object_manager/object_manager.ts";
 import { ObjectStoreRunner } from "../runner/object_store_runner.ts";
-import { startClusterNode } from "./cluster_node.ts";
 import { formatSize } from "./sizes.ts";
 import { checkCapacity, checkDiskDirectories, checkSocketPath, StartupError } from "./startup_checks.ts";
 import { FlagError, parseStoreFlags, type StoreConfig } from "./store_flags.ts";
@@ -50,8 +49,11 @@ export async function storeMain(args: string[]): Promise<number> {
   return typeof parsed === "number" ? parsed : await runStore(parsed.config);
 }
 
-/** Runs the store with a complete configuration until a signal stops it; returns the exit code. */
-export async function runStore(config: StoreConfig): Promise<number> {
+/**
+ * Runs the store with a complete configuration until a signal stops it; returns the exit code.
+ * @param worker the store's Worker if already booting ({@linkcode bootStoreWorker}); ended on failure
+ */
+export async function runStore(config: StoreConfig, worker?: Worker): Promise<number> {
   // Listen for signals before anything starts, so a signal during start-up is never fatal.
   const signalled = listenForStopSignals();
   let runner: ObjectStoreRunner;
@@ -71,13 +73,15 @@ export async function runStore(config: StoreConfig): Promise<number> {
       hugepages: config.hugepages,
       fullDelayMs: config.fullDelayMs,
       oomGraceMs: config.oomGraceMs,
+      clientMemoryBytes: config.clientMemoryBytes,
       fallbackDirectory: config.noFallback ? "" : config.fallbackDirectory || config.spillDirectory || "/tmp",
       spillDirectory: config.spillDirectory,
       socketMode: config.socketMode,
       access: { allowUids: config.allowUids, allowGids: config.allowGids },
       clusterMode: config.clusterUrl !== "",
-    });
+    }, worker);
   } catch (error) {
+    worker?.terminate();
     signalled.dispose();
     const message = error instanceof StartupError ? error.message : `cannot start: ${(error as Error).message}`;
     console.error(`plasma store: ${message}`);
@@ -94,7 +98,7 @@ export async function runStore(config: StoreConfig): Promise<number> {
   }
   let manager: ObjectManager | null;
   try {
-    manager = await startClusterNode(config, runner, (message) => console.error(`plasma store: ${message}`));
+    manager = await startCluster(config, runner, (message) => console.error(`plasma store: ${message}`));
   } catch (error) {
     signalled.dispose();
     await metrics?.close();
@@ -124,6 +128,20 @@ export async function runStore(config: StoreConfig): Promise<number> {
   await metrics?.close();
   await runner.stop();
   return code;
+}
+
+/**
+ * Starts cluster mode when a cluster flag is given. Its code (the object manager, the client, the
+ * Redis client: ~60 modules and an npm package) loads only then: a single node starts without it.
+ */
+async function startCluster(
+  config: StoreConfig,
+  runner: ObjectStoreRunner,
+  log: (message: string) => void,
+): Promise<ObjectManager | null> {
+  if (!config.clusterUrl && !config.nodeAddress && !config.nodeId && !config.clusterSecretFile) return null;
+  const { startClusterNode } = await import("./cluster_node.ts");
+  return await startClusterNode(config, runner, log);
 }
 
 /** Spill files of stores that were killed hold nothing anyone can read back: remove them. */

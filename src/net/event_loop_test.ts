@@ -133,6 +133,26 @@ Deno.test("a loop that blocks on its own thread counts those waits and still sle
   }
 });
 
+Deno.test("a loop awaiting another thread's answer never blocks its own thread, so the answer's message can run", async () => {
+  const poller = new Poller();
+  let awaiting = true;
+  const loop = new EventLoop(poller, () => {}, { strategy: "block", blockMs: 1, awaiting: () => awaiting });
+  const running = loop.start();
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(loop.counters.syncBlocks, 0, "no bounded block while an answer is awaited");
+    assert.ok(loop.counters.blockingWaits >= 1, "it waited awaited instead");
+    awaiting = false;
+    poller.wake(); // one turn, then the loop idles the usual way
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.ok(loop.counters.syncBlocks >= 1, "nothing awaited: the bounded block is back");
+  } finally {
+    await loop.stop();
+    await running;
+    await poller.close();
+  }
+});
+
 Deno.test("an unknown strategy or a negative spin is refused with RangeError", () => {
   const poller = new Poller();
   try {

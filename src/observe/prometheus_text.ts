@@ -190,6 +190,18 @@ export const METRICS: readonly MetricSpec[] = [
     samples: plain("numServeErrors"),
   },
   {
+    name: "plasma_client_memory_refusals_total",
+    type: "counter",
+    help: "Clients closed because they would have held more than their share of the client memory budget, since start.",
+    samples: plain("numClientMemoryRefusals"),
+  },
+  {
+    name: "plasma_client_memory_bytes",
+    type: "gauge",
+    help: "Bytes clients make the store hold outside object memory (grown receive buffers, notification backlogs).",
+    samples: plain("clientMemoryBytes"),
+  },
+  {
     name: "plasma_clients",
     type: "gauge",
     help: "Connected clients, not counting this endpoint.",

@@ -276,6 +276,8 @@ export const STATS_FIELDS: (keyof m.StoreStats)[] = [
   "numGetRequests",
   "numObjectsCreatedTotal",
   "numServeErrors",
+  "numClientMemoryRefusals",
+  "clientMemoryBytes",
 ];
 const STATS_INT32_FIELDS = new Set<keyof m.StoreStats>(["numClients", "numPendingGets", "numQueuedCreates"]);
 

@@ -192,6 +192,10 @@ export interface StoreStats extends TransferStats {
   numObjectsCreatedTotal: number;
   /** Connections closed since start because serving them threw: a store bug, contained to that client. */
   numServeErrors: number;
+  /** Clients closed since start because they would have held more than their share of the client memory budget. */
+  numClientMemoryRefusals: number;
+  /** Bytes clients make the store hold now outside object memory (receive buffers grown for large frames, notification backlogs). */
+  clientMemoryBytes: number;
 }
 
 export interface DeleteRequest {

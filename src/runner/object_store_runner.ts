@@ -6,26 +6,53 @@
 import { closeFd } from "../../ffi/shared_memory.ts";
 import { listenUnix } from "../../ffi/unix_socket.ts";
 import { spawnSpillWorker } from "../store/spill_io/spill_io.ts";
+import { serveSpillIo } from "../store/spill_io/spill_io_worker.ts";
 import type { TransferStats } from "../protocol/messages.ts";
 import type { StoreEvent } from "../store/store_events.ts";
 import type { StoreServerOptions } from "../store/store_server.ts";
 import type { FromWorker, ToWorker } from "./messages.ts";
 
 /**
- * Names a one-file bundle of store_worker.ts to run instead of its ~125 modules: it boots ~4x
- * faster (bin/plasma-store-server makes one, since Arrow's tests start a store per test).
+ * Name bundles of store_worker.ts and spill_io_worker.ts (`deno bundle`) to run instead of their
+ * modules: a bundle boots ~4x faster (bin/plasma-store-server makes them, since Arrow's tests
+ * start a store per test). Unset: the Workers run from source.
  */
 export const STORE_WORKER_BUNDLE_ENV = "PLASMA_STORE_WORKER_BUNDLE";
+/** See {@linkcode STORE_WORKER_BUNDLE_ENV}. */
+export const SPILL_WORKER_BUNDLE_ENV = "PLASMA_SPILL_WORKER_BUNDLE";
 
-/** The store Worker's module: the bundle when one is named (and readable env), else the source. */
-function storeWorkerUrl(): URL {
+/** The bundle named by `variable` (when env is readable), else undefined. */
+function bundleUrl(variable: string): URL | undefined {
   let bundle: string | undefined;
   try {
-    bundle = Deno.env.get(STORE_WORKER_BUNDLE_ENV);
+    bundle = Deno.env.get(variable);
   } catch {
     bundle = undefined; // no env permission: the source it is
   }
-  return bundle ? new URL(`file://${bundle}`) : new URL("./store_worker.ts", import.meta.url);
+  return bundle ? new URL(`file://${bundle}`) : undefined;
+}
+
+/**
+ * Serves the store's spill I/O on this (main) thread when it is free for it: a single node's main
+ * thread idles once the store runs, and a spill Worker's isolate costs ~60-100 ms of CPU at each
+ * start. In cluster mode the object manager runs here, so a Worker serves it (as for a second
+ * store in one process).
+ * @returns the Worker started, or null when this thread serves
+ */
+function startSpillIo(port: MessagePort, clusterMode: boolean): Worker | null {
+  if (!clusterMode && serveSpillIo(port)) return null;
+  return spawnSpillWorker(port, bundleUrl(SPILL_WORKER_BUNDLE_ENV));
+}
+
+/**
+ * Creates the store's Worker, which loads its code until {@linkcode ObjectStoreRunner.start} gives
+ * it the options. Creating it first thing lets it boot while the main thread parses flags and
+ * checks directories; creating a Worker holds this thread until the Worker's isolate exists.
+ */
+export function bootStoreWorker(): Worker {
+  return new Worker(bundleUrl(STORE_WORKER_BUNDLE_ENV) ?? new URL("./store_worker.ts", import.meta.url), {
+    type: "module",
+  });
 }
 
 /** How long stop() waits for the Worker to close every client before terminating it. */
@@ -60,9 +87,10 @@ export class ObjectStoreRunner {
 
   /**
    * Starts the store in a Worker; resolves once it listens.
+   * @param booted the store's Worker from {@linkcode bootStoreWorker}; by default one is created once listening
    * @throws {Error} with the store's message when it cannot start (e.g. no memory, socket in use)
    */
-  static start(options: StoreServerOptions): Promise<ObjectStoreRunner> {
+  static start(options: StoreServerOptions, booted?: Worker): Promise<ObjectStoreRunner> {
     // Listening before the Worker boots (~250 ms of CPU): a client that connects meanwhile is
     // answered once the store runs, where it would otherwise be refused and retry (Arrow's
     // clients give up after 5 s, which a loaded machine can reach).
@@ -70,18 +98,26 @@ export class ObjectStoreRunner {
     try {
       listenFd = options.listenFd ?? listenUnix(options.socketPath, { mode: options.socketMode ?? 0o600 });
     } catch (error) {
+      booted?.terminate();
       return Promise.reject(error);
     }
     const unlisten = () => {
       closeFd(listenFd);
       Deno.remove(options.socketPath).catch(() => {}); // gone already is fine
     };
-    const worker = new Worker(storeWorkerUrl(), { type: "module" });
-    // Started here, beside the store's Worker rather than inside it, where it boots ~30x slower.
-    const spill = options.spillDirectory ? spawnSpillWorker() : null;
+    const worker = booted ?? bootStoreWorker();
+    // The spill Worker starts after the store's start message is posted: creating a Worker holds
+    // this thread until its isolate exists (~20-80 ms), which the store's Worker need not wait
+    // for (its first spill does, through the channel). Started here, beside the store's Worker
+    // rather than inside it, where it boots ~30x slower.
+    const spillChannel = options.spillDirectory ? new MessageChannel() : null;
+    const start: ToWorker = { type: "start", options: { ...options, listenFd }, spillPort: spillChannel?.port2 };
+    worker.postMessage(start, spillChannel ? [spillChannel.port2] : []);
+    const spillWorker = spillChannel ? startSpillIo(spillChannel.port1, options.clusterMode ?? false) : null;
     const terminate = () => {
       worker.terminate();
-      spill?.worker.terminate();
+      if (spillWorker) spillWorker.terminate();
+      else spillChannel?.port1.close(); // served here
     };
     return new Promise((resolve, reject) => {
       worker.onmessage = (event: MessageEvent<FromWorker>) => {
@@ -100,8 +136,6 @@ export class ObjectStoreRunner {
         unlisten();
         reject(new Error(`store worker failed to start: ${event.message}`));
       };
-      const start: ToWorker = { type: "start", options: { ...options, listenFd }, spillPort: spill?.port };
-      worker.postMessage(start, spill ? [spill.port] : []);
     });
   }
 

@@ -22,6 +22,15 @@ export const QUEUED_CREATES_PER_CLIENT_MAX = 1_000;
 export const QUEUED_CREATES_MAX = 100_000;
 /** Connected clients at once; more are accepted, told why, and closed. */
 export const CONNECTIONS_MAX = 4_000;
+/**
+ * The memory clients may make the store hold outside object memory (receive buffers grown for
+ * large frames, notification backlogs), all clients together, when --client-memory is not given:
+ * at least this, and at least two of the largest requests (so one client alone can always send
+ * the largest request, and two can at once).
+ */
+export const CLIENT_MEMORY_BYTES_DEFAULT_MIN = 256 * 1024 * 1024;
+/** A client's share of that budget is never below this while the budget has room. */
+export const CLIENT_MEMORY_SHARE_BYTES_MIN = 16 * 1024 * 1024;
 /** Blocks (allocated and free) the allocator tracks: bounds the object count. */
 export const ALLOCATOR_BLOCKS_MAX = 4_000_000;
 /** How long a CreateRetry waits for its request to finish before answering "not yet". */

@@ -20,9 +20,10 @@ import { type NewObject, ObjectLifecycle } from "./object_lifecycle.ts";
 import { LruEvictionPolicy } from "./eviction_policy.ts";
 import { QuotaPolicy } from "./quota_policy.ts";
 import { SpillManager } from "./spill_manager.ts";
-import { RESTORE_WAIT_MS_MAX, SPILL_PERIOD_MS } from "./constants.ts";
+import { CLIENT_MEMORY_SHARE_BYTES_MIN, RESTORE_WAIT_MS_MAX, SPILL_PERIOD_MS } from "./constants.ts";
 import { requestBytesMaxFor } from "../protocol/limits.ts";
 import { StatsCollector } from "./stats_collector.ts";
+import { ClientMemoryBudget, clientMemoryBytesFor } from "./client_memory_budget.ts";
 import type { StoreClient } from "./store_client.ts";
 import type { StoreEventSink } from "./store_events.ts";
 import { StoreMemory, type StoreMemoryOptions } from "./store_memory.ts";
@@ -41,6 +42,8 @@ export interface PlasmaStoreOptions extends StoreMemoryOptions {
   spillPort?: MessagePort;
   /** An object manager runs beside the store: fetch and delete-everywhere are served (default off). */
   clusterMode?: boolean;
+  /** Memory clients may make the store hold outside object memory, all together (0 or unset: the default). */
+  clientMemoryBytes?: number;
 }
 
 /** What the store is wired to: where waited answers and events go, and how timer work runs. */
@@ -96,6 +99,8 @@ export class PlasmaStore {
   #clientCount = 0;
   /** Largest request this store accepts (see requestBytesMaxFor). */
   readonly requestBytesMax: number;
+  /** What clients hold outside object memory (receive buffers, notification backlogs); the edges charge it. */
+  readonly clientMemory: ClientMemoryBudget<object>;
   readonly #watchers = new Set<ObjectWatcher>();
   /** The object manager's transfer counters, as it last reported them (see the runner). */
   transferStats: TransferStats = { ...NO_TRANSFERS };
@@ -105,6 +110,11 @@ export class PlasmaStore {
     this.#clusterMode = options.clusterMode ?? false;
     this.#memory = new StoreMemory(options);
     this.requestBytesMax = requestBytesMaxFor(this.#memory.capacityBytes);
+    const clientMemoryBytes = clientMemoryBytesFor(options.clientMemoryBytes, this.requestBytesMax);
+    this.clientMemory = new ClientMemoryBudget(
+      clientMemoryBytes,
+      Math.min(CLIENT_MEMORY_SHARE_BYTES_MIN, clientMemoryBytes),
+    );
     this.#fallbackDirectory = options.fallbackDirectory ?? "";
     this.#eviction = new LruEvictionPolicy();
     this.#quota = new QuotaPolicy(this.#memory.configuredBytes);
@@ -148,6 +158,11 @@ export class PlasmaStore {
   /** Whether primary copies are spilled to disk (a full store's creates may then wait for room). */
   get spillingEnabled(): boolean {
     return this.#spill !== null;
+  }
+
+  /** Whether the spill Worker's answer to some request is awaited (the loop must not block then). */
+  get awaitingSpillIo(): boolean {
+    return this.#spill?.awaitingIo ?? false;
   }
 
   /** Creates waiting in the queue, across all clients. */
@@ -373,6 +388,11 @@ export class PlasmaStore {
     return result;
   }
 
+  /** Counts a client refused (and closed) because it would have held more than its share of clientMemory. */
+  clientMemoryRefused(): void {
+    this.#stats.counters.numClientMemoryRefusals++;
+  }
+
   /** Counts a connection closed because serving it threw (the server contains store bugs per client). */
   serveErrorContained(): void {
     this.#stats.counters.numServeErrors++;
@@ -408,6 +428,7 @@ export class PlasmaStore {
       numClients: this.#clientCount,
       numPendingGets: this.#gets.size,
       numQueuedCreates: this.#creates.size,
+      clientMemoryBytes: this.clientMemory.heldBytes,
       ...this.transferStats,
     };
   }

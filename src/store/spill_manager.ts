@@ -88,6 +88,11 @@ export class SpillManager {
     return this.#inFlight;
   }
 
+  /** Whether a spill, restore or delete is waiting for the spill Worker's answer. */
+  get awaitingIo(): boolean {
+    return this.#io.inFlight > 0;
+  }
+
   /** Whether a copy of the object is on disk. */
   has(key: string): boolean {
     return this.#onDisk.has(key);

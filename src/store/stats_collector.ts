@@ -18,6 +18,7 @@ export type ObjectCounters = Omit<
   | "largestFreeBlockBytes"
   | "numClients"
   | "numPendingGets"
+  | "clientMemoryBytes"
   | "numQueuedCreates"
   | keyof TransferStats
 >;
@@ -84,6 +85,7 @@ export class StatsCollector {
     numGetRequests: 0,
     numObjectsCreatedTotal: 0,
     numServeErrors: 0,
+    numClientMemoryRefusals: 0,
   };
   readonly #rule: EvictionRule;
   readonly #evictableChanged: (object: LocalObject, evictable: boolean) => void;

@@ -6,7 +6,7 @@
  * met while serving it (any other error thrown then): logged with its stack, counted, contained.
  * @module
  */
-import { FrameConnection } from "../../ffi/frame_connection.ts";
+import { FrameConnection, RECEIVE_BUFFER_BYTES_INITIAL } from "../../ffi/frame_connection.ts";
 import { EVENT_WRITABLE, Poller } from "../../ffi/poller.ts";
 import { closeFd } from "../../ffi/shared_memory.ts";
 import { NativeError, Status, statusName } from "../../ffi/status.ts";
@@ -19,8 +19,9 @@ import { VerificationError } from "../protocol/verifier.ts";
 import { clientErrorLog } from "../log/rate_limited_log.ts";
 import { type AccessOptions, AccessPolicy } from "./access_policy.ts";
 import { ARROW_DIALECT } from "./arrow/arrow_dialect.ts";
-import { FRAMES_PER_SLICE, ServiceQueue, UNREAD_REPLY_BYTES_MAX } from "./fair_service.ts";
+import { FRAMES_PER_SLICE, ServiceQueue, SLICE_MS_MAX, UNREAD_REPLY_BYTES_MAX } from "./fair_service.ts";
 import { ClientSession } from "./client_session.ts";
+import { budgetRefusalMessage } from "./client_memory_budget.ts";
 import { CONNECTIONS_MAX, LOOP_BLOCK_MS_DEFAULT, LOOP_WAIT_STRATEGY_DEFAULT } from "./constants.ts";
 import type { Dialect } from "./dialect.ts";
 import { PlasmaStore, type PlasmaStoreOptions } from "./plasma_store.ts";
@@ -34,6 +35,11 @@ import { RequestError } from "./validation.ts";
 const DIALECTS: readonly Dialect[] = [RAY_DIALECT, ARROW_DIALECT];
 
 const LISTEN_TOKEN = 0;
+/**
+ * Requests this large (inline object data) are read in place, so the store gives their memory
+ * back as soon as they are served; smaller ones (a 10,000-id get is ~300 KiB) are copied.
+ */
+const LEND_FRAME_BYTES_MIN = 1024 * 1024;
 
 /** Where and how the server listens, plus the store's own options. */
 export interface StoreServerOptions extends PlasmaStoreOptions {
@@ -84,6 +90,8 @@ export class StoreServer {
   readonly #backlog = new ServiceQueue<ClientSession<Dialect>>();
   /** Connections whose input is not read until they read their replies. */
   readonly #readsPaused = new Set<ClientSession<Dialect>>();
+  /** Connections whose receive buffer grew past its initial size: charged to the client memory budget. */
+  readonly #charged = new Set<ClientSession<Dialect>>();
   #nextToken = 1;
   #running: Promise<void> | undefined;
   #stopped = false;
@@ -104,6 +112,7 @@ export class StoreServer {
       strategy: LOOP_WAIT_STRATEGY_DEFAULT,
       spinMicros: options.spinMicros,
       backlog: () => this.#serveBacklog(),
+      awaiting: () => this.store.awaitingSpillIo,
       blockMs: LOOP_BLOCK_MS_DEFAULT,
       ...loopWaitFromEnvironment(),
     });
@@ -177,7 +186,11 @@ export class StoreServer {
       const connection = FrameConnection.adopt(fd, {
         payloadBytesMax: this.store.requestBytesMax,
         sendPayloadBytesMax: REPLY_BYTES_MAX,
+        // Handlers copy what they keep past their dispatch (see the Arrow CreateAndSeal that waits).
+        lendFramesFromBytes: LEND_FRAME_BYTES_MIN,
       });
+      // Growing past the initial buffer asks the client memory budget first (see #growReceive).
+      connection.allowReceiveBytes(RECEIVE_BUFFER_BYTES_INITIAL);
       const session = new ClientSession<Dialect>(this.#nextToken++, connection, peer.pid, this.#dirty);
       if (this.#sessions.size >= CONNECTIONS_MAX) {
         this.#refuse(session, -1, ErrorCode.InvalidRequest, `the store has ${CONNECTIONS_MAX} clients, its limit`);
@@ -199,10 +212,14 @@ export class StoreServer {
     // A session closed earlier in this dispatch (its flush failed) has nothing left to serve.
     if (!this.#sessions.has(session.id) || session.broken) return false;
     if (this.#readsPaused.has(session) || this.#pauseIfNotReading(session)) return false;
+    const sliceEndsAt = performance.now() + SLICE_MS_MAX;
     for (let served = 0; !session.broken; served++) {
-      if (served === FRAMES_PER_SLICE) return true;
+      if (served === FRAMES_PER_SLICE || (served > 0 && performance.now() >= sliceEndsAt)) return true;
       if (session.fdAwaited !== null && !this.#takeAwaitedFd(session)) return false;
-      const status = session.connection.read(0);
+      let status = session.connection.read(0);
+      while (status === Status.budget_exceeded && this.#growReceive(session)) status = session.connection.read(0);
+      if (this.#charged.has(session)) this.#recharge(session);
+      if (status === Status.budget_exceeded) return false; // refused and closed
       if (status === Status.would_block) return false;
       if (status !== Status.ok) {
         this.#readFailed(session, status);
@@ -234,6 +251,35 @@ export class StoreServer {
       if (served % 8 === 7 && !session.broken && this.#pauseIfNotReading(session)) return false;
     }
     return false;
+  }
+
+  /**
+   * Lets a connection's receive buffer grow as far as the frame arriving needs, if the client
+   * memory budget allows; otherwise tells the client which limit it hit and closes it.
+   */
+  #growReceive(session: ClientSession<Dialect>): boolean {
+    const { connection } = session;
+    const wantedBytes = connection.counters().receiveBytesWanted;
+    const refusal = this.store.clientMemory.request(connection, wantedBytes - RECEIVE_BUFFER_BYTES_INITIAL);
+    if (refusal === null) {
+      connection.allowReceiveBytes(wantedBytes);
+      this.#charged.add(session);
+      return true;
+    }
+    this.store.clientMemoryRefused();
+    const what = `a request of ${connection.length} bytes`;
+    this.#refuse(session, connection.type, ErrorCode.InvalidRequest, budgetRefusalMessage(what, refusal));
+    session.flush();
+    this.#close(session);
+    return false;
+  }
+
+  /** Charges what the connection's receive buffer holds now (it shrinks back after a large frame). */
+  #recharge(session: ClientSession<Dialect>): void {
+    if (!this.#sessions.has(session.id)) return;
+    const heldBytes = session.connection.counters().receiveBufferBytes - RECEIVE_BUFFER_BYTES_INITIAL;
+    this.store.clientMemory.set(session.connection, heldBytes);
+    if (heldBytes === 0) this.#charged.delete(session);
   }
 
   /**
@@ -367,6 +413,8 @@ export class StoreServer {
     if (!this.#sessions.delete(session.id)) return;
     this.#backlog.delete(session);
     this.#readsPaused.delete(session);
+    this.#charged.delete(session);
+    this.store.clientMemory.set(session.connection, 0);
     this.store.disconnect(session);
     session.onClose?.();
     this.#poller.remove(session.connection.fd);

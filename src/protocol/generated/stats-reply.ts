@@ -255,8 +255,18 @@ numServeErrors():bigint {
   return offset ? this.bb!.readInt64(this.bb_pos + offset) : BigInt('0');
 }
 
+numClientMemoryRefusals():bigint {
+  const offset = this.bb!.__offset(this.bb_pos, 98);
+  return offset ? this.bb!.readInt64(this.bb_pos + offset) : BigInt('0');
+}
+
+clientMemoryBytes():bigint {
+  const offset = this.bb!.__offset(this.bb_pos, 100);
+  return offset ? this.bb!.readInt64(this.bb_pos + offset) : BigInt('0');
+}
+
 static startStatsReply(builder:flatbuffers.Builder) {
-  builder.startObject(47);
+  builder.startObject(49);
 }
 
 static addNumObjectsInUse(builder:flatbuffers.Builder, numObjectsInUse:bigint) {
@@ -447,12 +457,20 @@ static addNumServeErrors(builder:flatbuffers.Builder, numServeErrors:bigint) {
   builder.addFieldInt64(46, numServeErrors, BigInt('0'));
 }
 
+static addNumClientMemoryRefusals(builder:flatbuffers.Builder, numClientMemoryRefusals:bigint) {
+  builder.addFieldInt64(47, numClientMemoryRefusals, BigInt('0'));
+}
+
+static addClientMemoryBytes(builder:flatbuffers.Builder, clientMemoryBytes:bigint) {
+  builder.addFieldInt64(48, clientMemoryBytes, BigInt('0'));
+}
+
 static endStatsReply(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
 }
 
-static createStatsReply(builder:flatbuffers.Builder, numObjectsInUse:bigint, numBytesInUse:bigint, numObjectsEvictable:bigint, numBytesEvictable:bigint, numObjectsSpillable:bigint, numBytesSpillable:bigint, numObjectsUnsealed:bigint, numBytesUnsealed:bigint, numObjectsCreatedByWorker:bigint, numBytesCreatedByWorker:bigint, numObjectsRestored:bigint, numBytesRestored:bigint, numObjectsReceived:bigint, numBytesReceived:bigint, numObjectsErrored:bigint, numBytesErrored:bigint, numBytesCreatedTotal:bigint, numObjects:bigint, capacityBytes:bigint, allocatedBytes:bigint, largestFreeBlockBytes:bigint, numClients:number, numPendingGets:number, numQueuedCreates:number, numObjectsEvicted:bigint, numBytesEvicted:bigint, numObjectsFallback:bigint, numBytesFallback:bigint, numObjectsSpilled:bigint, numBytesSpilled:bigint, numObjectsRestoredFromDisk:bigint, numBytesRestoredFromDisk:bigint, numObjectsOnDisk:bigint, numBytesOnDisk:bigint, numSpillFiles:bigint, numRestoresFailed:bigint, numObjectsPulled:bigint, numBytesPulled:bigint, numObjectsPushed:bigint, numBytesPushed:bigint, numPullsInFlight:bigint, numBytesPulling:bigint, numPullsFailed:bigint, numPeersRejected:bigint, numGetRequests:bigint, numObjectsCreatedTotal:bigint, numServeErrors:bigint):flatbuffers.Offset {
+static createStatsReply(builder:flatbuffers.Builder, numObjectsInUse:bigint, numBytesInUse:bigint, numObjectsEvictable:bigint, numBytesEvictable:bigint, numObjectsSpillable:bigint, numBytesSpillable:bigint, numObjectsUnsealed:bigint, numBytesUnsealed:bigint, numObjectsCreatedByWorker:bigint, numBytesCreatedByWorker:bigint, numObjectsRestored:bigint, numBytesRestored:bigint, numObjectsReceived:bigint, numBytesReceived:bigint, numObjectsErrored:bigint, numBytesErrored:bigint, numBytesCreatedTotal:bigint, numObjects:bigint, capacityBytes:bigint, allocatedBytes:bigint, largestFreeBlockBytes:bigint, numClients:number, numPendingGets:number, numQueuedCreates:number, numObjectsEvicted:bigint, numBytesEvicted:bigint, numObjectsFallback:bigint, numBytesFallback:bigint, numObjectsSpilled:bigint, numBytesSpilled:bigint, numObjectsRestoredFromDisk:bigint, numBytesRestoredFromDisk:bigint, numObjectsOnDisk:bigint, numBytesOnDisk:bigint, numSpillFiles:bigint, numRestoresFailed:bigint, numObjectsPulled:bigint, numBytesPulled:bigint, numObjectsPushed:bigint, numBytesPushed:bigint, numPullsInFlight:bigint, numBytesPulling:bigint, numPullsFailed:bigint, numPeersRejected:bigint, numGetRequests:bigint, numObjectsCreatedTotal:bigint, numServeErrors:bigint, numClientMemoryRefusals:bigint, clientMemoryBytes:bigint):flatbuffers.Offset {
   StatsReply.startStatsReply(builder);
   StatsReply.addNumObjectsInUse(builder, numObjectsInUse);
   StatsReply.addNumBytesInUse(builder, numBytesInUse);
@@ -501,6 +519,8 @@ static createStatsReply(builder:flatbuffers.Builder, numObjectsInUse:bigint, num
   StatsReply.addNumGetRequests(builder, numGetRequests);
   StatsReply.addNumObjectsCreatedTotal(builder, numObjectsCreatedTotal);
   StatsReply.addNumServeErrors(builder, numServeErrors);
+  StatsReply.addNumClientMemoryRefusals(builder, numClientMemoryRefusals);
+  StatsReply.addClientMemoryBytes(builder, clientMemoryBytes);
   return StatsReply.endStatsReply(builder);
 }
 }

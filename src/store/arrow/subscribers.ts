@@ -2,8 +2,9 @@
  * Arrow's notifications: a subscribed client passes one end of a socket pair, and the store
  * writes a length-prefixed Notification to it for every object sealed or deleted (and, at
  * subscription, for every sealed object already there). Writes never block the store: what the
- * socket does not take waits and is retried on a timer; a subscriber whose socket fails or
- * whose backlog passes PENDING_BYTES_MAX is dropped (its client sees the socket close).
+ * socket does not take waits and is retried on a timer; a subscriber whose socket fails, whose
+ * backlog passes PENDING_BYTES_MAX, or whose backlog would pass its share of the store's client
+ * memory budget is dropped (its client sees the socket close).
  * @module
  */
 import { FrameConnection } from "../../../ffi/frame_connection.ts";
@@ -12,6 +13,8 @@ import { Status } from "../../../ffi/status.ts";
 import { encodeNotification } from "../../protocol/arrow/encode.ts";
 import { ARROW_DIGEST_BYTES, type ArrowObjectInfo } from "../../protocol/arrow/messages.ts";
 import { keyBytes } from "../../protocol/object_id.ts";
+import { clientErrorLog } from "../../log/rate_limited_log.ts";
+import { budgetRefusalMessage } from "../client_memory_budget.ts";
 import type { ClientSession } from "../client_session.ts";
 import type { LocalObject } from "../local_object.ts";
 import type { ObjectWatcher, PlasmaStore } from "../plasma_store.ts";
@@ -69,10 +72,12 @@ class Subscriber {
   #pendingBytes = 0;
   #retry: ReturnType<typeof setTimeout> | undefined;
   #retryMs = FLUSH_RETRY_MS;
-  #onFailure: () => void;
+  readonly #onFailure: () => void;
+  readonly #store: PlasmaStore;
 
-  constructor(fd: number, onFailure: () => void) {
+  constructor(store: PlasmaStore, fd: number, onFailure: () => void) {
     this.connection = FrameConnection.adopt(fd, { payloadBytesMax: 8, sendPayloadBytesMax: NOTIFICATION_BYTES_MAX });
+    this.#store = store;
     this.#onFailure = onFailure;
   }
 
@@ -83,12 +88,20 @@ class Subscriber {
     const message = encodeNotification(infos);
     this.#pendingBytes += message.length;
     if (this.#pendingBytes > PENDING_BYTES_MAX) return this.#onFailure();
+    const refusal = this.#store.clientMemory.request(this, this.#pendingBytes);
+    if (refusal !== null) {
+      this.#store.clientMemoryRefused();
+      const what = `unsubscribed an Arrow client whose unread notifications`;
+      clientErrorLog.line("client-memory", `plasma store: ${budgetRefusalMessage(what, refusal)}`);
+      return this.#onFailure();
+    }
     this.#pending.push(message);
     if (this.#retry === undefined) this.#pump();
   }
 
   close(): void {
     if (this.#retry !== undefined) clearTimeout(this.#retry);
+    this.#store.clientMemory.set(this, 0);
     this.connection.close();
   }
 
@@ -105,6 +118,7 @@ class Subscriber {
         return;
       }
       this.#pendingBytes -= next.length;
+      this.#store.clientMemory.set(this, this.#pendingBytes);
       if (this.connection.queueBytes(next) !== Status.ok) return this.#onFailure();
       progressed = true;
     }
@@ -128,7 +142,7 @@ export class ArrowSubscribers implements ObjectWatcher {
       closeFd(fd);
       return;
     }
-    const subscriber = new Subscriber(fd, () => this.remove(session));
+    const subscriber = new Subscriber(store, fd, () => this.remove(session));
     this.#bySession.set(session, subscriber);
     session.onClose = () => this.remove(session);
     for (const object of store.objects()) {

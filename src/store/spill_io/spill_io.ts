@@ -24,16 +24,20 @@ interface SpillEndpoint {
 }
 
 /**
- * Starts a spill I/O Worker for a store that runs in another Worker, and returns the port that
- * store talks through ({@linkcode SpillIo.overPort}). Call it from the main thread: a Worker
- * started from inside a Worker took ~1 s to boot here (measured in Deno 2.9.6), ~35 ms from the
- * main thread, and the first spill waits for it.
+ * Starts a spill I/O Worker for a store that runs in another Worker: it serves the store through
+ * `port`, one end of a channel whose other end the store holds ({@linkcode SpillIo.overPort});
+ * what the store posts before the Worker runs waits in the channel. Call it from the main thread:
+ * a Worker started from inside a Worker took ~1 s to boot here (measured in Deno 2.9.6), ~35 ms
+ * from the main thread, and the first spill waits for it.
+ * @param moduleUrl the Worker's module: spill_io_worker.ts, or a bundle of it
  */
-export function spawnSpillWorker(): { worker: Worker; port: MessagePort } {
-  const worker = new Worker(new URL("./spill_io_worker.ts", import.meta.url), { type: "module" });
-  const channel = new MessageChannel();
-  worker.postMessage({ type: "port", port: channel.port1 } satisfies ToSpillWorker, [channel.port1]);
-  return { worker, port: channel.port2 };
+export function spawnSpillWorker(
+  port: MessagePort,
+  moduleUrl: URL = new URL("./spill_io_worker.ts", import.meta.url),
+): Worker {
+  const worker = new Worker(moduleUrl, { type: "module" });
+  worker.postMessage({ type: "port", port } satisfies ToSpillWorker, [port]);
+  return worker;
 }
 
 export class SpillIo {

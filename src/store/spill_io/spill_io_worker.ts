@@ -31,7 +31,10 @@ const ownFiles = new Set<string>();
 /** Directories spilled into; dead stores' files in each are removed on first use. */
 const directories = new Set<string>();
 /** The Worker's own channel, or the port the store's Worker talks through. */
-let replies: { postMessage(message: FromSpillWorker): void } = self;
+let replies: { postMessage(message: FromSpillWorker): void } = self as { postMessage(message: FromSpillWorker): void };
+
+/** Whether this thread serves a store (see serveSpillIo). */
+let serving = false;
 
 function post(message: FromSpillWorker): void {
   replies.postMessage(message);
@@ -235,7 +238,9 @@ function handle(message: Exclude<ToSpillWorker, { type: "port" }>): void {
     chunks.clear();
     hashState?.close();
     hashState = undefined;
-    return post({ type: "closed" });
+    post({ type: "closed" });
+    serving = false;
+    return;
   }
   if (message.type === "restore") return post({ type: "restored", results: restoreAll(message.items) });
   try {
@@ -255,10 +260,25 @@ function handle(message: Exclude<ToSpillWorker, { type: "port" }>): void {
   }
 }
 
-self.onmessage = (event: MessageEvent<ToSpillWorker>) => {
-  const message = event.data;
-  if (message.type !== "port") return handle(message);
-  replies = message.port;
-  message.port.onmessage = (portEvent: MessageEvent<Exclude<ToSpillWorker, { type: "port" }>>) =>
-    handle(portEvent.data);
-};
+/**
+ * Serves spill I/O through `port` on the thread that imports this module, one store at a time
+ * (false when it serves one already):
+ * a single node's main thread, idle once the store runs, saves the Worker's isolate (~60-100 ms of
+ * CPU at each start, docs/startup.md). The store's loop still never waits on a disk.
+ */
+export function serveSpillIo(port: MessagePort): boolean {
+  if (serving) return false; // this thread serves another store until it closes
+  serving = true;
+  replies = port;
+  port.onmessage = (event: MessageEvent<Exclude<ToSpillWorker, { type: "port" }>>) => handle(event.data);
+  return true;
+}
+
+// Run as a Worker: requests come on the Worker's own channel or on a port it is handed.
+if (typeof WorkerGlobalScope !== "undefined" && self instanceof WorkerGlobalScope) {
+  self.onmessage = (event: MessageEvent<ToSpillWorker>) => {
+    const message = event.data;
+    if (message.type !== "port") return handle(message);
+    serveSpillIo(message.port);
+  };
+}
