@@ -23,6 +23,11 @@ export interface LabNode {
   address: string;
 }
 
+/** The lab cannot be built here (not root, or no network namespaces): nothing was measured. */
+export class LabRefusedError extends Error {
+  override name = "LabRefusedError";
+}
+
 export interface LabOptions {
   nodes: number;
   /** A tc rate such as "2gbit", applied to each direction of each node's link. */
@@ -52,7 +57,7 @@ export class NetnsLab {
    */
   static create(options: LabOptions): NetnsLab {
     if (Deno.uid() !== 0) {
-      throw new Error("cluster_netns_bench needs root (network namespaces, veth, tc): run it as root");
+      throw new LabRefusedError("needs root (network namespaces, veth, tc): run it as root");
     }
     // A random tag and subnet, so a lab left by a killed run (or another user's) does not collide.
     const tag = crypto.getRandomValues(new Uint8Array(2)).reduce((text, byte) => text + byte.toString(16), "");
@@ -86,7 +91,7 @@ export class NetnsLab {
     try {
       run("ip", ["netns", "add", probe]);
     } catch (error) {
-      throw new Error(`cannot create network namespaces here (ip netns add): ${(error as Error).message}`);
+      throw new LabRefusedError(`cannot create network namespaces here (ip netns add): ${(error as Error).message}`);
     }
     run("ip", ["netns", "del", probe]);
   }

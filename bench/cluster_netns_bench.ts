@@ -13,7 +13,7 @@ import { digest, holdersOf } from "../tests/_cluster_fixture.ts";
 import { freePort } from "../tests/_redis_fixture.ts";
 import { REPO } from "../tests/_store_fixture.ts";
 import { median } from "./_measure.ts";
-import { NetnsLab } from "./_netns_lab.ts";
+import { LabRefusedError, NetnsLab } from "./_netns_lab.ts";
 import { Children, LineReader } from "./_processes.ts";
 
 const MIB = 1024 * 1024;
@@ -288,4 +288,10 @@ async function main(): Promise<void> {
   line(`load average at end: ${Deno.loadavg().join(" ")}`);
 }
 
-await main();
+try {
+  await main();
+} catch (error) {
+  if (!(error instanceof LabRefusedError)) throw error;
+  console.error(`cluster_netns_bench: ${error.message}`);
+  Deno.exit(1);
+}
