@@ -18,7 +18,10 @@ Rows:
   - put (create, fill, seal) and get (read every byte) of one 1 GiB object (GB/s), three times
     (the first into fresh memory), next to numpy's copy of the same bytes (warm only)
   - store memory per object: RSS growth of the store process with 100k small objects (64 bytes
-    each, created with create_and_seal), 0.5 s after the last and again after 25 s idle (warm only)
+    each, created with create_and_seal), 0.5 s after the last and again after 25 s idle (warm only);
+    with --memory-warmup N also in a store that first served N create_and_seal+delete pairs, so the
+    growth every fresh store shows on its first requests (JIT code, heap, malloc arenas: ~28 MB in
+    ours, whatever the objects) is not charged to the objects
 
 Usage: .venv/bin/python bench/arrow_side_by_side.py [--rounds 3] [--conditions cold,warm,busy]
        [--rows small,large,memory] [--small-ops 20000] [--variant NAME=ENV=VALUE[;ENV=VALUE]]
@@ -250,14 +253,17 @@ def large_rows(store, source):
     }
 
 
-def memory_rows(store, count, idle_seconds):
+def memory_rows(store, count, idle_seconds, warmup=0):
     """RSS growth of the store per object after `count` small objects are created and sealed:
     0.5 s after the last one, and again after `idle_seconds` more (V8's memory reducer returns
     heap pages after a while idle; Arrow's store does not change)."""
     client = store.connect()
+    payload = b"x" * 64
+    for object_id in ids(warmup, 998):
+        client.create_and_seal(object_id, payload)
+        client.delete([object_id])
     time.sleep(0.2)
     before_total, before_anon = store.rss()
-    payload = b"x" * 64
     for object_id in ids(count, 999):
         client.create_and_seal(object_id, payload)
     samples = []
@@ -267,11 +273,12 @@ def memory_rows(store, count, idle_seconds):
         samples.append(((after_total - before_total) / count, (after_anon - before_anon) / count))
     client.disconnect()
     (total, anon), (idle_total, idle_anon) = samples
+    after = f" after {warmup // 1000}k warm-up pairs" if warmup else ""
     return {
-        f"store RSS per object, {count // 1000}k objects (bytes)": total,
-        "  of which private (bytes)": anon,
-        f"  same after {idle_seconds:.0f} s idle (bytes)": idle_total,
-        f"  of which private after {idle_seconds:.0f} s idle (bytes)": idle_anon,
+        f"store RSS per object, {count // 1000}k objects{after} (bytes)": total,
+        f"  of which private, {count // 1000}k{after} (bytes)": anon,
+        f"  same after {idle_seconds:.0f} s idle, {count // 1000}k{after} (bytes)": idle_total,
+        f"  of which private after {idle_seconds:.0f} s idle, {count // 1000}k{after} (bytes)": idle_anon,
     }
 
 
@@ -321,7 +328,10 @@ def measure(server, options, source):
     if "large" in options.rows:
         row.update(with_store(server, lambda store: large_rows(store, source)))
     if "memory" in options.rows:
-        row.update(with_store(server, lambda store: memory_rows(store, options.memory_objects, options.idle)))
+        for count in options.memory_objects:
+            row.update(with_store(server, lambda store: memory_rows(store, count, options.idle)))
+            if options.memory_warmup:
+                row.update(with_store(server, lambda store: memory_rows(store, count, options.idle, options.memory_warmup)))
     return row
 
 
@@ -368,7 +378,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--small-ops", type=int, default=20_000)
-    parser.add_argument("--memory-objects", type=int, default=100_000)
+    parser.add_argument("--memory-objects", default="100000", help="comma list of object counts")
+    parser.add_argument("--memory-warmup", type=int, default=0, help="create+delete pairs before the memory rows")
     parser.add_argument("--idle", type=float, default=25.0)
     parser.add_argument("--conditions", default=",".join(CONDITIONS), help="comma list of cold,warm,busy")
     parser.add_argument("--rows", default=",".join(ROW_GROUPS), help="comma list of small,large,memory")
@@ -376,6 +387,7 @@ def main():
     options = parser.parse_args()
     options.conditions = [c for c in options.conditions.split(",") if c] if "small" in options.rows else []
     options.rows = options.rows.split(",")
+    options.memory_objects = [int(count) for count in options.memory_objects.split(",")]
     if not set(options.conditions) <= set(CONDITIONS) or not set(options.rows) <= set(ROW_GROUPS):
         parser.error(f"--conditions takes {','.join(CONDITIONS)}; --rows takes {','.join(ROW_GROUPS)}")
     servers = parse_servers(options.variant)

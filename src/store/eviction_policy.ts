@@ -5,18 +5,21 @@
  * Invariant: the list holds exactly the objects the stats count as evictable.
  * @module
  */
-import type { LocalObject } from "./local_object.ts";
+import { MAIN_CHUNK_ID } from "./constants.ts";
+import { LocalObject, NO_SLOT, type RecordColumns } from "./local_object.ts";
 
 /** Ray's rule: when space is needed, free at least this share of the capacity at once. */
 export const EVICTION_FRACTION_MIN = 0.2;
 
 export class LruEvictionPolicy {
   /**
-   * Oldest first, linked through the objects' own lruPrev/lruNext fields: no per-object entry in
-   * a separate map (a store holds millions of objects).
+   * Oldest first, linked through the records' lruPrev/lruNext columns (slots): no per-object entry
+   * in a separate map (a store holds millions of objects). The records are those of the first
+   * object listed; every object listed must come from them.
    */
-  #head: LocalObject | null = null;
-  #tail: LocalObject | null = null;
+  #records: RecordColumns | null = null;
+  #head = NO_SLOT;
+  #tail = NO_SLOT;
   #size = 0;
   /** Data and metadata bytes of the listed objects (Arrow's LRU accounting, for its debug string). */
   #dataBytes = 0;
@@ -29,7 +32,7 @@ export class LruEvictionPolicy {
       this.#dataBytes += object.sizeBytes;
     } else {
       if (!this.#contains(object)) throw new Error("object stopped being evictable without being so");
-      this.#unlink(object);
+      this.#unlink(object.slot);
       this.#dataBytes -= object.sizeBytes;
     }
   }
@@ -46,7 +49,9 @@ export class LruEvictionPolicy {
 
   /** The listed objects, oldest first (do not change the list while iterating). */
   *[Symbol.iterator](): IterableIterator<LocalObject> {
-    for (let object = this.#head; object !== null; object = object.lruNext) yield object;
+    const records = this.#records;
+    if (records === null) return;
+    for (let slot = this.#head; slot !== NO_SLOT; slot = records.lruNext[slot]) yield new LocalObject(records, slot);
   }
 
   /**
@@ -56,11 +61,13 @@ export class LruEvictionPolicy {
   chooseVictims(bytesNeeded: number, capacityBytes: number): LocalObject[] {
     const target = Math.max(bytesNeeded, Math.ceil(capacityBytes * EVICTION_FRACTION_MIN));
     const victims: LocalObject[] = [];
+    const records = this.#records;
+    if (records === null) return victims;
     let freed = 0;
-    for (let object = this.#head; object !== null && freed < target; object = object.lruNext) {
-      if (object.fallback) continue; // evicting it would free disk, not memory
-      victims.push(object);
-      freed += object.allocation.allocatedBytes;
+    for (let slot = this.#head; slot !== NO_SLOT && freed < target; slot = records.lruNext[slot]) {
+      if (records.chunkId[slot] !== MAIN_CHUNK_ID) continue; // evicting it would free disk, not memory
+      victims.push(new LocalObject(records, slot));
+      freed += records.allocatedBytes[slot];
     }
     return victims;
   }
@@ -71,10 +78,12 @@ export class LruEvictionPolicy {
    */
   chooseBySize(bytes: number): LocalObject[] {
     const victims: LocalObject[] = [];
+    const records = this.#records;
+    if (records === null) return victims;
     let freed = 0;
-    for (let object = this.#head; object !== null && freed < bytes; object = object.lruNext) {
-      victims.push(object);
-      freed += object.sizeBytes;
+    for (let slot = this.#head; slot !== NO_SLOT && freed < bytes; slot = records.lruNext[slot]) {
+      victims.push(new LocalObject(records, slot));
+      freed += records.dataSize[slot] + records.metadataSize[slot];
     }
     return victims;
   }
@@ -82,30 +91,39 @@ export class LruEvictionPolicy {
   /** Marks an evictable object as just used (Arrow's RefreshLRU); others are left alone. */
   refresh(object: LocalObject): void {
     if (!this.#contains(object)) return;
-    this.#unlink(object);
+    this.#unlink(object.slot);
     this.#append(object);
   }
 
   #contains(object: LocalObject): boolean {
-    return object.lruPrev !== null || this.#head === object;
+    if (this.#records === null) return false;
+    if (object.records !== this.#records) throw new Error("an object from other records");
+    return object.linked || this.#head === object.slot;
   }
 
   #append(object: LocalObject): void {
-    object.lruPrev = this.#tail;
-    object.lruNext = null;
-    if (this.#tail === null) this.#head = object;
-    else this.#tail.lruNext = object;
-    this.#tail = object;
+    this.#records ??= object.records;
+    if (object.records !== this.#records) throw new Error("an object from other records");
+    const { lruPrev, lruNext } = this.#records;
+    const slot = object.slot;
+    lruPrev[slot] = this.#tail;
+    lruNext[slot] = NO_SLOT;
+    if (this.#tail === NO_SLOT) this.#head = slot;
+    else lruNext[this.#tail] = slot;
+    this.#tail = slot;
     this.#size++;
   }
 
-  #unlink(object: LocalObject): void {
-    if (object.lruPrev === null) this.#head = object.lruNext;
-    else object.lruPrev.lruNext = object.lruNext;
-    if (object.lruNext === null) this.#tail = object.lruPrev;
-    else object.lruNext.lruPrev = object.lruPrev;
-    object.lruPrev = null;
-    object.lruNext = null;
+  #unlink(slot: number): void {
+    const { lruPrev, lruNext } = this.#records!;
+    const prev = lruPrev[slot];
+    const next = lruNext[slot];
+    if (prev === NO_SLOT) this.#head = next;
+    else lruNext[prev] = next;
+    if (next === NO_SLOT) this.#tail = prev;
+    else lruPrev[next] = prev;
+    lruPrev[slot] = NO_SLOT;
+    lruNext[slot] = NO_SLOT;
     this.#size--;
   }
 }

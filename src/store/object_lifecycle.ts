@@ -6,7 +6,8 @@
  * @module
  */
 import { ErrorCode, type ObjectSource, ObjectState } from "../protocol/messages.ts";
-import { type Allocation, LocalObject } from "./local_object.ts";
+import { type Allocation, LocalObject, NO_SLOT } from "./local_object.ts";
+import { ObjectRecords } from "./object_records.ts";
 import type { StatsCollector } from "./stats_collector.ts";
 import type { StoreMemory } from "./store_memory.ts";
 
@@ -30,7 +31,8 @@ export interface NewObject {
 }
 
 export class ObjectLifecycle {
-  readonly objects = new Map<string, LocalObject>();
+  /** The object table: records in typed arrays, found by id through their own index. */
+  readonly #records = new ObjectRecords();
   readonly #memory: StoreMemory;
   readonly #stats: StatsCollector;
   readonly #listener: LifecycleListener;
@@ -42,7 +44,22 @@ export class ObjectLifecycle {
   }
 
   get(key: string): LocalObject | undefined {
-    return this.objects.get(key);
+    const slot = this.#records.find(key);
+    return slot === NO_SLOT ? undefined : new LocalObject(this.#records, slot, key);
+  }
+
+  has(key: string): boolean {
+    return this.#records.find(key) !== NO_SLOT;
+  }
+
+  /** Objects in the table. */
+  get size(): number {
+    return this.#records.size;
+  }
+
+  /** Every object in the table, oldest first (do not add or remove while iterating). */
+  values(): IterableIterator<LocalObject> {
+    return this.#records[Symbol.iterator]();
   }
 
   /**
@@ -53,11 +70,10 @@ export class ObjectLifecycle {
     spec: NewObject,
     allocate: (sizeBytes: number) => Allocation | null = (sizeBytes) => this.#memory.allocate(sizeBytes),
   ): LocalObject | ErrorCode.ObjectExists | ErrorCode.OutOfMemory {
-    if (this.objects.has(spec.key)) return ErrorCode.ObjectExists;
+    if (this.has(spec.key)) return ErrorCode.ObjectExists;
     const allocation = allocate(spec.dataSize + spec.metadataSize);
     if (allocation === null) return ErrorCode.OutOfMemory;
-    const object = new LocalObject(spec.key, spec, allocation, this.#memory.chunkOf(allocation));
-    this.objects.set(spec.key, object);
+    const object = this.#records.add(spec.key, spec, allocation, this.#memory.chunkOf(allocation));
     this.#stats.added(object);
     return object;
   }
@@ -132,13 +148,16 @@ export class ObjectLifecycle {
   }
 
   #remove(object: LocalObject, announce = true): void {
-    if (this.objects.get(object.key) !== object) throw new Error("removing an object that is not in the table");
+    if (!object.alive || this.#records.find(object.key) !== object.slot) {
+      throw new Error("removing an object that is not in the table");
+    }
     if (object.refCount > 0 && object.sealed) throw new Error("removing a referenced object");
-    this.objects.delete(object.key);
     this.#stats.removed(object);
     this.#memory.free(object.allocation);
     if (object.sealed && announce) this.#listener.objectDeleted(object);
     this.#listener.objectRemoved(object);
+    // The record goes last: the listeners above still read it.
+    this.#records.remove(object.slot);
     this.#listener.memoryFreed();
   }
 }

@@ -210,7 +210,7 @@ export class PlasmaStore {
 
   /** Every object in memory, sealed or not, in creation order. */
   objects(): IterableIterator<LocalObject> {
-    return this.#lifecycle.objects.values();
+    return this.#lifecycle.values();
   }
 
   /** Counts a connected client (for stats). */

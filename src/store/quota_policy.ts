@@ -42,7 +42,8 @@ const NO_VICTIMS: QuotaRoom = Object.freeze({ fits: true, victims: [] });
 export class QuotaPolicy {
   readonly #capacityBytes: number;
   readonly #clients = new Map<number, ClientQuota>();
-  readonly #owners = new Map<LocalObject, ClientQuota>();
+  /** Owner of each owned object, by the object's record slot. */
+  readonly #owners = new Map<number, ClientQuota>();
   #quotasBytes = 0;
   /** Owned objects this policy chose to evict since the start (the store's eviction count includes them). */
   #victimsChosen = 0;
@@ -70,7 +71,7 @@ export class QuotaPolicy {
   }
 
   owns(object: LocalObject): boolean {
-    return this.#owners.has(object);
+    return this.#owners.has(object.slot);
   }
 
   /**
@@ -105,15 +106,15 @@ export class QuotaPolicy {
   objectCreated(clientId: number, object: LocalObject): void {
     const client = this.#clients.get(clientId);
     if (client === undefined) return;
-    assert(!this.#owners.has(object), "object created twice");
-    assert(object.lruPrev === null && object.lruNext === null, "a new object is already in a list");
+    assert(!this.#owners.has(object.slot), "object created twice");
+    assert(!object.linked, "a new object is already in a list");
     client.objects.evictableChanged(object, true);
-    this.#owners.set(object, client);
+    this.#owners.set(object.slot, client);
   }
 
   /** The object left the store (deleted, evicted, aborted or spilled). */
   objectRemoved(object: LocalObject): void {
-    const client = this.#owners.get(object);
+    const client = this.#owners.get(object.slot);
     if (client !== undefined) this.#disown(object, client);
   }
 
@@ -124,7 +125,7 @@ export class QuotaPolicy {
 
   /** Arrow's RefreshLRU for an owned object: it becomes its client's most recent. */
   refresh(object: LocalObject): void {
-    this.#owners.get(object)?.objects.refresh(object);
+    this.#owners.get(object.slot)?.objects.refresh(object);
   }
 
   /**
@@ -151,7 +152,9 @@ export class QuotaPolicy {
   /** Arrow's QuotaAwarePolicy::DebugString, line for line. */
   debugString(shared: SharedLruFigures, memory: MemoryFigures): string {
     let pinned = 0;
-    for (const object of this.#owners.keys()) if (object.refCount > 0 || !object.sealed) pinned++;
+    for (const client of this.#clients.values()) {
+      for (const object of client.objects) if (object.refCount > 0 || !object.sealed) pinned++;
+    }
     const lines = [
       `num clients with quota: ${this.#clients.size}`,
       `quota map size: ${this.#owners.size}`,
@@ -174,8 +177,8 @@ export class QuotaPolicy {
 
   #disown(object: LocalObject, client: ClientQuota): void {
     client.objects.evictableChanged(object, false);
-    this.#owners.delete(object);
-    assert(object.lruPrev === null && object.lruNext === null, "a disowned object is still linked");
+    this.#owners.delete(object.slot);
+    assert(!object.linked, "a disowned object is still linked");
   }
 }
 

@@ -5,16 +5,19 @@
  */
 import assert from "node:assert/strict";
 import { ObjectSource, ObjectState } from "../protocol/messages.ts";
-import { LocalObject } from "./local_object.ts";
+import type { LocalObject } from "./local_object.ts";
+import { ObjectRecords } from "./object_records.ts";
 import { formatLikeCxxStream, QuotaPolicy } from "./quota_policy.ts";
 
 const MIB = 1024 * 1024;
 const CAPACITY = 10_000_000;
 const CHUNK = { id: 1, fd: -1, sizeBytes: CAPACITY };
 let nextKey = 0;
+/** One table of records for every test's objects (objects are never removed from it here). */
+const records = new ObjectRecords();
 
 function object(dataSize: number, options: { sealed?: boolean; refCount?: number } = {}): LocalObject {
-  const created = new LocalObject(
+  const created = records.add(
     `k${nextKey++}`,
     { dataSize, metadataSize: 1, source: ObjectSource.CreatedByWorker, creatorId: 1 },
     { chunkId: 1, offset: 0, allocatedBytes: dataSize + 64 },
@@ -69,8 +72,7 @@ Deno.test("referenced objects chosen for room are given up to the shared LRU, no
   assert.deepEqual(room, { fits: true, victims: [] });
   assert.equal(policy.owns(pinned), false);
   assert.equal(policy.owns(unsealed), false);
-  assert.equal(pinned.lruPrev, null);
-  assert.equal(pinned.lruNext, null);
+  assert.equal(pinned.linked, false);
 });
 
 Deno.test("RefreshLRU makes an owned object its client's most recent", () => {
@@ -160,7 +162,8 @@ Deno.test("random creates, releases, removals and disconnects (seeded) keep ever
     return state % bound;
   };
   const policy = new QuotaPolicy(CAPACITY);
-  const live = new Map<LocalObject, number>();
+  /** Live objects by record slot (the policy hands back new handles, equal by slot). */
+  const live = new Map<number, LocalObject>();
   for (let step = 0; step < 5_000; step++) {
     const client = 1 + random(4);
     const action = random(6);
@@ -172,24 +175,24 @@ Deno.test("random creates, releases, removals and disconnects (seeded) keep ever
       for (const victim of room.victims) {
         assert.ok(victim.refCount === 0 && victim.sealed, "only unreferenced sealed objects are victims");
         policy.objectRemoved(victim);
-        live.delete(victim);
+        live.delete(victim.slot);
       }
       policy.objectCreated(client, item);
-      live.set(item, client);
+      live.set(item.slot, item);
     }
-    const items = [...live.keys()];
+    const items = [...live.values()];
     if (action === 3 && items.length > 0) items[random(items.length)].refCount = 0;
     if (action === 4 && items.length > 0) {
       const item = items[random(items.length)];
       policy.objectRemoved(item);
-      live.delete(item);
+      live.delete(item.slot);
     }
     if (action === 5 && random(10) === 0) policy.clientDisconnected(client);
     checkInvariants(policy, live);
   }
 });
 
-function checkInvariants(policy: QuotaPolicy, live: Map<LocalObject, number>): void {
+function checkInvariants(policy: QuotaPolicy, live: Map<number, LocalObject>): void {
   const text = policy.debugString(NO_SHARED, NO_MEMORY);
   const quotas = [...text.matchAll(/\((c\d)\) capacity: (\d+)\n\(c\d\) used: [^\n]*\n\(c\d\) num objects: (\d+)/g)];
   const owned = Number(/quota map size: (\d+)/.exec(text)![1]);
@@ -199,7 +202,7 @@ function checkInvariants(policy: QuotaPolicy, live: Map<LocalObject, number>): v
   for (const [, name, used] of text.matchAll(/\((c\d)\) used: ([^%]+)%/g)) {
     assert.ok(Number(used) <= 100, `client ${name} uses ${used}% of its quota`);
   }
-  for (const item of live.keys()) {
-    if (!policy.owns(item)) assert.equal(item.lruPrev ?? item.lruNext, null, "an unowned object is unlinked");
+  for (const item of live.values()) {
+    if (!policy.owns(item)) assert.equal(item.linked, false, "an unowned object is unlinked");
   }
 }

@@ -212,7 +212,7 @@ export class SpillManager {
   #chooseBatch(): LocalObject[] {
     const batch: LocalObject[] = [];
     let bytes = 0;
-    for (const object of this.#lifecycle.objects.values()) {
+    for (const object of this.#lifecycle.values()) {
       if (batch.length >= SPILL_BATCH_OBJECTS_MAX || bytes >= SPILL_BATCH_BYTES_MAX) break;
       if (!this.#spillable(object)) continue;
       batch.push(object);
@@ -229,9 +229,10 @@ export class SpillManager {
   #spilled(batch: LocalObject[], path: string, urls: string[]): void {
     const keys = new Set<string>();
     const spilled: DiskCopy[] = [];
+    let spilledBytes = 0;
     batch.forEach((object, index) => {
       // Deleted or taken by a client while it was written: the disk copy is not needed.
-      if (this.#lifecycle.get(object.key) !== object || !this.#spillable(object)) return;
+      if (!object.alive || !this.#spillable(object)) return;
       this.#onDisk.set(object.key, {
         id: object.id,
         key: object.key,
@@ -247,14 +248,11 @@ export class SpillManager {
       counters.numBytesSpilled += object.sizeBytes;
       counters.numObjectsOnDisk++;
       counters.numBytesOnDisk += object.sizeBytes;
-      this.#lifecycle.dropSpilled(object);
+      spilledBytes += object.sizeBytes;
+      this.#lifecycle.dropSpilled(object); // its handle is stale from here on
     });
     if (keys.size > 0) {
-      this.#listener.spilled(
-        keys.size,
-        batch.filter((object) => keys.has(object.key)).reduce((sum, object) => sum + object.sizeBytes, 0),
-        spilled,
-      );
+      this.#listener.spilled(keys.size, spilledBytes, spilled);
     }
     if (keys.size === 0) {
       void this.#io.deleteFile(path).catch(() => {});
