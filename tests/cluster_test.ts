@@ -127,6 +127,10 @@ Deno.test("cluster flags are checked at start-up: each bad combination exits 1 w
     [["--cluster", "http://x:1", "--node-address", "127.0.0.1:7000"], /--cluster takes redis:\/\/HOST:PORT/],
     [["--cluster", "redis://127.0.0.1:1", "--node-address", "nowhere"], /--node-address: Expected HOST:PORT/],
     [
+      ["--cluster", "redis://127.0.0.1:1", "--node-address", "0.0.0.0:7000"],
+      /--node-address 0.0.0.0:7000 is a wildcard/,
+    ],
+    [
       ["--cluster", "redis://127.0.0.1:1", "--node-address", "127.0.0.1:7000", "--cluster-secret-file", "/nonexistent"],
       /--cluster-secret-file: .*No such file|--cluster-secret-file: .*not found/i,
     ],

@@ -34,10 +34,19 @@ export async function startClusterNode(
   if (config.nodeAddress === "") {
     throw new StartupError("--cluster needs --node-address HOST:PORT (where peers reach this node)");
   }
+  let hostname: string;
   try {
-    parseAddress(config.nodeAddress);
+    hostname = parseAddress(config.nodeAddress).hostname;
   } catch (error) {
     throw new StartupError(`--node-address: ${(error as Error).message}`);
+  }
+  // The address is also what the directory advertises: peers pull from it and redirect pullers to
+  // it, so a wildcard (which only means "every interface" to a listener) would send them nowhere.
+  if (hostname === "0.0.0.0") {
+    throw new StartupError(
+      `--node-address ${config.nodeAddress} is a wildcard: peers connect (and redirect pulls) to this address, ` +
+        "so give this node's own IP address, e.g. 10.0.0.5:7000",
+    );
   }
   let secret: Uint8Array | null = null;
   if (config.clusterSecretFile !== "") {

@@ -257,7 +257,8 @@ export const STORE_FLAGS: readonly FlagSpec[] = [
     key: "nodeAddress",
     valueName: "HOST:PORT",
     default: "",
-    description: "where this node's object manager listens for peers (required with --cluster; binds only there)",
+    description:
+      "where this node's object manager listens for peers and what it advertises to them (required with --cluster; binds only there; a concrete IP, not 0.0.0.0)",
   },
   {
     name: "node-id",

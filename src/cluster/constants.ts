@@ -24,6 +24,18 @@ export const CHUNK_BYTES = 4 * 1024 * 1024;
 /** Objects at least this large are relayed in a broadcast: a holder already streaming one to a
  * node redirects the next puller to the last node of that chain (each node uploads ~1 stream). */
 export const RELAY_BYTES_MIN = 4 * CHUNK_BYTES;
+/** Bench knob, not a tuning setting: `PLASMA_RELAY=off` in a store's environment makes its holder
+ * stream every pull itself (no redirects), so bench/cluster_netns_bench.ts can time a broadcast
+ * with and without the relay chain on the same links. */
+export const RELAY_ENABLED = relayFromEnvironment();
+
+function relayFromEnvironment(): boolean {
+  try {
+    return Deno.env.get("PLASMA_RELAY") !== "off";
+  } catch {
+    return true; // no env permission: the default
+  }
+}
 /** Largest FlatBuffers header a peer may send; bigger frames close the connection. */
 export const FRAME_HEADER_BYTES_MAX = 64 * 1024;
 /** Bytes of one HMAC challenge nonce. */

@@ -8,7 +8,13 @@
  * released whatever happens.
  * @module
  */
-import { CHUNK_BYTES, HANDSHAKE_TIMEOUT_MS, RELAY_BYTES_MIN, SERVE_BATCH_REQUESTS_MAX } from "../cluster/constants.ts";
+import {
+  CHUNK_BYTES,
+  HANDSHAKE_TIMEOUT_MS,
+  RELAY_BYTES_MIN,
+  RELAY_ENABLED,
+  SERVE_BATCH_REQUESTS_MAX,
+} from "../cluster/constants.ts";
 import { ObjectId } from "../protocol/object_id.ts";
 import type { PlasmaClient, PlasmaObject } from "../client/mod.ts";
 import { makeNonce, prove, verifyProof } from "./peer_auth.ts";
@@ -160,7 +166,7 @@ export class TransferServer {
         const { requestId } = request;
         const object = id === null ? null : byKey.get(id.key) ?? null;
         const receiving = id === null || object !== null ? undefined : this.#options.receiving?.(id.toHex());
-        const relayable = object !== null && sizeOf(object) >= RELAY_BYTES_MIN;
+        const relayable = RELAY_ENABLED && object !== null && sizeOf(object) >= RELAY_BYTES_MIN;
         const { role } = request;
         const spilled = onDisk[index];
         if (spilled !== undefined) streams.push(() => this.#fromSpillFile(peer, requestId, spilled));
