@@ -60,25 +60,45 @@ Deno.test("a relay SIGKILLed mid-way: its downstream puller finishes from the ho
   try {
     const [source, relay, downstream] = cluster.nodes;
     await using writer = await PlasmaClient.connect(source.socketPath);
-    const bytes = randomBytes(384 * MIB);
-    const id = await writer.put(bytes);
-    await eventually(async () => (await holdersOf(cluster.redis.url, id)).length === 1, 5_000);
     await using relayClient = await PlasmaClient.connect(relay.socketPath);
     await using downstreamClient = await PlasmaClient.connect(downstream.socketPath);
-    // The relay pulls first; once the holder streams to it, the next puller is redirected to it.
-    const relayGet = relayClient.get([id], { timeoutMs: 60_000 }).catch(() => [null]);
-    await eventually(async () => (await writer.stats()).numBytesPushed > 0, 10_000);
-    const pulling = downstreamClient.get([id], { timeoutMs: 60_000 });
-    await eventually(async () => (await relayClient.stats()).numBytesPushed > 0, 10_000);
-    await relay.stop("SIGKILL");
-    await relayGet;
-    const [object] = await pulling;
-    assert.ok(object, "the downstream pull completed");
-    assert.equal(await digest(object.data), await digest(bytes));
-    await downstreamClient.release(id);
+    const bytes = randomBytes(384 * MIB);
+    // The relay is frozen (SIGSTOP) once it has sent something on, then killed. Under load it can
+    // forward the whole object before it is frozen: then this attempt did not test a relay dying
+    // mid-way, and a fresh object is tried.
+    for (let attempt = 1;; attempt++) {
+      const id = await writer.put(bytes);
+      await eventually(async () => (await holdersOf(cluster.redis.url, id)).length === 1, 5_000);
+      // The relay pulls first; once the holder streams to it, the next puller is redirected to it.
+      const relayGet = relayClient.get([id], { timeoutMs: 60_000 }).catch(() => [null]);
+      await eventually(async () => (await writer.stats()).numBytesPushed > 0, 10_000);
+      const pulling = downstreamClient.get([id], { timeoutMs: 60_000 });
+      await eventually(async () => (await relayClient.stats()).numBytesPushed > 0, 10_000);
+      relay.child.kill("SIGSTOP");
+      const finishedAnyway = await Promise.race([pulling.then(() => true), delay(300).then(() => false)]);
+      if (finishedAnyway) {
+        relay.child.kill("SIGCONT");
+        await relayGet;
+        await downstreamClient.release(id);
+        await writer.delete([id], { everywhere: true });
+        if (attempt === 3) throw new Error("the relay forwarded the whole object before it could be stopped, 3 times");
+        continue;
+      }
+      await relay.stop("SIGKILL");
+      await relayGet;
+      const [object] = await pulling;
+      assert.ok(object, "the downstream pull completed");
+      assert.equal(await digest(object.data), await digest(bytes));
+      await downstreamClient.release(id);
+      break;
+    }
     const { output } = await downstream.stop();
     assert.match(output, /via relay 127\.0\.0\.1:\d+ failed .*; retrying from a holder/);
   } finally {
     await cluster.stop();
   }
 });
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
