@@ -5,8 +5,8 @@
  *   holds:{id}  set of object ids (hex) a node holds, so its locations go when it does
  *   loc:{obj}   hash node id -> "dataSize:metadataSize": the holders of one object
  *   events      stream of location changes (op, node, ids), trimmed to EVENTS_STREAM_LENGTH_MAX
- * Invariant: a location is written and announced in one MULTI (so a follower that re-reads after
- * an event finds it), and a dead node's locations are removed by one script (atomically).
+ * Invariant: a location is written and announced atomically (one script or MULTI, so a follower
+ * that re-reads after an event finds it), and a dead node's locations are removed by one script.
  * @module
  */
 import { createClient } from "redis";
@@ -46,6 +46,22 @@ for _, node in ipairs(redis.call('HKEYS', KEYS[1])) do
   end
 end
 return reaped`;
+
+/**
+ * Publishes one batch of a node's locations: HSET per object, one SADD, one XADD, atomically as
+ * the MULTI it replaces, but one command to encode instead of one per object (the publisher's
+ * JS cost per object was most of a cluster node's put overhead). ARGV: prefix, node id, stream
+ * length, then object id and "dataSize:metadataSize" pairs.
+ */
+const PUBLISH_SCRIPT = `
+local ids = {}
+for i = 4, #ARGV, 2 do
+  redis.call('HSET', ARGV[1] .. 'loc:' .. ARGV[i], ARGV[2], ARGV[i + 1])
+  ids[#ids + 1] = ARGV[i]
+end
+redis.call('SADD', KEYS[2], unpack(ids))
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'op', 'added', 'node', ARGV[2], 'ids', table.concat(ids, ','))
+return #ids`;
 
 /** Options of {@linkcode RedisDirectory.connect}. */
 export interface RedisDirectoryOptions {
@@ -124,13 +140,9 @@ export class RedisDirectory implements ClusterDirectory {
     const nodeId = this.#nodeId();
     for (let start = 0; start < objects.length; start += PUBLISH_BATCH_MAX) {
       const batch = objects.slice(start, start + PUBLISH_BATCH_MAX);
-      const multi = this.#client.multi();
-      for (const object of batch) {
-        multi.hSet(locationKey(object.objectIdHex), nodeId, `${object.dataSize}:${object.metadataSize}`);
-      }
-      multi.sAdd(holdsKey(nodeId), batch.map((object) => object.objectIdHex));
-      multi.xAdd(EVENTS, "*", { op: "added", node: nodeId, ids: batch.map((o) => o.objectIdHex).join(",") }, TRIM);
-      await multi.exec();
+      const args = [KEY_PREFIX, nodeId, String(EVENTS_STREAM_LENGTH_MAX)];
+      for (const object of batch) args.push(object.objectIdHex, `${object.dataSize}:${object.metadataSize}`);
+      await this.#client.eval(PUBLISH_SCRIPT, { keys: [EVENTS, holdsKey(nodeId)], arguments: args });
     }
   }
 
