@@ -9,10 +9,23 @@ import { StoreServer } from "../store/store_server.ts";
 import type { FromWorker, ToWorker } from "./messages.ts";
 
 const EVENTS_PER_BATCH_MAX = 1024;
+/**
+ * Routine events (objects added, deleted, spilled, restored) wait up to this long to go in one
+ * message: a message per put woke the main thread once per object. Events someone waits on
+ * (objects wanted, store full, failures) go at once, with whatever is pending before them.
+ */
+const ROUTINE_EVENTS_DELAY_MS = 2;
+const ROUTINE_EVENTS = new Set<StoreEvent["type"]>([
+  "objectAdded",
+  "objectDeleted",
+  "objectsSpilled",
+  "objectRestored",
+]);
 
 let server: StoreServer | undefined;
 let pending: StoreEvent[] = [];
 let flushScheduled = false;
+let routineTimer: ReturnType<typeof setTimeout> | undefined;
 
 function post(message: FromWorker): void {
   self.postMessage(message);
@@ -20,6 +33,8 @@ function post(message: FromWorker): void {
 
 function flushEvents(): void {
   flushScheduled = false;
+  clearTimeout(routineTimer);
+  routineTimer = undefined;
   if (pending.length === 0) return;
   post({ type: "events", events: pending });
   pending = [];
@@ -28,6 +43,10 @@ function flushEvents(): void {
 function emit(event: StoreEvent): void {
   pending.push(event);
   if (pending.length >= EVENTS_PER_BATCH_MAX) return flushEvents();
+  if (ROUTINE_EVENTS.has(event.type)) {
+    routineTimer ??= setTimeout(flushEvents, ROUTINE_EVENTS_DELAY_MS);
+    return;
+  }
   if (!flushScheduled) {
     flushScheduled = true;
     queueMicrotask(flushEvents);
