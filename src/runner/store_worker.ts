@@ -11,10 +11,13 @@ import type { FromWorker, ToWorker } from "./messages.ts";
 const EVENTS_PER_BATCH_MAX = 1024;
 /**
  * Routine events (objects added, deleted, spilled, restored) wait up to this long to go in one
- * message: a message per put woke the main thread once per object. Events someone waits on
- * (objects wanted, store full, failures) go at once, with whatever is pending before them.
+ * message: a message per put woke the main thread once per object, and in cluster mode that
+ * thread's work competed with the store and its clients for the CPUs (1 KiB puts with --cluster:
+ * median 0.7x of a single node's with a message per put, 0.83x every 2 ms, 0.93x every 20 ms;
+ * bench/README.md). The object manager gathers locations over 20 ms anyway. Events someone waits
+ * on (objects wanted, store full, failures) go at once, with whatever is pending before them.
  */
-const ROUTINE_EVENTS_DELAY_MS = 2;
+const ROUTINE_EVENTS_DELAY_MS = 20;
 const ROUTINE_EVENTS = new Set<StoreEvent["type"]>([
   "objectAdded",
   "objectDeleted",
