@@ -59,6 +59,16 @@ export async function startCluster(
   return { redis, nodes, addNode, stop };
 }
 
+/** Random bytes (compared by digest): a transfer that skipped or misplaced a chunk cannot match. */
+export function randomBytes(size: number): Uint8Array {
+  const bytes = new Uint8Array(size);
+  // getRandomValues fills at most 64 KiB per call.
+  for (let offset = 0; offset < size; offset += 65536) {
+    crypto.getRandomValues(bytes.subarray(offset, Math.min(offset + 65536, size)));
+  }
+  return bytes;
+}
+
 /** FNV-1a over the bytes (tests/fixtures/pyarrow_role.py computes the same). */
 export function checksum(bytes: Uint8Array): number {
   let value = 0x811c9dc5;

@@ -7,19 +7,10 @@ import assert from "node:assert/strict";
 import { PlasmaClient } from "../src/client/mod.ts";
 import { NODE_TTL_MS } from "../src/cluster/constants.ts";
 import { PeerConnection } from "../src/object_manager/peer_connection.ts";
-import { digest, holdersOf, startCluster } from "./_cluster_fixture.ts";
+import { digest, holdersOf, randomBytes, startCluster } from "./_cluster_fixture.ts";
 import { eventually } from "./_store_fixture.ts";
 
 const MIB = 1024 * 1024;
-
-/** Random bytes (compared by digest): a transfer that skipped or misplaced a chunk cannot match. */
-function randomBytes(size: number): Uint8Array {
-  const bytes = new Uint8Array(size);
-  for (let offset = 0; offset < size; offset += 65536) {
-    crypto.getRandomValues(bytes.subarray(offset, Math.min(offset + 65536, size)));
-  }
-  return bytes;
-}
 
 Deno.test("a holder SIGKILLed mid-transfer: the pull completes from another holder, and the dead node's locations go", async () => {
   const cluster = await startCluster(3);

@@ -6,18 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { PlasmaClient } from "../src/client/mod.ts";
-import { digest, holdersOf, startCluster } from "./_cluster_fixture.ts";
+import { digest, holdersOf, randomBytes, startCluster } from "./_cluster_fixture.ts";
 import { eventually } from "./_store_fixture.ts";
 
 const MIB = 1024 * 1024;
-
-function randomBytes(size: number): Uint8Array {
-  const bytes = new Uint8Array(size);
-  for (let offset = 0; offset < size; offset += 65536) {
-    crypto.getRandomValues(bytes.subarray(offset, Math.min(offset + 65536, size)));
-  }
-  return bytes;
-}
 
 Deno.test("one object pulled by three nodes at once arrives identical everywhere, relayed by a receiving node", async () => {
   const cluster = await startCluster(4, { memory: "400MiB" });

@@ -5,18 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { type ObjectId, PlasmaClient } from "../src/client/mod.ts";
-import { digest, startCluster } from "./_cluster_fixture.ts";
+import { digest, randomBytes, startCluster } from "./_cluster_fixture.ts";
 import { eventually } from "./_store_fixture.ts";
 
 const MIB = 1024 * 1024;
-
-function randomBytes(size: number): Uint8Array {
-  const bytes = new Uint8Array(size);
-  for (let offset = 0; offset < size; offset += 65536) {
-    crypto.getRandomValues(bytes.subarray(offset, Math.min(offset + 65536, size)));
-  }
-  return bytes;
-}
 
 /** Flips one byte every 64 KiB of every spill file: every record in them is damaged. */
 async function damageSpillFiles(directory: string): Promise<void> {

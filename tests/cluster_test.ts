@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { InvalidRequestError, ObjectId, PlasmaClient } from "../src/client/mod.ts";
-import { checksum, digest, holdersOf, startCluster } from "./_cluster_fixture.ts";
+import { checksum, digest, holdersOf, randomBytes, startCluster } from "./_cluster_fixture.ts";
 import { eventually, REPO, spawnStore, withStore } from "./_store_fixture.ts";
 
 const MIB = 1024 * 1024;
@@ -13,14 +13,6 @@ const MIB = 1024 * 1024;
 const HEAVY = Deno.env.get("PLASMA_CLUSTER_HEAVY") === "1";
 const BIG_BYTES = HEAVY ? 1024 * MIB : 40 * MIB + 17;
 const SMALL_COUNT = HEAVY ? 10_000 : 2_000;
-
-function randomBytes(size: number): Uint8Array {
-  const bytes = new Uint8Array(size);
-  for (let offset = 0; offset < size; offset += 65536) {
-    crypto.getRandomValues(bytes.subarray(offset, Math.min(offset + 65536, size)));
-  }
-  return bytes;
-}
 
 Deno.test("objects put on node 1 are read on nodes 2 and 3 with identical bytes and metadata; pyarrow reads one on node 3", async () => {
   const cluster = await startCluster(3, { memory: HEAVY ? "1200MiB" : "256MiB" });
