@@ -42,9 +42,10 @@ export interface EventLoopOptions {
   yieldEveryMs?: number;
   /**
    * Work left over from earlier events (a connection that used up its slice), run once per turn;
-   * returns whether any is still left, and while it is the loop never sleeps.
+   * returns whether any is still left, and while it is the loop never sleeps. It may call
+   * `pollNow` between pieces of its work, to dispatch events that came meanwhile without waiting.
    */
-  backlog?: () => boolean;
+  backlog?: (pollNow: () => void) => boolean;
   /**
    * Whether answers from another thread (spill I/O) are awaited. They arrive as messages, which
    * cannot run while this thread blocks: the loop then skips its bounded block (`blockMs`) and
@@ -77,7 +78,11 @@ export class EventLoop {
   readonly #spinMs: number;
   readonly #blockMs: number;
   readonly #yieldEveryMs: number;
-  readonly #backlog: () => boolean;
+  readonly #backlog: (pollNow: () => void) => boolean;
+  readonly #pollNow = (): void => {
+    const ready = this.#poller.poll(0);
+    if (ready > 0) this.#dispatch(this.#poller.events, ready);
+  };
   readonly #awaiting: () => boolean;
   readonly #pressure = new CpuPressure(PRESSURE_WINDOW_MS, PRESSURE_STALL_FRACTION_MAX);
   #adaptiveSpinMs: number;
@@ -156,7 +161,7 @@ export class EventLoop {
         this.#dispatch(this.#poller.events, ready);
       }
       const servedBacklog = backlogLeft;
-      backlogLeft = this.#backlog();
+      backlogLeft = this.#backlog(this.#pollNow);
       if (ready === 0 && !servedBacklog && !backlogLeft) continue;
       lastEventAt = now;
       blocked = false;

@@ -198,3 +198,43 @@ for (const options of WAIT_CASES) {
     }
   });
 }
+
+Deno.test("an event that comes while the backlog is served is dispatched by pollNow, before the backlog's round ends", async () => {
+  const poller = new Poller();
+  const [a, b] = socketPair();
+  const client = FrameConnection.adopt(a);
+  const server = FrameConnection.adopt(b);
+  poller.add(server.fd, 7);
+  const order: string[] = [];
+  let piecesLeft = 4;
+  let loop: EventLoop | undefined;
+  const finished = new Promise<void>((resolve) => {
+    loop = new EventLoop(poller, (token) => {
+      order.push(`event ${token}`);
+      while (server.read(0) === Status.ok); // consume it, so it is reported once
+    }, {
+      backlog: (pollNow) => {
+        // One round of two pieces; the request arrives during the first piece.
+        for (let piece = 0; piece < 2 && piecesLeft > 0; piece++, piecesLeft--) {
+          if (piecesLeft === 4) assert.equal(client.write(1n, 1, new Uint8Array([1])), Status.ok);
+          order.push(`piece ${4 - piecesLeft}`);
+          pollNow();
+        }
+        if (piecesLeft === 0) resolve();
+        return piecesLeft > 0;
+      },
+    });
+  });
+  const running = loop!.start();
+  try {
+    await finished;
+    // Without pollNow the event would wait for the round's end, after "piece 1".
+    assert.deepEqual(order, ["piece 0", "event 7", "piece 1", "piece 2", "piece 3"]);
+  } finally {
+    await loop!.stop();
+    await running;
+    poller.close();
+    client.close();
+    server.close();
+  }
+});

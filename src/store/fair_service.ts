@@ -2,8 +2,9 @@
  * Fair service between connections: each turn of the loop serves a connection at most one slice
  * of work (a number of frames and a time, whichever ends first: requests differ in cost by 100x,
  * a Stats costs ~30-90 us, a Release ~1 us), and connections with frames left wait in a
- * round-robin queue for the next turn, so one client's burst delays another's request by at most
- * a slice per busy client. A client that
+ * round-robin queue for the next turn. New requests are looked for between two slices, so one
+ * client's burst delays another's request by about one slice. While a connection waits in the
+ * queue its socket is not watched (the loop would only be told again what it knows). A client that
  * leaves too many replies unread is not read from until it reads them (its input waits in its own
  * socket, not in the store's memory). Invariant: a connection is in the queue at most once.
  * @module
@@ -24,9 +25,17 @@ export const SLICE_MS_MAX = 0.1;
  */
 export const UNREAD_REPLY_BYTES_MAX = 1024 * 1024;
 
-/** A round-robin queue of connections with work left. */
+/**
+ * A round-robin queue of connections with work left. `onLeave` hears of each item that leaves
+ * it with no work left (the server then watches that connection's socket again).
+ */
 export class ServiceQueue<T> {
   readonly #queue = new Set<T>();
+  readonly #onLeave: (item: T) => void;
+
+  constructor(onLeave: (item: T) => void = () => {}) {
+    this.#onLeave = onLeave;
+  }
 
   get size(): number {
     return this.#queue.size;
@@ -46,13 +55,16 @@ export class ServiceQueue<T> {
   }
 
   /**
-   * Serves every queued item once, in queue order; `serve` returns whether the item still has
-   * work, and then it goes to the back of the queue. Returns whether anything is left.
+   * Serves every item queued when the round starts once, in queue order; `serve` returns whether
+   * the item still has work (it stays queued, for the next round). `between` runs after each
+   * item, so work that arrives meanwhile (a new request) waits for one slice, not for a round;
+   * items it queues are served from the next round on. Returns whether anything is left.
    */
-  serveRound(serve: (item: T) => boolean): boolean {
+  serveRound(serve: (item: T) => boolean, between: () => void = () => {}): boolean {
     for (const item of [...this.#queue]) {
-      this.#queue.delete(item);
-      if (serve(item)) this.#queue.add(item);
+      if (!this.#queue.has(item)) continue; // removed meanwhile (its client closed)
+      if (!serve(item) && this.#queue.delete(item)) this.#onLeave(item);
+      between();
     }
     return this.#queue.size > 0;
   }

@@ -20,3 +20,33 @@ Deno.test("a service round serves each queued connection once, in turn, and keep
   assert.equal(queue.size, 0);
   assert.equal(served.filter((name) => name === "flood").length, 5);
 });
+
+Deno.test("work that arrives during a round is looked for after each slice, and an item that leaves is reported", () => {
+  const left: string[] = [];
+  const queue = new ServiceQueue<string>((name) => left.push(name));
+  const work = new Map([["a", 2], ["b", 1], ["c", 2]]);
+  for (const name of work.keys()) queue.add(name);
+  const trace: string[] = [];
+  const serve = (name: string) => {
+    trace.push(name);
+    work.set(name, work.get(name)! - 1);
+    return work.get(name)! > 0;
+  };
+  // "new" arrives after the first slice: it is queued behind the round and served in the next.
+  assert.equal(queue.serveRound(serve, () => trace.length === 1 && (trace.push("poll:new"), queue.add("new"))), true);
+  work.set("new", 1);
+  assert.deepEqual(trace, ["a", "poll:new", "b", "c"]);
+  assert.deepEqual(left, ["b"]);
+  assert.equal(queue.serveRound(serve), false);
+  assert.deepEqual(trace.slice(4), ["a", "c", "new"]);
+  assert.deepEqual(left, ["b", "a", "c", "new"]);
+});
+
+Deno.test("an item removed during a round (its client closed) is not served later in that round", () => {
+  const queue = new ServiceQueue<string>();
+  for (const name of ["a", "b"]) queue.add(name);
+  const served: string[] = [];
+  queue.serveRound((name) => (served.push(name), queue.delete("b"), true));
+  assert.deepEqual(served, ["a"]);
+  assert.equal(queue.size, 1);
+});

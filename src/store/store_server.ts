@@ -86,8 +86,13 @@ export class StoreServer {
   readonly #sessions = new Map<number, ClientSession<Dialect>>();
   readonly #dirty = new Set<ClientSession<Dialect>>();
   readonly #access: AccessPolicy;
-  /** Connections that used up their slice with frames left: served round-robin, a slice a turn. */
-  readonly #backlog = new ServiceQueue<ClientSession<Dialect>>();
+  /**
+   * Connections that used up their slice with frames left: served round-robin, a slice a turn,
+   * their reads not watched meanwhile (watched again when they leave).
+   */
+  readonly #backlog = new ServiceQueue<ClientSession<Dialect>>((session) => {
+    if (this.#sessions.has(session.id)) this.#watch(session);
+  });
   /** Connections whose input is not read until they read their replies. */
   readonly #readsPaused = new Set<ClientSession<Dialect>>();
   /** Connections whose receive buffer grew past its initial size: charged to the client memory budget. */
@@ -111,7 +116,7 @@ export class StoreServer {
     this.#loop = new EventLoop(this.#poller, (token, flags) => this.#enter(() => this.#onEvent(token, flags)), {
       strategy: LOOP_WAIT_STRATEGY_DEFAULT,
       spinMicros: options.spinMicros,
-      backlog: () => this.#serveBacklog(),
+      backlog: (pollNow) => this.#serveBacklog(pollNow),
       awaiting: () => this.store.awaitingSpillIo,
       blockMs: LOOP_BLOCK_MS_DEFAULT,
       ...loopWaitFromEnvironment(),
@@ -158,17 +163,28 @@ export class StoreServer {
     if (session === undefined) return;
     if (flags & EVENT_WRITABLE) this.#flush(session);
     // A connection in the backlog gets its next slice in turn, not an extra one now.
-    if (!this.#backlog.has(session) && this.#drainContained(session)) this.#backlog.add(session);
+    if (!this.#backlog.has(session) && this.#drainContained(session)) this.#toBacklog(session);
   }
 
-  /** One slice for each connection in the backlog; whether any still has frames left. */
-  #serveBacklog(): boolean {
+  /**
+   * One slice for each connection in the backlog, looking for new requests between two slices
+   * (`pollNow`); whether any connection still has frames left.
+   */
+  #serveBacklog(pollNow: () => void): boolean {
     if (this.#backlog.size === 0) return false;
     let left = false;
     this.#enter(() => {
-      left = this.#backlog.serveRound((session) => this.#sessions.has(session.id) && this.#drainContained(session));
+      left = this.#backlog.serveRound(
+        (session) => this.#sessions.has(session.id) && this.#drainContained(session),
+        pollNow,
+      );
     });
     return left;
+  }
+
+  #toBacklog(session: ClientSession<Dialect>): void {
+    this.#backlog.add(session);
+    this.#watch(session);
   }
 
   #acceptAll(): void {
@@ -314,13 +330,13 @@ export class StoreServer {
     if (!this.#readsPaused.has(session)) return;
     if (session.connection.counters().queuedBytes > UNREAD_REPLY_BYTES_MAX / 2) return;
     this.#readsPaused.delete(session);
-    this.#watch(session);
-    this.#backlog.add(session); // frames may wait in its receive buffer, which no event reports
+    this.#toBacklog(session); // frames may wait in its receive buffer, which no event reports
   }
 
-  /** Tells the poller what this connection waits for. */
+  /** Tells the poller what this connection waits for (not its requests while paused or backlogged). */
   #watch(session: ClientSession<Dialect>): void {
-    this.#poller.modify(session.connection.fd, session.id, session.waitingWritable, this.#readsPaused.has(session));
+    const readsIgnored = this.#readsPaused.has(session) || this.#backlog.has(session);
+    this.#poller.modify(session.connection.fd, session.id, session.waitingWritable, readsIgnored);
   }
 
   /** The first frame's first 8 bytes pick the connection's dialect for good (null: neither). */
