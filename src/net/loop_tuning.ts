@@ -17,7 +17,8 @@ export function parseLoopWait(text: string): EventLoopOptions {
   }
   const options: EventLoopOptions = { strategy: strategy as WaitStrategy };
   if (spin !== undefined) options.spinMicros = nonNegative(spin, "spinMicros");
-  if (block !== undefined) options.blockMs = nonNegative(block, "blockMs");
+  // A wait on the loop's thread is whole milliseconds (epoll's unit; a fraction stopped the store).
+  if (block !== undefined) options.blockMs = wholeMs(nonNegative(block, "blockMs"), "blockMs");
   return options;
 }
 
@@ -30,6 +31,13 @@ export function loopWaitFromEnvironment(): EventLoopOptions {
     return {}; // no env permission: the defaults
   }
   return text === undefined || text === "" ? {} : parseLoopWait(text);
+}
+
+function wholeMs(value: number, name: string): number {
+  if (!Number.isInteger(value)) {
+    throw new RangeError(`${LOOP_WAIT_VARIABLE}: ${name} must be whole milliseconds, got ${value}`);
+  }
+  return value;
 }
 
 function nonNegative(text: string, name: string): number {

@@ -19,6 +19,10 @@ Deno.test("PLASMA_LOOP_WAIT rejects an unknown strategy and bad numbers with Ran
     message: /blockMs must be a number >= 0, got "x"/,
   });
   assert.throws(() => parseLoopWait("spin,,1"), { name: "RangeError", message: /spinMicros/ });
+  assert.throws(() => parseLoopWait("block,0,0.5"), {
+    name: "RangeError",
+    message: /blockMs must be whole milliseconds/,
+  });
 });
 
 Deno.test("CpuPressure compares the stall time of a window with its allowed share", () => {
