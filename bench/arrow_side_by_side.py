@@ -24,10 +24,11 @@ Rows:
     ours, whatever the objects) is not charged to the objects
 
 Usage: .venv/bin/python bench/arrow_side_by_side.py [--rounds 3] [--conditions cold,warm,busy]
-       [--rows small,large,memory] [--small-ops 20000] [--variant NAME=ENV=VALUE[;ENV=VALUE]]
+       [--rows small,large,memory] [--small-ops 20000] [--variant NAME=[bin:PATH;]ENV=VALUE[;ENV=VALUE]]
 A quick look at one condition: --rows small --conditions busy --small-ops 4000 --rounds 3.
 --variant adds another configuration of our store (same binary, extra environment), e.g. to
-compare event-loop waiting strategies in the same run.
+compare event-loop waiting strategies in the same run; with bin:PATH it runs PATH instead (another
+checkout's bin/plasma-store-server), to compare with older code in the same rounds.
 (bash bench/arrow_side_by_side.sh makes the virtualenv and the native library first.)
 """
 import argparse
@@ -336,12 +337,15 @@ def measure(server, options, source):
 
 
 def parse_servers(variants):
-    """arrow and ours, plus each --variant NAME=ENV=VALUE[;ENV=VALUE]: ours with that environment."""
+    """arrow and ours, plus each --variant NAME=[bin:PATH;]ENV=VALUE[;ENV=VALUE]: ours (or PATH) with that environment."""
     servers = {"arrow": (BINARIES["arrow"], {}), "ours": (BINARIES["ours"], {})}
     for variant in variants:
         name, _, settings = variant.partition("=")
+        binary = BINARIES["ours"]
+        if settings.startswith("bin:"):  # another checkout's server, e.g. to compare with older code
+            binary, _, settings = settings[len("bin:"):].partition(";")
         environment = dict(setting.split("=", 1) for setting in settings.split(";") if setting)
-        servers[name] = (BINARIES["ours"], environment)
+        servers[name] = (binary, environment)
     return servers
 
 
