@@ -101,6 +101,7 @@ async function round(root: string, counts: number[]): Promise<Record<string, num
       results[`RSS per object at ${count / 1000}k (bytes)`] = (after.totalBytes - before.totalBytes) / count;
       results[`  of which private at ${count / 1000}k (bytes)`] = (after.anonBytes - before.anonBytes) / count;
     }
+    await getLatencyUs(client, ids); // untimed, as at FEW_OBJECTS: the same procedure for both counts
     const many = await getLatencyUs(client, ids);
     const last = counts.at(-1)! / 1000;
     results[`get+release at ${last}k resident, median us`] = many.medianUs;
