@@ -8,7 +8,7 @@
  */
 import { CHUNK_BYTES } from "../cluster/constants.ts";
 import { StreamingHash } from "../../ffi/checksum.ts";
-import { decodeSpillHeader, parseSpillUrl, SPILL_HEADER_BYTES } from "../store/spill_io/spill_format.ts";
+import { checkSpillHeader, parseSpillUrl, SPILL_HEADER_BYTES } from "../store/spill_io/spill_format.ts";
 import type { SpilledObject } from "../store/store_events.ts";
 import { type FrameWriter, PullError, type TransferFrame, TransferMessage } from "./transfer_frames.ts";
 
@@ -37,13 +37,8 @@ export async function streamFromSpillFile(
   try {
     await file.seek(location.offset, Deno.SeekMode.Start);
     const header = await readFully(file, new Uint8Array(SPILL_HEADER_BYTES), object.url);
-    const [ownerBytes, metadataBytes, dataBytes] = decodeSpillHeader(header);
-    if (dataBytes !== object.dataSize || metadataBytes !== object.metadataSize) {
-      throw new SpillDamagedError(`spilled object at ${object.url} has ${dataBytes}+${metadataBytes} bytes`);
-    }
-    if (SPILL_HEADER_BYTES + ownerBytes + metadataBytes + dataBytes !== location.size) {
-      throw new SpillDamagedError(`spilled object at ${object.url} names an owner address of ${ownerBytes} bytes`);
-    }
+    const damaged = (message: string) => new SpillDamagedError(message);
+    const [ownerBytes, metadataBytes, dataBytes] = checkSpillHeader(header, object.url, location, object, damaged);
     let checksum = chain(hash, 0n, header);
     checksum = chain(hash, checksum, await readFully(file, new Uint8Array(ownerBytes), object.url));
     const metadata = await readFully(file, new Uint8Array(metadataBytes), object.url);

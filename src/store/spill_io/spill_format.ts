@@ -58,3 +58,27 @@ export function decodeSpillHeader(header: Uint8Array): [number, number, number] 
   const view = new DataView(header.buffer, header.byteOffset, SPILL_HEADER_BYTES);
   return [Number(view.getBigUint64(0, true)), Number(view.getBigUint64(8, true)), Number(view.getBigUint64(16, true))];
 }
+
+/**
+ * Reads an object's header and checks it against the sizes the store knows and the record size
+ * in its URL; returns [owner address, metadata, data] lengths.
+ * @throws what `damaged` makes of the reason, when the header does not describe this object
+ */
+export function checkSpillHeader(
+  header: Uint8Array,
+  url: string,
+  location: SpillLocation,
+  expected: { dataSize: number; metadataSize: number },
+  damaged: (message: string) => Error,
+): [number, number, number] {
+  const [ownerBytes, metadataBytes, dataBytes] = decodeSpillHeader(header);
+  if (metadataBytes !== expected.metadataSize || dataBytes !== expected.dataSize) {
+    throw damaged(
+      `spilled object at ${url} has ${dataBytes}+${metadataBytes} bytes, expected ${expected.dataSize}+${expected.metadataSize}`,
+    );
+  }
+  if (SPILL_HEADER_BYTES + ownerBytes + metadataBytes + dataBytes !== location.size) {
+    throw damaged(`spilled object at ${url} is damaged: its header names an owner address of ${ownerBytes} bytes`);
+  }
+  return [ownerBytes, metadataBytes, dataBytes];
+}

@@ -14,7 +14,7 @@ import type { ChunkInfo } from "../local_object.ts";
 import { mib } from "../units.ts";
 import type { FromSpillWorker, RestoreItem, RestoreTarget, SpillSource, ToSpillWorker } from "./messages.ts";
 import {
-  decodeSpillHeader,
+  checkSpillHeader,
   encodeSpillHeader,
   encodeSpillUrl,
   parseSpillUrl,
@@ -185,15 +185,7 @@ function restore(url: string, location: SpillLocation, target: RestoreTarget, fi
   file.seekSync(location.offset, Deno.SeekMode.Start);
   const header = new Uint8Array(SPILL_HEADER_BYTES);
   readExactly(file, header, url);
-  const [ownerBytes, metadataBytes, dataBytes] = decodeSpillHeader(header);
-  if (metadataBytes !== target.metadataSize || dataBytes !== target.dataSize) {
-    throw new Error(
-      `spilled object at ${url} has ${dataBytes}+${metadataBytes} bytes, expected ${target.dataSize}+${target.metadataSize}`,
-    );
-  }
-  if (SPILL_HEADER_BYTES + ownerBytes + metadataBytes + dataBytes !== location.size) {
-    throw new Error(`spilled object at ${url} is damaged: its header names an owner address of ${ownerBytes} bytes`);
-  }
+  const [ownerBytes, metadataBytes, dataBytes] = checkSpillHeader(header, url, location, target, (m) => new Error(m));
   const owner = new Uint8Array(ownerBytes);
   const metadata = bytesOf(target.chunkId, target.offset + target.dataSize, metadataBytes);
   const data = bytesOf(target.chunkId, target.offset, dataBytes);
