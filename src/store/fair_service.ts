@@ -56,15 +56,18 @@ export class ServiceQueue<T> {
 
   /**
    * Serves every item queued when the round starts once, in queue order; `serve` returns whether
-   * the item still has work (it stays queued, for the next round). `between` runs after each
-   * item, so work that arrives meanwhile (a new request) waits for one slice, not for a round;
-   * items it queues are served from the next round on. Returns whether anything is left.
+   * the item still has work (it stays queued, for the next round). `between` runs between two
+   * items, so work that arrives meanwhile (a new request) waits for one slice, not for a round;
+   * items it queues are served from the next round on. (Not after the last: the caller's next
+   * turn looks for new work anyway.) Returns whether anything is left.
    */
   serveRound(serve: (item: T) => boolean, between: () => void = () => {}): boolean {
-    for (const item of [...this.#queue]) {
+    const round = [...this.#queue];
+    for (let index = 0; index < round.length; index++) {
+      const item = round[index];
       if (!this.#queue.has(item)) continue; // removed meanwhile (its client closed)
       if (!serve(item) && this.#queue.delete(item)) this.#onLeave(item);
-      between();
+      if (index < round.length - 1) between();
     }
     return this.#queue.size > 0;
   }
