@@ -231,6 +231,11 @@ export class FrameConnection {
     };
   }
 
+  /** Bytes queued but not yet sent (saturated at 2^32-1): cheaper than {@linkcode counters} per request. */
+  queuedBytes(): number {
+    return native().plasma_connection_queued_bytes(this.#live());
+  }
+
   /** Waits on a native thread until the socket is readable; resolves to ok or timed_out. */
   waitReadable(timeoutMs: number): Promise<number> {
     this.#live();

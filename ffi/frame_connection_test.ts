@@ -30,6 +30,9 @@ Deno.test("a payload larger than the reader's buffer grows it", () => {
   const big = new Uint8Array(300_000).map((_, i) => i % 251);
   // One thread plays both ends: write what the socket takes, then alternate flush and read.
   assert.equal(left.write(COOKIE, 1, big, 0), Status.queued);
+  const queued = left.queuedBytes();
+  assert.ok(queued > 0 && queued < big.length + 24, `queued ${queued}`);
+  assert.equal(queued, left.counters().queuedBytes);
   let status = right.read(0);
   while (status === Status.would_block) {
     left.flush(0);
@@ -38,6 +41,7 @@ Deno.test("a payload larger than the reader's buffer grows it", () => {
   assert.equal(status, Status.ok);
   assert.deepEqual(right.payload(), big);
   assert.equal(left.counters().queuedBytes, 0);
+  assert.equal(left.queuedBytes(), 0);
 });
 
 Deno.test("a frame larger than the limit is refused on both ends", () => {

@@ -88,6 +88,8 @@ export const SYMBOLS = {
   plasma_connection_flush: { parameters: ["pointer", "i32"], result: "i32" },
   // void plasma_connection_counters(Connection *self, uint64_t out[5])
   plasma_connection_counters: { parameters: ["pointer", "buffer"], result: "void" },
+  // uint32_t plasma_connection_queued_bytes(Connection *self)
+  plasma_connection_queued_bytes: { parameters: ["pointer"], result: "u32" },
   // void plasma_connection_allow_receive_bytes(Connection *self, uint64_t bytes)
   plasma_connection_allow_receive_bytes: { parameters: ["pointer", "u64"], result: "void" },
 

@@ -246,6 +246,12 @@ export fn plasma_connection_counters(self: *Connection, out: *[5]u64) void {
     out.* = .{ self.bufferedBytes(), self.queuedBytes(), self.receive_buffer.len, self.send_queue.capacity, self.receive_bytes_wanted };
 }
 
+/// Bytes queued but not yet sent, saturated at 2^32-1: the one counter checked per request, read
+/// without filling the counters array (whose u64s cost a BigInt each on the JS side).
+export fn plasma_connection_queued_bytes(self: *Connection) u32 {
+    return @intCast(@min(self.queuedBytes(), std.math.maxInt(u32)));
+}
+
 /// Sets the largest receive buffer the connection may grow to (see budget_exceeded).
 export fn plasma_connection_allow_receive_bytes(self: *Connection, bytes: u64) void {
     self.allowReceiveBytes(@intCast(@min(bytes, std.math.maxInt(usize))));

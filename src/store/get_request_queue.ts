@@ -13,9 +13,10 @@ import type { Failure, GetResult } from "./store_output.ts";
 
 class PendingGet implements GetResult {
   readonly client: StoreClient;
-  readonly ids: Uint8Array[];
+  /** Views into the request frame until the get waits; copies from then on ({@linkcode keepIds}). */
+  ids: Uint8Array[];
   readonly keys: string[];
-  readonly requested: Uint8Array[];
+  requested: Uint8Array[];
   readonly found: (LocalObject | null)[];
   failure: Failure | null = null;
   remaining: number;
@@ -35,6 +36,16 @@ class PendingGet implements GetResult {
     this.requested = requested;
     this.found = new Array(keys.length).fill(null);
     this.remaining = keys.length;
+  }
+
+  /**
+   * Copies the ids out of the request frame, whose buffer the next read reuses: a get answered
+   * at once never needs this (its reply is encoded before the next read), one that waits does.
+   */
+  keepIds(): void {
+    const sameList = this.requested === this.ids;
+    this.ids = this.ids.map((id) => id.slice());
+    this.requested = sameList ? this.ids : this.requested.map((id) => id.slice());
   }
 
   /** Where `key` is in this get's (distinct) keys, or -1. A get of many ids indexes them once, so
@@ -178,6 +189,7 @@ export class GetRequestQueue {
   }
 
   #wait(get: PendingGet, timeoutMs: number): void {
+    get.keepIds();
     get.waiting = true;
     this.#pending++;
     this.#pendingIds += get.keys.length;
@@ -220,7 +232,7 @@ export class GetRequestQueue {
 /** Ids at or below this count are deduplicated by comparing keys, without a Set (most gets name one id). */
 const DEDUPLICATE_BY_SCAN_MAX = 8;
 
-/** A get with its ids deduplicated (keeping the first of each), and copied: the frame buffer is reused. */
+/** A get with its ids deduplicated (keeping the first of each); still views into the frame (see keepIds). */
 function newGet(client: StoreClient, ids: Uint8Array[]): PendingGet {
   const keys: string[] = [];
   const unique: Uint8Array[] = [];
@@ -230,8 +242,8 @@ function newGet(client: StoreClient, ids: Uint8Array[]): PendingGet {
     if (seen === null ? keys.includes(key) : seen.has(key)) continue;
     seen?.add(key);
     keys.push(key);
-    unique.push(id.slice());
+    unique.push(id);
   }
-  const requested = unique.length === ids.length ? unique : ids.map((id) => id.slice());
+  const requested = unique.length === ids.length ? unique : ids;
   return new PendingGet(client, unique, keys, requested);
 }

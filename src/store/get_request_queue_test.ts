@@ -183,3 +183,23 @@ Deno.test("get queue: a waiting get of many ids (indexed) is filled slot by slot
     assert.deepEqual(found(answered[0]), names);
   });
 });
+
+Deno.test("get queue: a get that waits keeps its own copy of the ids, since the request frame's buffer is reused", async () => {
+  await withCore({ capacityBytes: CAPACITY }, (parts) => {
+    const { queue, answered } = queueOver(parts);
+    const client = new StoreClient(1);
+    // Both ids are views into one buffer, as a decoded frame's ids are.
+    const frame = new Uint8Array([...id("p"), ...id("q"), ...id("p")]);
+    const width = id("p").length;
+    const views = [0, 1, 2].map((index) => frame.subarray(index * width, (index + 1) * width));
+    assert.equal(queue.add(client, views, { timeoutMs: -1 }), null);
+    frame.fill(0); // the next request overwrites the frame buffer
+    sealed(parts, "p");
+    sealed(parts, "q");
+    assert.equal(answered.length, 1);
+    const [get] = answered;
+    assert.deepEqual(get.ids, [id("p"), id("q")]);
+    assert.deepEqual(get.requested, [id("p"), id("q"), id("p")]);
+    assert.deepEqual(found(get), ["p", "q"]);
+  });
+});

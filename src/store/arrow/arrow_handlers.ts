@@ -67,7 +67,9 @@ function waitsForSpill(store: PlasmaStore, evict: boolean, result: object): bool
 
 function create(store: PlasmaStore, session: ClientSession, payload: Uint8Array): void {
   const request = decode.decodeCreateRequest(payload);
-  const objectId = checkId(request.objectId).slice();
+  // A view into the frame: the reply is encoded before the next read, and a create that waits is
+  // copied by the create queue.
+  const objectId = checkId(request.objectId);
   // As Arrow's store built without CUDA.
   if (request.deviceNum !== 0) return sendCreateReply(session, failedCreate(objectId, ErrorCode.OutOfMemory));
   const spec = createRequest(objectId, request.dataSize, request.metadataSize);
