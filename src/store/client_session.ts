@@ -23,6 +23,30 @@ export interface SessionDialect {
   readonly resendsFallbackFds: boolean;
 }
 
+/**
+ * Sessions with output queued during the current dispatch, each listed once (its `dirty` flag):
+ * an array and a flag instead of a Set, whose iteration allocated on every request.
+ */
+export class DirtySessions<S extends { dirty: boolean }> {
+  readonly #list: S[] = [];
+
+  add(session: S): void {
+    if (session.dirty) return;
+    session.dirty = true;
+    this.#list.push(session);
+  }
+
+  /** Calls `flush` for each listed session, including those listed meanwhile, and empties the list. */
+  flushEach(flush: (session: S) => void): void {
+    const list = this.#list;
+    for (let index = 0; index < list.length; index++) {
+      list[index].dirty = false;
+      flush(list[index]);
+    }
+    list.length = 0;
+  }
+}
+
 export class ClientSession<D extends SessionDialect = SessionDialect> extends StoreClient {
   readonly connection: FrameConnection;
   readonly pid: number;
@@ -38,10 +62,12 @@ export class ClientSession<D extends SessionDialect = SessionDialect> extends St
   /** Set while the output queue waits for the socket to drain. */
   waitingWritable = false;
 
-  readonly #dirty: Set<ClientSession<D>>;
+  /** On the server's list of sessions to flush (see {@linkcode DirtySessions}). */
+  dirty = false;
+  readonly #dirty: DirtySessions<ClientSession<D>>;
 
-  /** @param dirty the server's set of sessions with output to flush after the current dispatch */
-  constructor(id: number, connection: FrameConnection, pid: number, dirty: Set<ClientSession<D>>) {
+  /** @param dirty the server's list of sessions with output to flush after the current dispatch */
+  constructor(id: number, connection: FrameConnection, pid: number, dirty: DirtySessions<ClientSession<D>>) {
     super(id);
     this.connection = connection;
     this.pid = pid;

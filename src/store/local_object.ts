@@ -56,7 +56,8 @@ export interface RecordColumns {
 }
 
 /** Process start in Unix milliseconds: creation times are kept relative to it. */
-const TIME_ORIGIN_MS = Math.round(performance.timeOrigin);
+/** Creation times are kept as milliseconds since this (a Float64Array column). */
+export const TIME_ORIGIN_MS = Math.round(performance.timeOrigin);
 
 /**
  * A handle to one record of ObjectRecords (a slot): the fields are read from and written to the

@@ -567,6 +567,7 @@ export class PlasmaStore {
   #makeQuotaRoom(client: StoreClient, total: number): boolean {
     const room = this.#quota.makeRoom(client.id, total);
     if (!room.fits) return false;
+    if (room.victims.length === 0) return true;
     // With spilling on, a primary copy is never evicted: it is only given up to the shared rules.
     const [evictable, kept] = partition(room.victims, (victim) => this.#stats.isEvictable(victim));
     kept.forEach((victim) => this.#quota.disown(victim));

@@ -20,7 +20,7 @@ import { clientErrorLog } from "../log/rate_limited_log.ts";
 import { type AccessOptions, AccessPolicy } from "./access_policy.ts";
 import { ARROW_DIALECT } from "./arrow/arrow_dialect.ts";
 import { FRAMES_PER_SLICE, ServiceQueue, SLICE_MS_MAX, UNREAD_REPLY_BYTES_MAX } from "./fair_service.ts";
-import { ClientSession } from "./client_session.ts";
+import { ClientSession, DirtySessions } from "./client_session.ts";
 import { budgetRefusalMessage } from "./client_memory_budget.ts";
 import { CONNECTIONS_MAX, LOOP_BLOCK_MS_DEFAULT, LOOP_WAIT_STRATEGY_DEFAULT } from "./constants.ts";
 import type { Dialect } from "./dialect.ts";
@@ -84,7 +84,8 @@ export class StoreServer {
   readonly #listenFd: number;
   readonly #loop: EventLoop;
   readonly #sessions = new Map<number, ClientSession<Dialect>>();
-  readonly #dirty = new Set<ClientSession<Dialect>>();
+  readonly #dirty = new DirtySessions<ClientSession<Dialect>>();
+  readonly #flushOne = (session: ClientSession<Dialect>) => this.#flush(session);
   readonly #access: AccessPolicy;
   /**
    * Connections that used up their slice with frames left: served round-robin, a slice a turn,
@@ -167,9 +168,7 @@ export class StoreServer {
   }
 
   #flushDirty(): void {
-    if (this.#dirty.size === 0) return;
-    for (const session of this.#dirty) this.#flush(session);
-    this.#dirty.clear();
+    this.#dirty.flushEach(this.#flushOne);
   }
 
   #onEvent(token: number, flags: number): void {
