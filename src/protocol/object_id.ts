@@ -23,10 +23,52 @@ const charOf = String.fromCharCode;
  */
 export function idKey(b: Uint8Array): string {
   if (b.length === 20) {
-    return charOf(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15], b[16], b[17], b[18], b[19]);
+    return charOf(
+      b[0],
+      b[1],
+      b[2],
+      b[3],
+      b[4],
+      b[5],
+      b[6],
+      b[7],
+      b[8],
+      b[9],
+      b[10],
+      b[11],
+      b[12],
+      b[13],
+      b[14],
+      b[15],
+      b[16],
+      b[17],
+      b[18],
+      b[19],
+    );
   }
   if (b.length === 28) {
-    return charOf(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15], b[16], b[17], b[18], b[19]) +
+    return charOf(
+      b[0],
+      b[1],
+      b[2],
+      b[3],
+      b[4],
+      b[5],
+      b[6],
+      b[7],
+      b[8],
+      b[9],
+      b[10],
+      b[11],
+      b[12],
+      b[13],
+      b[14],
+      b[15],
+      b[16],
+      b[17],
+      b[18],
+      b[19],
+    ) +
       charOf(b[20], b[21], b[22], b[23], b[24], b[25], b[26], b[27]);
   }
   return charOf.apply(null, b as unknown as number[]);

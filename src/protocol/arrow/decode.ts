@@ -1,6 +1,8 @@
 /**
  * Decoders for the requests of Arrow's dialect: each verifies the FlatBuffer against the
- * dialect's layouts first (peer input), then copies the fields into a plain object.
+ * dialect's layouts first (peer input), then copies the fields into a plain object. The requests
+ * of every object's life (create, seal, release, get, contains, abort) are read in place by a
+ * FlatReader, which checks each field as it reads it, and all their fields are read.
  * @module
  */
 import type * as flatbuffers from "flatbuffers";
@@ -9,6 +11,7 @@ import { LAYOUTS } from "./generated/layout.ts";
 import type * as m from "./messages.ts";
 import { BYTES, bytesOf, byteStrings as list, verifiedBuffer } from "../flatbuffer_reading.ts";
 import { VerificationError, verifyRoot } from "../verifier.ts";
+import { FlatReader } from "../flat_reader.ts";
 import { GET_TIMEOUT_MS_MAX } from "../limits.ts";
 
 function buffer(payload: Uint8Array, table: string): flatbuffers.ByteBuffer {
@@ -21,14 +24,25 @@ function size(value: bigint, name: string): number {
   return Number(value);
 }
 
+const reader = new FlatReader();
+
+/** CreateRequest's fields, by id (schema/arrow_plasma.fbs). */
+const enum CreateField {
+  ObjectId = 0,
+  EvictIfFull = 1,
+  DataSize = 2,
+  MetadataSize = 3,
+  DeviceNum = 4,
+}
+
 export function decodeCreateRequest(payload: Uint8Array): m.ArrowCreateRequest {
-  const table = fb.CreateRequest.getRootAsCreateRequest(buffer(payload, "CreateRequest"));
+  reader.open(payload, "CreateRequest");
   return {
-    objectId: bytesOf(table.objectId(BYTES)),
-    evictIfFull: table.evictIfFull(),
-    dataSize: size(table.dataSize(), "data_size"),
-    metadataSize: size(table.metadataSize(), "metadata_size"),
-    deviceNum: table.deviceNum(),
+    objectId: reader.bytes(CreateField.ObjectId),
+    evictIfFull: reader.bool(CreateField.EvictIfFull),
+    dataSize: reader.size(CreateField.DataSize, "data_size"),
+    metadataSize: reader.size(CreateField.MetadataSize, "metadata_size"),
+    deviceNum: reader.int32(CreateField.DeviceNum),
   };
 }
 
@@ -68,34 +82,29 @@ export function decodeCreateAndSealBatchRequest(payload: Uint8Array): m.ArrowCre
   };
 }
 
-/** Requests that carry one id: Abort, Release, Contains. */
+/** Requests that carry one id: Abort, Release, Contains (its field 0). */
 export function decodeIdRequest(
   payload: Uint8Array,
   table: "AbortRequest" | "ReleaseRequest" | "ContainsRequest",
 ): Uint8Array {
-  const bytes = buffer(payload, table);
-  const root = table === "AbortRequest"
-    ? fb.AbortRequest.getRootAsAbortRequest(bytes)
-    : table === "ReleaseRequest"
-    ? fb.ReleaseRequest.getRootAsReleaseRequest(bytes)
-    : fb.ContainsRequest.getRootAsContainsRequest(bytes);
-  return bytesOf(root.objectId(BYTES));
+  reader.open(payload, table);
+  return reader.bytes(0);
 }
 
+/** SealRequest: object_id (0), digest (1). */
 export function decodeSealRequest(payload: Uint8Array): m.ArrowSealRequest {
-  const table = fb.SealRequest.getRootAsSealRequest(buffer(payload, "SealRequest"));
-  return { objectId: bytesOf(table.objectId(BYTES)), digest: bytesOf(table.digest(BYTES)) };
+  reader.open(payload, "SealRequest");
+  return { objectId: reader.bytes(0), digest: reader.bytes(1) };
 }
 
+/** GetRequest: object_ids (0), timeout_ms (1). */
 export function decodeGetRequest(payload: Uint8Array): m.ArrowGetRequest {
-  const table = fb.GetRequest.getRootAsGetRequest(buffer(payload, "GetRequest"));
-  const timeout = table.timeoutMs();
-  return {
-    objectIds: list(table.objectIdsLength(), (index) => table.objectIds(index, BYTES)),
-    // Any negative timeout waits forever, as in Arrow's store (only 0 and >0 are special there),
-    // and so does one too long for a timer.
-    timeoutMs: timeout < 0n || timeout > BigInt(GET_TIMEOUT_MS_MAX) ? -1 : Number(timeout),
-  };
+  reader.open(payload, "GetRequest");
+  const objectIds = reader.byteStrings(0);
+  const timeout = reader.int64(1);
+  // Any negative timeout waits forever, as in Arrow's store (only 0 and >0 are special there),
+  // and so does one too long for a timer.
+  return { objectIds, timeoutMs: timeout < 0 || timeout > GET_TIMEOUT_MS_MAX ? -1 : timeout };
 }
 
 /** Delete and RefreshLRU carry a list of ids. */

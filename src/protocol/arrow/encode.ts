@@ -1,16 +1,40 @@
 /**
  * Encoders for the replies (and notifications) of Arrow's dialect. Each returns a view into one
- * shared Builder, valid until the next encode. Every field Arrow's client reads unconditionally
- * is always written (it dereferences them without checking).
+ * shared Builder (or, for the replies of every object's life: create, seal, get, contains, one
+ * shared FlatWriter), valid until the next encode. Every field Arrow's client reads
+ * unconditionally is always written (it dereferences them without checking).
  * @module
  */
 import * as flatbuffers from "flatbuffers";
 import * as fb from "./generated/mod.ts";
 import { type ArrowErrorCode, ArrowMessageType } from "./messages.ts";
-import { MISSING_SPEC, writeObjectSpec } from "./_object_spec.ts";
 import type * as m from "./messages.ts";
+import { FlatWriter } from "../flat_writer.ts";
 
 const builder = new flatbuffers.Builder(4096);
+const writer = new FlatWriter();
+
+/** The spec of an object that is not there. */
+const MISSING_SPEC: m.ArrowObjectSpec = Object.freeze({
+  segmentIndex: -1,
+  dataOffset: 0,
+  dataSize: 0,
+  metadataOffset: 0,
+  metadataSize: 0,
+});
+
+/** ObjectSpec as laid out in memory: segment_index, pad, four ulongs, device_num, pad. */
+const SPEC_BYTES = 48;
+const SPEC_ALIGNMENT = 8;
+
+function putSpec(position: number, spec: m.ArrowObjectSpec): void {
+  writer.int32At(position, spec.segmentIndex);
+  writer.int64At(position + 8, spec.dataOffset);
+  writer.int64At(position + 16, spec.dataSize);
+  writer.int64At(position + 24, spec.metadataOffset);
+  writer.int64At(position + 32, spec.metadataSize);
+  // device_num stays 0 (no CUDA), as the writer zero-fills
+}
 
 function finish(root: flatbuffers.Offset): Uint8Array {
   builder.finish(root);
@@ -24,25 +48,24 @@ function stringVector(items: Uint8Array[]): flatbuffers.Offset {
   return builder.endVector();
 }
 
-function specStruct(spec: m.ArrowObjectSpec | null): flatbuffers.Offset {
-  return writeObjectSpec(builder, spec ?? MISSING_SPEC);
-}
-
 export function encodeConnectReply(memoryCapacity: number): Uint8Array {
   builder.clear();
   return finish(fb.ConnectReply.createConnectReply(builder, BigInt(memoryCapacity)));
 }
 
+/**
+ * CreateReply: object_id (0), plasma_object (1, the struct inline), error (2), store_fd (3),
+ * mmap_size (4); ipc_handle (5) absent. Inline: the struct at 8, mmap_size at 56, error and
+ * store_fd at 64 and 68.
+ */
 export function encodeCreateReply(reply: m.ArrowCreateReply): Uint8Array {
-  builder.clear();
-  const id = builder.createString(reply.objectId);
-  fb.CreateReply.startCreateReply(builder);
-  fb.CreateReply.addObjectId(builder, id);
-  fb.CreateReply.addPlasmaObject(builder, specStruct(reply.spec));
-  fb.CreateReply.addError(builder, reply.error);
-  fb.CreateReply.addStoreFd(builder, reply.segment?.segmentIndex ?? -1);
-  fb.CreateReply.addMmapSize(builder, BigInt(reply.segment?.mmapSize ?? 0));
-  return finish(fb.CreateReply.endCreateReply(builder));
+  writer.begin(6, 72);
+  writer.bytes(0, 4, reply.objectId);
+  putSpec(writer.struct(1, 8), reply.spec ?? MISSING_SPEC);
+  writer.int64(4, 56, reply.segment?.mmapSize ?? 0);
+  writer.int32(2, 64, reply.error);
+  writer.int32(3, 68, reply.segment?.segmentIndex ?? -1);
+  return writer.finish();
 }
 
 /** CreateAndSeal, CreateAndSealBatch and SetOptions replies carry only an error. */
@@ -62,21 +85,28 @@ export function encodeAbortReply(objectId: Uint8Array): Uint8Array {
   return finish(fb.AbortReply.createAbortReply(builder, builder.createString(objectId)));
 }
 
+/** SealReply: object_id (0), error (1). */
 export function encodeSealReply(objectId: Uint8Array, error: ArrowErrorCode): Uint8Array {
-  builder.clear();
-  return finish(fb.SealReply.createSealReply(builder, builder.createString(objectId), error));
+  writer.begin(2, 12);
+  writer.bytes(0, 4, objectId);
+  writer.int32(1, 8, error);
+  return writer.finish();
 }
 
+/** GetReply: object_ids (0), plasma_objects (1), store_fds (2), mmap_sizes (3), handles (4, empty). */
 export function encodeGetReply(reply: m.ArrowGetReply): Uint8Array {
-  builder.clear();
-  const ids = stringVector(reply.objectIds);
-  builder.startVector(48, reply.specs.length, 8);
-  for (let index = reply.specs.length - 1; index >= 0; index--) specStruct(reply.specs[index]);
-  const specs = builder.endVector();
-  const fds = fb.GetReply.createStoreFdsVector(builder, reply.segments.map((segment) => segment.segmentIndex));
-  const sizes = fb.GetReply.createMmapSizesVector(builder, reply.segments.map((segment) => BigInt(segment.mmapSize)));
-  const handles = fb.GetReply.createHandlesVector(builder, []);
-  return finish(fb.GetReply.createGetReply(builder, ids, specs, fds, sizes, handles));
+  writer.begin(5, 24);
+  writer.byteStrings(0, 4, reply.objectIds);
+  const specs = writer.vector(1, 8, reply.specs.length, SPEC_BYTES, SPEC_ALIGNMENT);
+  reply.specs.forEach((spec, index) => putSpec(specs + index * SPEC_BYTES, spec));
+  const fds = writer.vector(2, 12, reply.segments.length, 4, 4);
+  const sizes = writer.vector(3, 16, reply.segments.length, 8, 8);
+  reply.segments.forEach((segment, index) => {
+    writer.int32At(fds + index * 4, segment.segmentIndex);
+    writer.int64At(sizes + index * 8, segment.mmapSize);
+  });
+  writer.vector(4, 20, 0, 4, 4);
+  return writer.finish();
 }
 
 export function encodeDeleteReply(objectIds: Uint8Array[], errors: ArrowErrorCode[]): Uint8Array {
@@ -86,9 +116,12 @@ export function encodeDeleteReply(objectIds: Uint8Array[], errors: ArrowErrorCod
   return finish(fb.DeleteReply.createDeleteReply(builder, objectIds.length, ids, codes));
 }
 
+/** ContainsReply: object_id (0), has_object (1). */
 export function encodeContainsReply(objectId: Uint8Array, hasObject: boolean): Uint8Array {
-  builder.clear();
-  return finish(fb.ContainsReply.createContainsReply(builder, builder.createString(objectId), hasObject ? 1 : 0));
+  writer.begin(2, 12);
+  writer.bytes(0, 4, objectId);
+  writer.int32(1, 8, hasObject ? 1 : 0);
+  return writer.finish();
 }
 
 function objectInfo(info: m.ArrowObjectInfo): flatbuffers.Offset {
