@@ -68,10 +68,12 @@ export class ObjectLifecycle {
    */
   create(
     spec: NewObject,
-    allocate: (sizeBytes: number) => Allocation | null = (sizeBytes) => this.#memory.allocate(sizeBytes),
+    allocate?: (sizeBytes: number) => Allocation | null,
   ): LocalObject | ErrorCode.ObjectExists | ErrorCode.OutOfMemory {
     if (this.has(spec.key)) return ErrorCode.ObjectExists;
-    const allocation = allocate(spec.dataSize + spec.metadataSize);
+    const sizeBytes = spec.dataSize + spec.metadataSize;
+    // No default closure: this runs once per create.
+    const allocation = allocate === undefined ? this.#memory.allocate(sizeBytes) : allocate(sizeBytes);
     if (allocation === null) return ErrorCode.OutOfMemory;
     const object = this.#records.add(spec.key, spec, allocation, this.#memory.chunkOf(allocation));
     this.#stats.added(object);

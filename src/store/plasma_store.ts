@@ -531,7 +531,7 @@ export class PlasmaStore {
       source: request.source,
       creatorId: client.id,
     };
-    if (this.#lifecycle.get(spec.key) || this.#spill?.has(spec.key)) {
+    if (this.#lifecycle.has(spec.key) || this.#spill?.has(spec.key)) {
       return { error: ErrorCode.ObjectExists, message: "" };
     }
     if (total > this.#memory.capacityBytes) {
