@@ -1,6 +1,8 @@
 /**
  * Decoders for every message: each verifies the FlatBuffer first (peer input), then copies the
  * fields into a plain object. Id byte views point into the frame buffer: copy to keep them.
+ * The requests of every object's life (create, seal, get, release) are read in place by a
+ * FlatReader, which checks each field as it reads it; all their fields are read.
  * @module
  */
 import type * as flatbuffers from "flatbuffers";
@@ -9,6 +11,9 @@ import { STATS_FIELDS } from "./encode.ts";
 import type * as m from "./messages.ts";
 import { BYTES, bytesOf, byteStrings, verifiedBuffer } from "./flatbuffer_reading.ts";
 import { effectiveGetTimeoutMs } from "./limits.ts";
+import { FlatReader } from "./flat_reader.ts";
+
+const reader = new FlatReader();
 
 function buffer(payload: Uint8Array, table: string): flatbuffers.ByteBuffer {
   return verifiedBuffer(payload, table);
@@ -47,19 +52,24 @@ export function decodeConnectReply(payload: Uint8Array): m.ConnectReply {
   };
 }
 
+/**
+ * CreateRequest: object_id (0), owner_raylet_id (1), owner_ip_address (2), owner_port (3),
+ * owner_worker_id (4), data_size (5), metadata_size (6), source (7), device_num (8),
+ * try_immediately (9).
+ */
 export function decodeCreateRequest(payload: Uint8Array): m.CreateRequest {
-  const table = fb.CreateRequest.getRootAsCreateRequest(buffer(payload, "CreateRequest"));
+  reader.open(payload, "CreateRequest");
   return {
-    objectId: bytesOf(table.objectId(BYTES)),
-    dataSize: Number(table.dataSize()),
-    metadataSize: Number(table.metadataSize()),
-    source: table.source(),
-    deviceNum: table.deviceNum(),
-    tryImmediately: table.tryImmediately(),
-    ownerRayletId: bytesOf(table.ownerRayletId(BYTES)),
-    ownerIpAddress: bytesOf(table.ownerIpAddress(BYTES)),
-    ownerPort: table.ownerPort(),
-    ownerWorkerId: bytesOf(table.ownerWorkerId(BYTES)),
+    objectId: reader.bytes(0),
+    dataSize: reader.int64(5),
+    metadataSize: reader.int64(6),
+    source: reader.int32(7),
+    deviceNum: reader.int32(8),
+    tryImmediately: reader.bool(9),
+    ownerRayletId: reader.bytes(1),
+    ownerIpAddress: reader.bytes(2),
+    ownerPort: reader.int32(3),
+    ownerWorkerId: reader.bytes(4),
   };
 }
 
@@ -101,25 +111,22 @@ export function decodeDeleteRequest(payload: Uint8Array): m.DeleteRequest {
   };
 }
 
+/** SealRequest: object_ids (0), release (1). */
 export function decodeSealRequest(payload: Uint8Array): m.SealRequest {
-  const table = fb.SealRequest.getRootAsSealRequest(buffer(payload, "SealRequest"));
-  return {
-    objectIds: byteStrings(table.objectIdsLength(), (index) => table.objectIds(index, BYTES)),
-    release: table.release(),
-  };
+  reader.open(payload, "SealRequest");
+  return { objectIds: reader.byteStrings(0), release: reader.bool(1) };
 }
 
+/** GetRequest: object_ids (0), timeout_ms (1). */
 export function decodeGetRequest(payload: Uint8Array): m.GetRequest {
-  const table = fb.GetRequest.getRootAsGetRequest(buffer(payload, "GetRequest"));
-  return {
-    objectIds: byteStrings(table.objectIdsLength(), (index) => table.objectIds(index, BYTES)),
-    timeoutMs: effectiveGetTimeoutMs(Number(table.timeoutMs())),
-  };
+  reader.open(payload, "GetRequest");
+  return { objectIds: reader.byteStrings(0), timeoutMs: effectiveGetTimeoutMs(reader.int64(1)) };
 }
 
+/** ReleaseRequest: object_id (0), may_unmap (1). */
 export function decodeReleaseRequest(payload: Uint8Array): m.ReleaseRequest {
-  const table = fb.ReleaseRequest.getRootAsReleaseRequest(buffer(payload, "ReleaseRequest"));
-  return { objectId: bytesOf(table.objectId(BYTES)), mayUnmap: table.mayUnmap() };
+  reader.open(payload, "ReleaseRequest");
+  return { objectId: reader.bytes(0), mayUnmap: reader.bool(1) };
 }
 
 /** Abort and Release replies (one id and an error). */

@@ -6,8 +6,10 @@
 import * as flatbuffers from "flatbuffers";
 import * as fb from "./generated/mod.ts";
 import type * as m from "./messages.ts";
+import { FlatWriter } from "./flat_writer.ts";
 
 const builder = new flatbuffers.Builder(4096);
+const writer = new FlatWriter();
 
 function finish(root: flatbuffers.Offset): Uint8Array {
   builder.finish(root);
@@ -26,12 +28,6 @@ function stringVector(items: Uint8Array[]): flatbuffers.Offset {
   const offsets = items.map((item) => builder.createString(item));
   builder.startVector(4, offsets.length, 4);
   for (let index = offsets.length - 1; index >= 0; index--) builder.addOffset(offsets[index]);
-  return builder.endVector();
-}
-
-function intVector(values: number[]): flatbuffers.Offset {
-  builder.startVector(4, values.length, 4);
-  for (let index = values.length - 1; index >= 0; index--) builder.addInt32(values[index]);
   return builder.endVector();
 }
 
@@ -89,46 +85,46 @@ export function encodeCreateRetryRequest(request: m.CreateRetryRequest): Uint8Ar
   return finish(fb.CreateRetryRequest.createCreateRetryRequest(builder, id, BigInt(request.requestId)));
 }
 
-function specOffset(spec: m.ObjectSpec): flatbuffers.Offset {
-  return fb.ObjectSpec.createObjectSpec(
-    builder,
-    spec.storeFd,
-    BigInt(spec.uniqueFdId),
-    BigInt(spec.mmapSize),
-    BigInt(spec.dataOffset),
-    BigInt(spec.dataSize),
-    BigInt(spec.metadataOffset),
-    BigInt(spec.metadataSize),
-    BigInt(spec.allocatedSize),
-    spec.fallbackAllocated,
-    spec.deviceNum,
-  );
+/**
+ * ObjectSpec: store_fd (0), unique_fd_id (1), mmap_size (2), data_offset (3), data_size (4),
+ * metadata_offset (5), metadata_size (6), allocated_size (7), fallback_allocated (8),
+ * device_num (9). Inline: the longs from 8, then the ints and the bool.
+ */
+function writeSpec(spec: m.ObjectSpec): number {
+  const table = writer.table(10, 80);
+  writer.int64(table, 1, 8, spec.uniqueFdId);
+  writer.int64(table, 2, 16, spec.mmapSize);
+  writer.int64(table, 3, 24, spec.dataOffset);
+  writer.int64(table, 4, 32, spec.dataSize);
+  writer.int64(table, 5, 40, spec.metadataOffset);
+  writer.int64(table, 6, 48, spec.metadataSize);
+  writer.int64(table, 7, 56, spec.allocatedSize);
+  writer.int32(table, 0, 64, spec.storeFd);
+  writer.int32(table, 9, 68, spec.deviceNum);
+  writer.bool(table, 8, 72, spec.fallbackAllocated);
+  return table;
 }
 
-function chunkOffset(chunk: m.ChunkRef): flatbuffers.Offset {
-  return fb.ChunkRef.createChunkRef(
-    builder,
-    chunk.storeFd,
-    BigInt(chunk.uniqueFdId),
-    BigInt(chunk.mmapSize),
-    chunk.fdFollows,
-  );
+/** ChunkRef: store_fd (0), unique_fd_id (1), mmap_size (2), fd_follows (3). */
+function writeChunk(chunk: m.ChunkRef): number {
+  const table = writer.table(4, 32);
+  writer.int64(table, 1, 8, chunk.uniqueFdId);
+  writer.int64(table, 2, 16, chunk.mmapSize);
+  writer.int32(table, 0, 24, chunk.storeFd);
+  writer.bool(table, 3, 28, chunk.fdFollows);
+  return table;
 }
 
+/** CreateReply: object_id (0), retry_with_request_id (1), spec (2), chunk (3), error (4), message (5). */
 export function encodeCreateReply(reply: m.CreateReply): Uint8Array {
-  builder.clear();
-  const id = builder.createString(reply.objectId);
-  const message = reply.message ? builder.createString(reply.message) : 0;
-  const spec = reply.spec ? specOffset(reply.spec) : 0;
-  const chunk = reply.chunk ? chunkOffset(reply.chunk) : 0;
-  fb.CreateReply.startCreateReply(builder);
-  fb.CreateReply.addObjectId(builder, id);
-  fb.CreateReply.addRetryWithRequestId(builder, BigInt(reply.retryWithRequestId));
-  if (spec) fb.CreateReply.addSpec(builder, spec);
-  if (chunk) fb.CreateReply.addChunk(builder, chunk);
-  fb.CreateReply.addError(builder, reply.error);
-  if (message) fb.CreateReply.addMessage(builder, message);
-  return finish(fb.CreateReply.endCreateReply(builder));
+  const root = writer.begin(6, 32);
+  writer.bytes(root, 0, 4, reply.objectId);
+  writer.int64(root, 1, 8, reply.retryWithRequestId);
+  writer.int32(root, 4, 16, reply.error);
+  if (reply.message) writer.string(root, 5, 20, reply.message);
+  if (reply.spec) writer.link(root, 2, 24, writeSpec(reply.spec));
+  if (reply.chunk) writer.link(root, 3, 28, writeChunk(reply.chunk));
+  return writer.finish();
 }
 
 /** Requests that carry one id: Abort and Contains. */
@@ -174,26 +170,32 @@ export function encodeReleaseRequest(request: m.ReleaseRequest): Uint8Array {
 }
 
 /** Replies with one id and an error: Abort and Release. */
+/** Abort and Release replies: object_id (0), error (1). */
 export function encodeIdReply(reply: m.IdReply): Uint8Array {
-  builder.clear();
-  const id = builder.createString(reply.objectId);
-  return finish(fb.AbortReply.createAbortReply(builder, id, reply.error));
+  const root = writer.begin(2, 12);
+  writer.bytes(root, 0, 4, reply.objectId);
+  writer.int32(root, 1, 8, reply.error);
+  return writer.finish();
 }
 
-/** Replies with per-id errors: Seal, Delete, CreateAndSeal (all share this layout). */
+/** Replies with per-id errors: Seal, Delete, CreateAndSeal (all share this layout): object_ids (0), errors (1). */
 export function encodeIdsReply(reply: m.IdsReply): Uint8Array {
-  builder.clear();
-  const ids = stringVector(reply.objectIds);
-  const errors = intVector(reply.errors);
-  return finish(fb.SealReply.createSealReply(builder, ids, errors));
+  const root = writer.begin(2, 12);
+  writer.byteStrings(root, 0, 4, reply.objectIds);
+  const errors = writer.vector(root, 1, 8, reply.errors.length, 4, 4);
+  reply.errors.forEach((error, index) => writer.int32At(errors + index * 4, error));
+  return writer.finish();
 }
 
+/** GetReply: object_ids (0), specs (1), chunks (2); each spec and chunk a table of its own. */
 export function encodeGetReply(reply: m.GetReply): Uint8Array {
-  builder.clear();
-  const ids = stringVector(reply.objectIds);
-  const specs = offsetVector(reply.specs.map(specOffset));
-  const chunks = offsetVector(reply.chunks.map(chunkOffset));
-  return finish(fb.GetReply.createGetReply(builder, ids, specs, chunks));
+  const root = writer.begin(3, 16);
+  writer.byteStrings(root, 0, 4, reply.objectIds);
+  const specs = writer.vector(root, 1, 8, reply.specs.length, 4, 4);
+  reply.specs.forEach((spec, index) => writer.pointAt(specs + index * 4, writeSpec(spec)));
+  const chunks = writer.vector(root, 2, 12, reply.chunks.length, 4, 4);
+  reply.chunks.forEach((chunk, index) => writer.pointAt(chunks + index * 4, writeChunk(chunk)));
+  return writer.finish();
 }
 
 export function encodeContainsReply(reply: m.ContainsReply): Uint8Array {

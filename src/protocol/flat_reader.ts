@@ -72,14 +72,14 @@ export class FlatReader {
     return high * TWO_TO_32 + this.#view.getUint32(this.#base + at, true);
   }
 
-  /** A long field as a number, clamped to ±2^53 (absent: 0). */
+  /**
+   * A long field as the nearest number, as `Number()` of the generated reader's BigInt gives it
+   * (absent: 0): high * 2^32 is exact, so the one addition rounds once, to the same double.
+   */
   int64(field: number): number {
     const at = this.#field(field, 8);
     if (at === 0) return 0;
-    const high = this.#view.getInt32(this.#base + at + 4, true);
-    if (high > SAFE_HIGH_WORD_MAX) return Number.MAX_SAFE_INTEGER;
-    if (high < -SAFE_HIGH_WORD_MAX - 1) return Number.MIN_SAFE_INTEGER;
-    return high * TWO_TO_32 + this.#view.getUint32(this.#base + at, true);
+    return this.#view.getInt32(this.#base + at + 4, true) * TWO_TO_32 + this.#view.getUint32(this.#base + at, true);
   }
 
   /** A string (or [ubyte]) field's bytes, a view into the payload (absent: empty). */

@@ -1,54 +1,70 @@
 /**
- * Writes a one-table FlatBuffer front to back into a reused buffer, for the replies a store sends
- * most (create, seal, get, contains). flatbuffers' Builder writes back to front through a
- * vtable array, vtable deduplication and a BigInt per 64-bit field, which showed in the store's
- * per-request profile; these replies have a fixed shape, so their layout is laid down directly.
- * Layout: the root offset, the vtable, the table's inline fields (positions the caller chooses,
- * aligned to each field's size), then strings and vectors in the order they are added.
- * Invariant: every scalar is aligned to its size from the buffer's start, as FlatBuffers requires.
+ * Writes a FlatBuffer front to back into a reused buffer, for the replies and requests of every
+ * object's life (create, seal, get, release, contains). flatbuffers' Builder writes back to
+ * front through a vtable array, vtable deduplication and a BigInt per 64-bit field, which showed
+ * in the store's per-request profile; these messages have a fixed shape, so their layout is laid
+ * down directly: the root offset, the root table's vtable and inline fields, then strings,
+ * vectors and sub-tables in the order they are added (each sub-table: its vtable, then itself).
+ * A table is named by its position; its fields go at inline offsets the caller chooses, aligned
+ * to each field's size. Invariants: every scalar is aligned to its size from the buffer's start,
+ * as FlatBuffers requires; every uoffset points forward (its target is appended after it).
  * @module
  */
 
 const TWO_TO_32 = 2 ** 32;
 const BYTES_INITIAL = 4096;
-/** The table starts 8-aligned, so fields placed at aligned positions within it stay aligned. */
+/** Tables start 8-aligned, so fields placed at aligned offsets within them stay aligned. */
 const TABLE_ALIGNMENT = 8;
+const ENCODER = new TextEncoder();
 
 /** One writer per thread; each finish() returns a view valid until the next begin(). */
 export class FlatWriter {
   #bytes = new Uint8Array(BYTES_INITIAL);
   #view = new DataView(this.#bytes.buffer);
-  #table = 0;
   #end = 0;
 
   /**
    * Starts a buffer whose root table has `fieldCount` fields and `inlineBytes` of inline data
-   * (the 4-byte vtable offset included): fields are then placed at offsets in [4, inlineBytes).
+   * (the 4-byte vtable offset included); returns the root table.
    */
-  begin(fieldCount: number, inlineBytes: number): void {
-    const vtableBytes = 4 + fieldCount * 2;
-    this.#table = align(4 + vtableBytes, TABLE_ALIGNMENT);
-    this.#end = this.#table + inlineBytes;
-    this.#reserve(this.#end);
-    this.#bytes.fill(0, 0, this.#end);
-    this.#view.setUint32(0, this.#table, true);
-    this.#view.setUint16(4, vtableBytes, true);
-    this.#view.setUint16(6, inlineBytes, true);
-    this.#view.setInt32(this.#table, this.#table - 4, true); // the vtable sits right after the root offset
+  begin(fieldCount: number, inlineBytes: number): number {
+    this.#end = 4;
+    const root = this.table(fieldCount, inlineBytes);
+    this.#view.setUint32(0, root, true);
+    return root;
   }
 
-  int32(field: number, offset: number, value: number): void {
-    this.#view.setInt32(this.#inline(field, offset), value, true);
+  /** Appends a table (its vtable first), all fields absent; returns it. Link it with {@linkcode link}. */
+  table(fieldCount: number, inlineBytes: number): number {
+    const vtable = align(this.#end, 2);
+    const vtableBytes = 4 + fieldCount * 2;
+    const table = align(vtable + vtableBytes, TABLE_ALIGNMENT);
+    const end = table + inlineBytes;
+    this.#reserve(end);
+    this.#bytes.fill(0, this.#end, end);
+    this.#view.setUint16(vtable, vtableBytes, true);
+    this.#view.setUint16(vtable + 2, inlineBytes, true);
+    this.#view.setInt32(table, table - vtable, true);
+    this.#end = end;
+    return table;
+  }
+
+  bool(table: number, field: number, offset: number, value: boolean): void {
+    this.#view.setUint8(this.#inline(table, field, offset), value ? 1 : 0);
+  }
+
+  int32(table: number, field: number, offset: number, value: number): void {
+    this.#view.setInt32(this.#inline(table, field, offset), value, true);
   }
 
   /** A long/ulong from a JS number (exact up to 2^53; negative as two's complement). */
-  int64(field: number, offset: number, value: number): void {
-    this.#int64At(this.#inline(field, offset), value);
+  int64(table: number, field: number, offset: number, value: number): void {
+    this.int64At(this.#inline(table, field, offset), value);
   }
 
   /** A struct stored inline: returns its position, for {@linkcode int32At}/{@linkcode int64At}. */
-  struct(field: number, offset: number): number {
-    return this.#inline(field, offset);
+  struct(table: number, field: number, offset: number): number {
+    return this.#inline(table, field, offset);
   }
 
   int32At(position: number, value: number): void {
@@ -56,18 +72,25 @@ export class FlatWriter {
   }
 
   int64At(position: number, value: number): void {
-    this.#int64At(position, value);
+    const high = Math.floor(value / TWO_TO_32);
+    this.#view.setInt32(position, (value - high * TWO_TO_32) | 0, true);
+    this.#view.setInt32(position + 4, high | 0, true);
   }
 
   /** A string (or [ubyte]) field holding `bytes`. */
-  bytes(field: number, offset: number, bytes: Uint8Array): void {
-    this.#pointTo(this.#inline(field, offset), this.#appendString(bytes));
+  bytes(table: number, field: number, offset: number, bytes: Uint8Array): void {
+    this.#pointTo(this.#inline(table, field, offset), this.#appendString(bytes));
+  }
+
+  /** A string field holding `text` as UTF-8. */
+  string(table: number, field: number, offset: number, text: string): void {
+    this.bytes(table, field, offset, ENCODER.encode(text));
   }
 
   /** A [string] field. */
-  byteStrings(field: number, offset: number, items: readonly Uint8Array[]): void {
+  byteStrings(table: number, field: number, offset: number, items: readonly Uint8Array[]): void {
     const vector = this.#appendVector(items.length, 4, 4);
-    this.#pointTo(this.#inline(field, offset), vector);
+    this.#pointTo(this.#inline(table, field, offset), vector);
     for (let index = 0; index < items.length; index++) {
       this.#pointTo(vector + 4 + index * 4, this.#appendString(items[index]));
     }
@@ -75,12 +98,23 @@ export class FlatWriter {
 
   /**
    * A vector of `count` elements of `elementBytes` each, aligned to `alignment`, zero-filled:
-   * returns the first element's position, for the caller to write the elements.
+   * returns the first element's position, for the caller to write the elements (a vector of
+   * tables: append each with {@linkcode table}, then {@linkcode pointAt} its element to it).
    */
-  vector(field: number, offset: number, count: number, elementBytes: number, alignment: number): number {
+  vector(table: number, field: number, offset: number, count: number, elementBytes: number, alignment: number): number {
     const vector = this.#appendVector(count, elementBytes, alignment);
-    this.#pointTo(this.#inline(field, offset), vector);
+    this.#pointTo(this.#inline(table, field, offset), vector);
     return vector + 4;
+  }
+
+  /** A table field pointing to `target` (a table appended after `table`). */
+  link(table: number, field: number, offset: number, target: number): void {
+    this.#pointTo(this.#inline(table, field, offset), target);
+  }
+
+  /** Points the uoffset at `position` (a vector element) to `target`. */
+  pointAt(position: number, target: number): void {
+    this.#pointTo(position, target);
   }
 
   /** The finished buffer: a view valid until the next begin(). */
@@ -88,16 +122,11 @@ export class FlatWriter {
     return this.#bytes.subarray(0, this.#end);
   }
 
-  /** Marks `field` present at `offset` in the table; returns its absolute position. */
-  #inline(field: number, offset: number): number {
-    this.#view.setUint16(8 + field * 2, offset, true);
-    return this.#table + offset;
-  }
-
-  #int64At(position: number, value: number): void {
-    const high = Math.floor(value / TWO_TO_32);
-    this.#view.setInt32(position, (value - high * TWO_TO_32) | 0, true);
-    this.#view.setInt32(position + 4, high | 0, true);
+  /** Marks `field` present at `offset` in `table`; returns its absolute position. */
+  #inline(table: number, field: number, offset: number): number {
+    const vtable = table - this.#view.getInt32(table, true);
+    this.#view.setUint16(vtable + 4 + field * 2, offset, true);
+    return table + offset;
   }
 
   #pointTo(position: number, target: number): void {

@@ -59,12 +59,12 @@ export function encodeConnectReply(memoryCapacity: number): Uint8Array {
  * store_fd at 64 and 68.
  */
 export function encodeCreateReply(reply: m.ArrowCreateReply): Uint8Array {
-  writer.begin(6, 72);
-  writer.bytes(0, 4, reply.objectId);
-  putSpec(writer.struct(1, 8), reply.spec ?? MISSING_SPEC);
-  writer.int64(4, 56, reply.segment?.mmapSize ?? 0);
-  writer.int32(2, 64, reply.error);
-  writer.int32(3, 68, reply.segment?.segmentIndex ?? -1);
+  const root = writer.begin(6, 72);
+  writer.bytes(root, 0, 4, reply.objectId);
+  putSpec(writer.struct(root, 1, 8), reply.spec ?? MISSING_SPEC);
+  writer.int64(root, 4, 56, reply.segment?.mmapSize ?? 0);
+  writer.int32(root, 2, 64, reply.error);
+  writer.int32(root, 3, 68, reply.segment?.segmentIndex ?? -1);
   return writer.finish();
 }
 
@@ -87,25 +87,25 @@ export function encodeAbortReply(objectId: Uint8Array): Uint8Array {
 
 /** SealReply: object_id (0), error (1). */
 export function encodeSealReply(objectId: Uint8Array, error: ArrowErrorCode): Uint8Array {
-  writer.begin(2, 12);
-  writer.bytes(0, 4, objectId);
-  writer.int32(1, 8, error);
+  const root = writer.begin(2, 12);
+  writer.bytes(root, 0, 4, objectId);
+  writer.int32(root, 1, 8, error);
   return writer.finish();
 }
 
 /** GetReply: object_ids (0), plasma_objects (1), store_fds (2), mmap_sizes (3), handles (4, empty). */
 export function encodeGetReply(reply: m.ArrowGetReply): Uint8Array {
-  writer.begin(5, 24);
-  writer.byteStrings(0, 4, reply.objectIds);
-  const specs = writer.vector(1, 8, reply.specs.length, SPEC_BYTES, SPEC_ALIGNMENT);
+  const root = writer.begin(5, 24);
+  writer.byteStrings(root, 0, 4, reply.objectIds);
+  const specs = writer.vector(root, 1, 8, reply.specs.length, SPEC_BYTES, SPEC_ALIGNMENT);
   reply.specs.forEach((spec, index) => putSpec(specs + index * SPEC_BYTES, spec));
-  const fds = writer.vector(2, 12, reply.segments.length, 4, 4);
-  const sizes = writer.vector(3, 16, reply.segments.length, 8, 8);
+  const fds = writer.vector(root, 2, 12, reply.segments.length, 4, 4);
+  const sizes = writer.vector(root, 3, 16, reply.segments.length, 8, 8);
   reply.segments.forEach((segment, index) => {
     writer.int32At(fds + index * 4, segment.segmentIndex);
     writer.int64At(sizes + index * 8, segment.mmapSize);
   });
-  writer.vector(4, 20, 0, 4, 4);
+  writer.vector(root, 4, 20, 0, 4, 4);
   return writer.finish();
 }
 
@@ -118,9 +118,9 @@ export function encodeDeleteReply(objectIds: Uint8Array[], errors: ArrowErrorCod
 
 /** ContainsReply: object_id (0), has_object (1). */
 export function encodeContainsReply(objectId: Uint8Array, hasObject: boolean): Uint8Array {
-  writer.begin(2, 12);
-  writer.bytes(0, 4, objectId);
-  writer.int32(1, 8, hasObject ? 1 : 0);
+  const root = writer.begin(2, 12);
+  writer.bytes(root, 0, 4, objectId);
+  writer.int32(root, 1, 8, hasObject ? 1 : 0);
   return writer.finish();
 }
 
