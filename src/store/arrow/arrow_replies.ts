@@ -74,6 +74,7 @@ export function sendCreateAndSealReply(session: ClientSession, error: ArrowError
  * failed) names its objects as missing, which pyarrow reports as not found.
  */
 export function sendGetReply(session: ClientSession, get: GetResult): void {
+  if (get.requested === get.ids) return sendDistinctGetReply(session, get);
   const byKey = new Map<string, LocalObject>();
   const chunks = new Map<number, ChunkInfo>();
   get.found.forEach((object, index) => {
@@ -91,4 +92,27 @@ export function sendGetReply(session: ClientSession, get: GetResult): void {
     encodeGetReply({ objectIds: get.requested as Uint8Array[], specs, segments: [...chunks.values()].map(segmentOf) }),
   );
   sendNewFds(session, chunks.values());
+}
+
+/**
+ * The usual GetReply: no id asked twice, so the found objects are already in the order asked.
+ * No maps (a get names one id or a few): the chunks are told apart by a scan.
+ */
+function sendDistinctGetReply(session: ClientSession, get: GetResult): void {
+  const specs = new Array<ArrowObjectSpec>(get.found.length);
+  const chunks: ChunkInfo[] = [];
+  for (let index = 0; index < get.found.length; index++) {
+    const object = get.found[index];
+    if (object === null) {
+      specs[index] = MISSING;
+      continue;
+    }
+    specs[index] = specOf(object);
+    if (!chunks.some((chunk) => chunk.id === object.chunk.id)) chunks.push(object.chunk);
+  }
+  session.send(
+    ArrowMessageType.GetReply,
+    encodeGetReply({ objectIds: get.requested as Uint8Array[], specs, segments: chunks.map(segmentOf) }),
+  );
+  sendNewFds(session, chunks);
 }
