@@ -120,7 +120,30 @@ export class FrameConnection {
       this.#buffer.length,
       waitMs,
     );
-    if (status !== Status.buffer_too_small) return status;
+    return status === Status.buffer_too_small ? this.#readLarger(handle, waitMs) : status;
+  }
+
+  /**
+   * The next frame of a burst: like read(0), but when no whole frame is buffered and the last
+   * receive found the socket empty, would_block without asking the kernel. For callers driven by
+   * a level-triggered poller, which reports bytes that arrive later: this saves the receive that
+   * fails with EAGAIN after the last frame (one per request of a client that awaits its replies).
+   */
+  readNext(): number {
+    const handle = this.#live();
+    this.#payload = this.#buffer;
+    this.#lent = false;
+    const status = native().plasma_connection_read_buffered_frame(
+      handle,
+      this.header,
+      this.#buffer,
+      this.#buffer.length,
+    );
+    return status === Status.buffer_too_small ? this.#readLarger(handle, 0) : status;
+  }
+
+  /** The frame in the native buffer is larger than our buffer: lent in place, or copied into a larger one. */
+  #readLarger(handle: Deno.PointerObject, waitMs: number): number {
     const length = this.header[4];
     if (length >= this.#lendFromBytes) return this.#lend(handle, waitMs);
     this.#payload = new Uint8Array(

@@ -104,3 +104,19 @@ Deno.test("closing a connection twice is safe and later use throws", () => {
   left.close();
   assert.throws(() => left.read(0), /closed connection/);
 });
+
+Deno.test("readNext serves the frames of a burst and leaves a socket found empty to the poller", () => {
+  const [left, right] = pair();
+  using _l = left, _r = right;
+  const bytes = (text: string) => new TextEncoder().encode(text);
+  assert.equal(left.write(COOKIE, 1, bytes("one")), Status.ok);
+  assert.equal(left.write(COOKIE, 2, bytes("two")), Status.ok);
+  assert.equal(right.read(0), Status.ok);
+  assert.equal(right.readNext(), Status.ok, "the second frame came with the first receive");
+  assert.deepEqual(right.payload(), bytes("two"));
+  assert.equal(left.write(COOKIE, 3, bytes("three")), Status.ok);
+  assert.equal(right.readNext(), Status.would_block, "the socket was found empty: not asked again");
+  assert.equal(right.read(0), Status.ok, "a plain read (after the poller's event) receives it");
+  assert.deepEqual(right.payload(), bytes("three"));
+  assert.equal(right.readNext(), Status.would_block);
+});

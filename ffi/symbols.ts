@@ -72,6 +72,8 @@ export const SYMBOLS = {
   plasma_connection_fd: { parameters: ["pointer"], result: "i32" },
   // int plasma_connection_read_frame(Connection *self, uint32_t header_out[6], uint8_t *payload, uint32_t capacity, int32_t wait_ms)
   plasma_connection_read_frame: { parameters: ["pointer", "buffer", "buffer", "u32", "i32"], result: "i32" },
+  // int plasma_connection_read_buffered_frame(Connection *self, uint32_t header_out[6], uint8_t *payload, uint32_t capacity)
+  plasma_connection_read_buffered_frame: { parameters: ["pointer", "buffer", "buffer", "u32"], result: "i32" },
   // int plasma_connection_lend_frame(Connection *self, uint32_t header_out[6], uint64_t *payload_out, int32_t wait_ms)
   plasma_connection_lend_frame: { parameters: ["pointer", "buffer", "buffer", "i32"], result: "i32" },
   // int plasma_connection_take_fd(Connection *self, int32_t wait_ms, int32_t *fd_out)

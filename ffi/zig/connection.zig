@@ -47,6 +47,9 @@ pub const Connection = struct {
     receive_end: usize = 0,
     /// Bytes of the frame lent to the caller in place (see lendFrame), consumed at the next read.
     lent_bytes: usize = 0,
+    /// The last receive found the socket empty (it read less than it had room for, or would
+    /// block): see readBufferedFrame.
+    drained: bool = false,
     received_fds: [constants.received_fds_max]i32 = undefined,
     received_fd_count: usize = 0,
 
@@ -92,18 +95,26 @@ pub const Connection = struct {
     /// wait_ms: 0 never waits (would_block), -1 waits forever, else up to that long (timed_out).
     /// buffer_too_small leaves the frame in place and reports its length in header_out.
     pub fn readFrame(self: *Connection, header_out: *HeaderOut, payload: [*]u8, capacity: u32, wait_ms: i32) Status {
-        return self.nextFrame(header_out, .{ .copy = payload[0..capacity] }, wait_ms);
+        return self.nextFrame(header_out, .{ .copy = payload[0..capacity] }, wait_ms, false);
+    }
+
+    /// Like readFrame with wait_ms 0, but when no whole frame is buffered and the last receive
+    /// emptied the socket, reports would_block without a system call: a caller driven by a
+    /// level-triggered poller hears of new bytes anyway. Saves the recvmsg that fails with EAGAIN
+    /// after the last frame of each burst (one per request for a client that waits for replies).
+    pub fn readBufferedFrame(self: *Connection, header_out: *HeaderOut, payload: [*]u8, capacity: u32) Status {
+        return self.nextFrame(header_out, .{ .copy = payload[0..capacity] }, 0, true);
     }
 
     /// Like readFrame, but lends the payload in place instead of copying it: `payload_out` points
     /// into the receive buffer until the next read or takeFd (which may move or free it).
     pub fn lendFrame(self: *Connection, header_out: *HeaderOut, payload_out: *[*]u8, wait_ms: i32) Status {
-        return self.nextFrame(header_out, .{ .lend = payload_out }, wait_ms);
+        return self.nextFrame(header_out, .{ .lend = payload_out }, wait_ms, false);
     }
 
     const FrameDestination = union(enum) { copy: []u8, lend: *[*]u8 };
 
-    fn nextFrame(self: *Connection, header_out: *HeaderOut, destination: FrameDestination, wait_ms: i32) Status {
+    fn nextFrame(self: *Connection, header_out: *HeaderOut, destination: FrameDestination, wait_ms: i32, unless_drained: bool) Status {
         if (self.read_failure != .ok) return self.read_failure;
         self.returnLent();
         while (true) {
@@ -131,6 +142,7 @@ pub const Connection = struct {
                 if (room == .budget_exceeded) return room;
                 if (room != .ok) return self.failRead(room);
             }
+            if (unless_drained and self.drained) return .would_block;
             const filled = self.fill(wait_ms);
             if (filled != .ok) return filled;
         }
@@ -257,12 +269,14 @@ pub const Connection = struct {
             const rc = linux.recvmsg(self.fd, &message, flags);
             if (syscallError(rc)) |err| {
                 if (err == .INTR) continue;
+                if (err == .AGAIN) self.drained = true;
                 if (err == .AGAIN) return .would_block;
                 return self.failRead(status_mod.fromErrno(err));
             }
             const fds_status = self.collectFds(&message, &control);
             if (rc == 0) return self.failRead(.peer_closed);
             self.receive_end += rc;
+            self.drained = rc < iov[0].len;
             if (fds_status != .ok) return self.failRead(fds_status);
             return .ok;
         }
@@ -548,6 +562,47 @@ test "a frame written on one end is read whole on the other" {
     try testing.expectEqual(@as(u32, 5), header[4]);
     try testing.expectEqual(Status.would_block, pair[1].readFrame(&header, &payload, payload.len, 0));
     try testing.expectEqual(Status.timed_out, pair[1].readFrame(&header, &payload, payload.len, 5));
+}
+
+test "a buffered read serves buffered frames and skips the receive once the socket was found empty" {
+    const pair = try testPair(1024);
+    defer for (pair) |c| c.destroy();
+    try testing.expectEqual(Status.ok, pair[0].writeFrame(1, 1, "one", 3, 0));
+    try testing.expectEqual(Status.ok, pair[0].writeFrame(1, 2, "two", 3, 0));
+    var header: HeaderOut = undefined;
+    var payload: [16]u8 = undefined;
+    // One receive takes both frames and finds the socket empty behind them.
+    try testing.expectEqual(Status.ok, pair[1].readFrame(&header, &payload, payload.len, 0));
+    try testing.expect(pair[1].drained);
+    try testing.expectEqual(Status.ok, pair[1].readBufferedFrame(&header, &payload, payload.len));
+    try testing.expectEqualSlices(u8, "two", payload[0..3]);
+    // A frame that arrives now is not looked for (a poller would report it)...
+    try testing.expectEqual(Status.ok, pair[0].writeFrame(1, 3, "three", 5, 0));
+    try testing.expectEqual(Status.would_block, pair[1].readBufferedFrame(&header, &payload, payload.len));
+    // ...and a plain read receives it, after which the socket is empty again.
+    try testing.expectEqual(Status.ok, pair[1].readFrame(&header, &payload, payload.len, 0));
+    try testing.expectEqualSlices(u8, "three", payload[0..5]);
+    try testing.expect(pair[1].drained);
+}
+
+test "a buffered read receives when the last receive filled its room (more may be waiting)" {
+    const pair = try testPair(1 << 20);
+    defer for (pair) |c| c.destroy();
+    const big = try testing.allocator.alloc(u8, constants.receive_chunk_bytes * 2);
+    defer testing.allocator.free(big);
+    @memset(big, 7);
+    _ = pair[0].writeFrame(1, 1, big.ptr, @intCast(big.len), 0);
+    while (pair[0].queuedBytes() > 0) _ = pair[0].flush(50);
+    var header: HeaderOut = undefined;
+    const payload = try testing.allocator.alloc(u8, big.len);
+    defer testing.allocator.free(payload);
+    // The first receive fills a whole chunk: not drained, so the buffered read goes on receiving.
+    try testing.expectEqual(Status.ok, pair[1].receiveOnce(false));
+    try testing.expect(!pair[1].drained);
+    var status = pair[1].readBufferedFrame(&header, payload.ptr, @intCast(payload.len));
+    while (status == .would_block and !pair[1].drained) status = pair[1].readBufferedFrame(&header, payload.ptr, @intCast(payload.len));
+    try testing.expectEqual(Status.ok, status);
+    try testing.expectEqual(@as(u32, @intCast(big.len)), header[4]);
 }
 
 test "a frame over the limit is refused and the stream stays failed" {

@@ -208,6 +208,11 @@ export fn plasma_connection_read_frame(self: *Connection, header_out: *connectio
     return code(self.readFrame(header_out, payload, capacity, wait_ms));
 }
 
+/// Reads the next frame if it is buffered or the socket may hold it (see readBufferedFrame).
+export fn plasma_connection_read_buffered_frame(self: *Connection, header_out: *connection_mod.HeaderOut, payload: [*]u8, capacity: u32) c_int {
+    return code(self.readBufferedFrame(header_out, payload, capacity));
+}
+
 /// Reads the next frame without copying: payload_out points at it until the next read.
 export fn plasma_connection_lend_frame(self: *Connection, header_out: *connection_mod.HeaderOut, payload_out: *u64, wait_ms: i32) c_int {
     var lent: [*]u8 = undefined;

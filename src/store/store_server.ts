@@ -253,7 +253,8 @@ export class StoreServer {
         else if (now >= sliceEndsAt) return true;
       }
       if (session.fdAwaited !== null && !this.#takeAwaitedFd(session)) return false;
-      let status = session.connection.read(0);
+      // After the first frame, a socket found empty is not asked again: the poller reports more.
+      let status = served === 0 ? session.connection.read(0) : session.connection.readNext();
       while (status === Status.budget_exceeded && this.#growReceive(session)) status = session.connection.read(0);
       if (this.#charged.has(session)) this.#recharge(session);
       if (status === Status.budget_exceeded) return false; // refused and closed
