@@ -7,7 +7,7 @@
  * field read is checked as the verifier checks it (inside its table, strings NUL-terminated).
  * @module
  */
-import { VerificationError } from "./verifier.ts";
+import { FrameView, VerificationError } from "./frame_view.ts";
 
 const EMPTY = new Uint8Array(0);
 const TWO_TO_32 = 2 ** 32;
@@ -16,11 +16,8 @@ const SAFE_HIGH_WORD_MAX = 0x1fffff;
 
 /** One reader per thread, re-pointed at each payload; its views are valid until the next open. */
 export class FlatReader {
-  #buffer: ArrayBufferLike | null = null;
-  #view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+  readonly #frame = new FrameView();
   #payload: Uint8Array = EMPTY;
-  #base = 0;
-  #length = 0;
   #table = 0;
   #tableEnd = 0;
   #vtable = 0;
@@ -28,23 +25,19 @@ export class FlatReader {
 
   /** Opens `payload`'s root table; `name` only labels errors. */
   open(payload: Uint8Array, name: string): void {
-    if (payload.buffer !== this.#buffer || this.#view.byteLength !== payload.buffer.byteLength) {
-      this.#buffer = payload.buffer;
-      this.#view = new DataView(payload.buffer);
-    }
+    const frame = this.#frame;
+    frame.point(payload);
     this.#payload = payload;
-    this.#base = payload.byteOffset;
-    this.#length = payload.byteLength;
-    if (this.#length < 8) throw new VerificationError(`${name}: buffer too short for a FlatBuffer`);
-    const table = this.#target(0);
-    this.#need(table, 4);
-    const vtable = table - this.#view.getInt32(this.#base + table, true);
-    this.#need(vtable, 4);
-    const vtableBytes = this.#view.getUint16(this.#base + vtable, true);
-    const tableBytes = this.#view.getUint16(this.#base + vtable + 2, true);
+    if (frame.length < 8) throw new VerificationError(`${name}: buffer too short for a FlatBuffer`);
+    const table = frame.target(0);
+    frame.need(table, 4);
+    const vtable = table - frame.int32(table);
+    frame.need(vtable, 4);
+    const vtableBytes = frame.uint16(vtable);
+    const tableBytes = frame.uint16(vtable + 2);
     if (vtableBytes < 4 || vtableBytes % 2 !== 0) throw new VerificationError(`bad vtable size ${vtableBytes}`);
-    this.#need(vtable, vtableBytes);
-    this.#need(table, tableBytes);
+    frame.need(vtable, vtableBytes);
+    frame.need(table, tableBytes);
     this.#table = table;
     this.#tableEnd = table + tableBytes;
     this.#vtable = vtable;
@@ -54,22 +47,22 @@ export class FlatReader {
   /** A bool field (absent: false). */
   bool(field: number): boolean {
     const at = this.#field(field, 1);
-    return at !== 0 && this.#view.getUint8(this.#base + at) !== 0;
+    return at !== 0 && this.#frame.uint8(at) !== 0;
   }
 
   /** An int field (absent: 0). */
   int32(field: number): number {
     const at = this.#field(field, 4);
-    return at === 0 ? 0 : this.#view.getInt32(this.#base + at, true);
+    return at === 0 ? 0 : this.#frame.int32(at);
   }
 
   /** A ulong field as a number (absent: 0); past 2^53 it is no size anyone can allocate. */
   size(field: number, name: string): number {
     const at = this.#field(field, 8);
     if (at === 0) return 0;
-    const high = this.#view.getUint32(this.#base + at + 4, true);
+    const high = this.#frame.uint32(at + 4);
     if (high > SAFE_HIGH_WORD_MAX) throw new VerificationError(`bad ${name}: ${high * TWO_TO_32} or more`);
-    return high * TWO_TO_32 + this.#view.getUint32(this.#base + at, true);
+    return high * TWO_TO_32 + this.#frame.uint32(at);
   }
 
   /**
@@ -78,26 +71,26 @@ export class FlatReader {
    */
   int64(field: number): number {
     const at = this.#field(field, 8);
-    if (at === 0) return 0;
-    return this.#view.getInt32(this.#base + at + 4, true) * TWO_TO_32 + this.#view.getUint32(this.#base + at, true);
+    return at === 0 ? 0 : this.#frame.int32(at + 4) * TWO_TO_32 + this.#frame.uint32(at);
   }
 
   /** A string (or [ubyte]) field's bytes, a view into the payload (absent: empty). */
   bytes(field: number): Uint8Array {
     const at = this.#field(field, 4);
-    return at === 0 ? EMPTY : this.#string(this.#target(at));
+    return at === 0 ? EMPTY : this.#string(this.#frame.target(at));
   }
 
   /** A [string] field's items, views into the payload (absent: none). */
   byteStrings(field: number): Uint8Array[] {
     const at = this.#field(field, 4);
     if (at === 0) return [];
-    const vector = this.#target(at);
-    this.#need(vector, 4);
-    const count = this.#view.getUint32(this.#base + vector, true);
-    this.#need(vector + 4, count * 4);
+    const frame = this.#frame;
+    const vector = frame.target(at);
+    frame.need(vector, 4);
+    const count = frame.uint32(vector);
+    frame.need(vector + 4, count * 4);
     const items = new Array<Uint8Array>(count);
-    for (let index = 0; index < count; index++) items[index] = this.#string(this.#target(vector + 4 + index * 4));
+    for (let index = 0; index < count; index++) items[index] = this.#string(frame.target(vector + 4 + index * 4));
     return items;
   }
 
@@ -105,7 +98,7 @@ export class FlatReader {
   #field(field: number, width: number): number {
     const slot = 4 + field * 2;
     if (slot + 2 > this.#vtableBytes) return 0;
-    const offset = this.#view.getUint16(this.#base + this.#vtable + slot, true);
+    const offset = this.#frame.uint16(this.#vtable + slot);
     if (offset === 0) return 0;
     const at = this.#table + offset;
     if (at + width > this.#tableEnd) throw new VerificationError("field outside its table");
@@ -113,23 +106,9 @@ export class FlatReader {
   }
 
   #string(position: number): Uint8Array {
-    this.#need(position, 4);
-    const length = this.#view.getUint32(this.#base + position, true);
-    this.#need(position + 4, length + 1); // the terminating NUL is part of the encoding
+    this.#frame.need(position, 4);
+    const length = this.#frame.uint32(position);
+    this.#frame.need(position + 4, length + 1); // the terminating NUL is part of the encoding
     return this.#payload.subarray(position + 4, position + 4 + length);
-  }
-
-  /** The position a uoffset at `position` points to. */
-  #target(position: number): number {
-    this.#need(position, 4);
-    const target = position + this.#view.getUint32(this.#base + position, true);
-    this.#need(target, 0);
-    return target;
-  }
-
-  #need(position: number, bytes: number): void {
-    if (position < 0 || bytes < 0 || position + bytes > this.#length) {
-      throw new VerificationError(`offset ${position}+${bytes} outside the ${this.#length}-byte buffer`);
-    }
   }
 }

@@ -26,23 +26,15 @@ function size(value: bigint, name: string): number {
 
 const reader = new FlatReader();
 
-/** CreateRequest's fields, by id (schema/arrow_plasma.fbs). */
-const enum CreateField {
-  ObjectId = 0,
-  EvictIfFull = 1,
-  DataSize = 2,
-  MetadataSize = 3,
-  DeviceNum = 4,
-}
-
+/** CreateRequest: object_id (0), evict_if_full (1), data_size (2), metadata_size (3), device_num (4). */
 export function decodeCreateRequest(payload: Uint8Array): m.ArrowCreateRequest {
   reader.open(payload, "CreateRequest");
   return {
-    objectId: reader.bytes(CreateField.ObjectId),
-    evictIfFull: reader.bool(CreateField.EvictIfFull),
-    dataSize: reader.size(CreateField.DataSize, "data_size"),
-    metadataSize: reader.size(CreateField.MetadataSize, "metadata_size"),
-    deviceNum: reader.int32(CreateField.DeviceNum),
+    objectId: reader.bytes(0),
+    evictIfFull: reader.bool(1),
+    dataSize: reader.size(2, "data_size"),
+    metadataSize: reader.size(3, "metadata_size"),
+    deviceNum: reader.int32(4),
   };
 }
 

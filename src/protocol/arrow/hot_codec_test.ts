@@ -6,6 +6,7 @@
  * generated readers decode them, and be refused exactly when those refuse them (random damage).
  */
 import assert from "node:assert/strict";
+import { assertDamageParity, outcome } from "../_damage_test_helper.ts";
 import * as flatbuffers from "flatbuffers";
 import * as fb from "./generated/mod.ts";
 import { LAYOUTS } from "./generated/layout.ts";
@@ -202,37 +203,14 @@ function hotDecode(table: string, payload: Uint8Array): unknown {
   return decodeIdRequest(payload, "ReleaseRequest");
 }
 
-/** What a decode gives: its value, or that it refused the payload (any other error fails the test). */
-function outcome(decode: () => unknown): unknown {
-  try {
-    return { value: decode() };
-  } catch (error) {
-    if (error instanceof VerificationError) return "refused";
-    throw error;
-  }
-}
-
 Deno.test("Arrow hot requests: damaged payloads are refused (or read) exactly as the verifier and generated readers do", () => {
-  let seed = 12345;
-  const random = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   const samples: [string, Uint8Array][] = [
     ["CreateRequest", createRequest(4096n, 16n)],
     ["SealRequest", sealRequest(id(7))],
     ["GetRequest", getRequest([id(1), id(2), id(3)], 100n)],
     ["ReleaseRequest", idRequest("ReleaseRequest")],
   ];
-  let refused = 0;
-  for (let round = 0; round < 4000; round++) {
-    const [table, valid] = samples[round % samples.length];
-    const damaged = valid.slice(0, random() < 0.2 ? Math.floor(random() * valid.length) : valid.length);
-    for (let flips = 1 + Math.floor(random() * 3); flips > 0 && damaged.length > 0; flips--) {
-      damaged[Math.floor(random() * damaged.length)] = Math.floor(random() * 256);
-    }
-    const expected = outcome(() => referenceDecode(table, damaged));
-    assert.deepEqual(outcome(() => hotDecode(table, damaged)), expected, `${table} round ${round}`);
-    if (expected === "refused") refused++;
-  }
-  assert.ok(refused > 400, `the damage must often be refusable to mean anything (${refused} refused)`);
+  assertDamageParity(samples, hotDecode, referenceDecode, 12345);
 });
 
 Deno.test("Arrow hot requests: a field that lies past its table's stated size is refused, as the verifier refuses it", () => {
