@@ -13,6 +13,8 @@
 
 const TWO_TO_32 = 2 ** 32;
 const BYTES_INITIAL = 4096;
+/** A buffer grown past this for one large message (a get of many ids) is dropped at the next begin(). */
+const BYTES_RETAINED_MAX = 1024 * 1024;
 /** Tables start 8-aligned, so fields placed at aligned offsets within them stay aligned. */
 const TABLE_ALIGNMENT = 8;
 const ENCODER = new TextEncoder();
@@ -28,6 +30,7 @@ export class FlatWriter {
    * (the 4-byte vtable offset included); returns the root table.
    */
   begin(fieldCount: number, inlineBytes: number): number {
+    if (this.#bytes.length > BYTES_RETAINED_MAX) this.#replace(new Uint8Array(BYTES_INITIAL));
     this.#end = 4;
     const root = this.table(fieldCount, inlineBytes);
     this.#view.setUint32(0, root, true);
@@ -155,12 +158,21 @@ export class FlatWriter {
     return start;
   }
 
+  /** Bytes the writer holds between messages (for tests: a large message's buffer is not kept). */
+  get capacityBytes(): number {
+    return this.#bytes.length;
+  }
+
   #reserve(bytes: number): void {
     if (bytes <= this.#bytes.length) return;
     const grown = new Uint8Array(Math.max(bytes, this.#bytes.length * 2));
     grown.set(this.#bytes.subarray(0, this.#end));
-    this.#bytes = grown;
-    this.#view = new DataView(grown.buffer);
+    this.#replace(grown);
+  }
+
+  #replace(bytes: Uint8Array<ArrayBuffer>): void {
+    this.#bytes = bytes;
+    this.#view = new DataView(bytes.buffer);
   }
 }
 
