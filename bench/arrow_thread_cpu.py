@@ -7,7 +7,9 @@ and warmed up with 3,000 untimed create+seal+get+contains. Then one client times
 over each phase is read from /proc/PID/task/*/stat and split into:
   - loop user / loop sys: the thread that serves requests (ours: the store Worker's thread;
     Arrow's: its one thread), in user space and in the kernel;
-  - other: every other thread (ours: V8's GC and compiler helpers, the runtime's threads).
+  - other: every other thread (ours: V8's GC and compiler helpers, the runtime's threads);
+  - loop wait: how long the serving thread was runnable but waited for a CPU
+    (/proc/PID/task/TID/schedstat), which is what a busy machine adds to each wake-up.
 Each row prints medians over the rounds (us per op, ops/s) and every round's ops/s; the stolen
 CPU share of each round (/proc/stat) is printed as the rounds run. With BUSY=K in the
 environment, K CPU-bound processes run beside for the whole run.
@@ -45,30 +47,33 @@ def parse_variant(text):
 
 
 def thread_ticks(pid):
-    """{tid: (name, utime, stime)} of every thread of `pid`."""
+    """{tid: (name, utime ticks, stime ticks, run-queue wait ns)} of every thread of `pid`."""
     threads = {}
     for tid in os.listdir(f"/proc/{pid}/task"):
         try:
             with open(f"/proc/{pid}/task/{tid}/stat") as stat:
                 text = stat.read()
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as schedstat:
+                waited_ns = int(schedstat.read().split()[1])
         except FileNotFoundError:
             continue
         fields = text.rsplit(")", 1)[1].split()
-        threads[tid] = (text[text.index("(") + 1 : text.rindex(")")], int(fields[11]), int(fields[12]))
+        threads[tid] = (text[text.index("(") + 1 : text.rindex(")")], int(fields[11]), int(fields[12]), waited_ns)
     return threads
 
 
 def split_ticks(before, after):
-    """(loop user, loop sys, other) ticks between two thread_ticks readings."""
-    loop_user = loop_sys = other = 0
-    for tid, (name, user, system) in after.items():
-        _, user0, system0 = before.get(tid, (name, 0, 0))
+    """(loop user ticks, loop sys ticks, other ticks, loop wait ns) between two thread_ticks readings."""
+    loop_user = loop_sys = other = loop_wait = 0
+    for tid, (name, user, system, waited) in after.items():
+        _, user0, system0, waited0 = before.get(tid, (name, 0, 0, 0))
         if name in LOOP_THREADS:
             loop_user += user - user0
             loop_sys += system - system0
+            loop_wait += waited - waited0
         else:
             other += (user - user0) + (system - system0)
-    return loop_user, loop_sys, other
+    return loop_user, loop_sys, other, loop_wait
 
 
 def stolen_ticks():
@@ -121,10 +126,11 @@ def run_store(binary, loop_wait, count, rows):
             before, start, usage = thread_ticks(store.pid), time.perf_counter(), os.times()
             phase()
             seconds, after, used = time.perf_counter() - start, thread_ticks(store.pid), os.times()
-            loop_user, loop_sys, other = (ticks / TICKS * 1e6 / count for ticks in split_ticks(before, after))
+            *ticks, waited_ns = split_ticks(before, after)
+            loop_user, loop_sys, other = (each / TICKS * 1e6 / count for each in ticks)
             client_us = (used.user - usage.user + used.system - usage.system) * 1e6 / count
             rows.setdefault(label, []).append((count / seconds, loop_user + loop_sys + other, loop_user, loop_sys,
-                                              other, client_us))
+                                              other, client_us, waited_ns / 1e3 / count))
         client.disconnect()
     finally:
         store.terminate()
@@ -150,13 +156,13 @@ def main():
         for process in busy:
             process.kill()
     print(f"{'row':12} {'variant':10} {'ops/s':>8} {'store CPU':>9} {'loop user':>9} {'loop sys':>8} {'other':>6}"
-          f" {'client':>6}   (medians, us per op; then each round's ops/s)")
+          f" {'client':>6} {'loop wait':>9}   (medians, us per op; then each round's ops/s)")
     for label in ("create+seal", "get+release", "contains"):
         for name, _, _ in variants:
             rows = results[name][label]
-            median = [statistics.median(row[column] for row in rows) for column in range(6)]
+            median = [statistics.median(row[column] for row in rows) for column in range(7)]
             print(f"{label:12} {name:10} {median[0]:8.0f} {median[1]:9.1f} {median[2]:9.1f} {median[3]:8.1f}"
-                  f" {median[4]:6.1f} {median[5]:6.1f}   " + " ".join(f"{row[0]:.0f}" for row in rows))
+                  f" {median[4]:6.1f} {median[5]:6.1f} {median[6]:9.1f}   " + " ".join(f"{row[0]:.0f}" for row in rows))
 
 
 if __name__ == "__main__":
