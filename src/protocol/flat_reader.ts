@@ -30,18 +30,11 @@ export class FlatReader {
     this.#payload = payload;
     if (frame.length < 8) throw new VerificationError(`${name}: buffer too short for a FlatBuffer`);
     const table = frame.target(0);
-    frame.need(table, 4);
-    const vtable = table - frame.int32(table);
-    frame.need(vtable, 4);
-    const vtableBytes = frame.uint16(vtable);
-    const tableBytes = frame.uint16(vtable + 2);
-    if (vtableBytes < 4 || vtableBytes % 2 !== 0) throw new VerificationError(`bad vtable size ${vtableBytes}`);
-    frame.need(vtable, vtableBytes);
-    frame.need(table, tableBytes);
+    const vtable = frame.vtableOf(table);
     this.#table = table;
-    this.#tableEnd = table + tableBytes;
+    this.#tableEnd = table + frame.uint16(vtable + 2);
     this.#vtable = vtable;
-    this.#vtableBytes = vtableBytes;
+    this.#vtableBytes = frame.uint16(vtable);
   }
 
   /** A bool field (absent: false). */

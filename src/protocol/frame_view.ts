@@ -46,7 +46,23 @@ export class FrameView {
     return target;
   }
 
-  // Unchecked reads: callers check the range first (need, target).
+  /**
+   * The vtable of the table at `position`, with the table and its vtable checked to lie inside
+   * the frame and the vtable's size to be sane; read the sizes with `uint16(vtable)` (vtable
+   * bytes) and `uint16(vtable + 2)` (table bytes).
+   */
+  vtableOf(position: number): number {
+    this.need(position, 4);
+    const vtable = position - this.int32(position);
+    this.need(vtable, 4);
+    const vtableBytes = this.uint16(vtable);
+    if (vtableBytes < 4 || vtableBytes % 2 !== 0) throw new VerificationError(`bad vtable size ${vtableBytes}`);
+    this.need(vtable, vtableBytes);
+    this.need(position, this.uint16(vtable + 2));
+    return vtable;
+  }
+
+  // Unchecked reads: callers check the range first (need, target, vtableOf).
   uint8(position: number): number {
     return this.#view.getUint8(this.#base + position);
   }

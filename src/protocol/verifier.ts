@@ -48,14 +48,9 @@ class Verifier {
     if (++this.#tables > TABLES_MAX) throw new VerificationError("too many tables");
     const layout = this.#layouts[name];
     const frame = this.#frame;
-    frame.need(position, 4);
-    const vtable = position - frame.int32(position);
-    frame.need(vtable, 4);
+    const vtable = frame.vtableOf(position);
     const vtableBytes = frame.uint16(vtable);
     const tableBytes = frame.uint16(vtable + 2);
-    if (vtableBytes < 4 || vtableBytes % 2 !== 0) throw new VerificationError(`bad vtable size ${vtableBytes}`);
-    frame.need(vtable, vtableBytes);
-    frame.need(position, tableBytes);
     for (let id = 0; id < layout.length; id++) {
       const slot = 4 + id * 2;
       if (slot + 2 > vtableBytes) break;

@@ -228,3 +228,18 @@ Deno.test("Arrow hot requests: a field that lies past its table's stated size is
     assert.equal(outcome(() => hotDecode("CreateRequest", payload)), "refused", `table size ${shrunk}`);
   }
 });
+
+Deno.test("Arrow hot requests: a vtable of an odd or too small size is refused by the reader and the verifier alike", () => {
+  for (const vtableBytes of [0, 2, 3, 7]) {
+    const payload = createRequest(4096n, 16n);
+    const view = new DataView(payload.buffer);
+    const table = view.getUint32(0, true);
+    view.setUint16(table - view.getInt32(table, true), vtableBytes, true);
+    assert.equal(
+      outcome(() => referenceDecode("CreateRequest", payload)),
+      "refused",
+      `verifier, vtable ${vtableBytes}`,
+    );
+    assert.equal(outcome(() => hotDecode("CreateRequest", payload)), "refused", `reader, vtable ${vtableBytes}`);
+  }
+});
