@@ -1,8 +1,8 @@
 /**
  * Decoders for the requests of Arrow's dialect: each verifies the FlatBuffer against the
  * dialect's layouts first (peer input), then copies the fields into a plain object. The requests
- * of every object's life (create, seal, release, get, contains, abort) are read in place by a
- * FlatReader, which checks each field as it reads it, and all their fields are read.
+ * of every object's life (create, seal, release, get, contains, abort) and Evict are read in
+ * place by a FlatReader, which checks each field as it reads it, and all their fields are read.
  * @module
  */
 import type * as flatbuffers from "flatbuffers";
@@ -16,12 +16,6 @@ import { GET_TIMEOUT_MS_MAX } from "../limits.ts";
 
 function buffer(payload: Uint8Array, table: string): flatbuffers.ByteBuffer {
   return verifiedBuffer(payload, table, LAYOUTS);
-}
-
-/** A ulong/long field as a number; sizes past 2^53 are not sizes anyone can allocate. */
-function size(value: bigint, name: string): number {
-  if (value < 0n || value > BigInt(Number.MAX_SAFE_INTEGER)) throw new VerificationError(`bad ${name} ${value}`);
-  return Number(value);
 }
 
 const reader = new FlatReader();
@@ -108,9 +102,10 @@ export function decodeIdsRequest(payload: Uint8Array, table: "DeleteRequest" | "
   return list(root.objectIdsLength(), (index) => root.objectIds(index, BYTES));
 }
 
+/** EvictRequest: num_bytes (0), its only field. */
 export function decodeEvictRequest(payload: Uint8Array): number {
-  const table = fb.EvictRequest.getRootAsEvictRequest(buffer(payload, "EvictRequest"));
-  return size(table.numBytes(), "num_bytes");
+  reader.open(payload, "EvictRequest");
+  return reader.size(0, "num_bytes");
 }
 
 export function decodeSetOptionsRequest(payload: Uint8Array): m.ArrowSetOptionsRequest {
