@@ -108,7 +108,7 @@ function sendDistinctGetReply(session: ClientSession, get: GetResult): void {
       continue;
     }
     specs[index] = specOf(object);
-    if (!chunks.some((chunk) => chunk.id === object.chunk.id)) chunks.push(object.chunk);
+    if (!chunks.includes(object.chunk)) chunks.push(object.chunk); // one ChunkInfo per chunk
   }
   session.send(
     ArrowMessageType.GetReply,
