@@ -24,16 +24,6 @@ export const SYMBOLS = {
   plasma_hasher_digest: { parameters: ["pointer"], result: "u64" },
   // void plasma_hasher_destroy(XxHash3 *hasher)
   plasma_hasher_destroy: { parameters: ["pointer"], result: "void" },
-  // HashPipeline *plasma_hash_pipeline_create(void)  (NULL when out of memory or threads)
-  plasma_hash_pipeline_create: { parameters: [], result: "pointer" },
-  // void plasma_hash_pipeline_reset(HashPipeline *pipeline, uint64_t seed)  (waits for the piece in flight)
-  plasma_hash_pipeline_reset: { parameters: ["pointer", "u64"], result: "void" },
-  // void plasma_hash_pipeline_submit(HashPipeline *pipeline, const uint8_t *bytes, uint64_t len)  (returns at once)
-  plasma_hash_pipeline_submit: { parameters: ["pointer", "buffer", "u64"], result: "void" },
-  // uint64_t plasma_hash_pipeline_digest(HashPipeline *pipeline)  (waits for the piece in flight)
-  plasma_hash_pipeline_digest: { parameters: ["pointer"], result: "u64" },
-  // void plasma_hash_pipeline_destroy(HashPipeline *pipeline)  (waits for the piece in flight)
-  plasma_hash_pipeline_destroy: { parameters: ["pointer"], result: "void" },
 
   // int plasma_chunk_create(uint32_t kind, const char *dir, uint64_t size, uint32_t flags, Mapping *out)
   plasma_chunk_create: { parameters: ["u32", "buffer", "u64", "u32", "buffer"], result: "i32" },

@@ -7,7 +7,6 @@ const socket = @import("socket.zig");
 const connection_mod = @import("connection.zig");
 const poller_mod = @import("poller.zig");
 const allocator_mod = @import("allocator.zig");
-const hash_pipeline = @import("hash_pipeline.zig");
 
 const Status = status_mod.Status;
 const Connection = connection_mod.Connection;
@@ -91,37 +90,6 @@ export fn plasma_hasher_digest(hasher: *std.hash.XxHash3) u64 {
 
 export fn plasma_hasher_destroy(hasher: *std.hash.XxHash3) void {
     std.heap.c_allocator.destroy(hasher);
-}
-
-/// A streaming XXH3-64 hashed on its own helper thread (hash_pipeline.zig): submit returns at
-/// once, so the spill I/O moves the next piece while this one is hashed. NULL when out of memory
-/// or threads.
-export fn plasma_hash_pipeline_create() ?*hash_pipeline.HashPipeline {
-    const pipeline = std.heap.c_allocator.create(hash_pipeline.HashPipeline) catch return null;
-    pipeline.start() catch {
-        std.heap.c_allocator.destroy(pipeline);
-        return null;
-    };
-    return pipeline;
-}
-
-export fn plasma_hash_pipeline_reset(pipeline: *hash_pipeline.HashPipeline, seed: u64) void {
-    pipeline.reset(seed);
-}
-
-/// The caller keeps `bytes` alive and unchanged until its next call on this pipeline.
-export fn plasma_hash_pipeline_submit(pipeline: *hash_pipeline.HashPipeline, bytes: ?[*]const u8, len: u64) void {
-    const ptr = bytes orelse return;
-    pipeline.submit(ptr[0..@intCast(len)]);
-}
-
-export fn plasma_hash_pipeline_digest(pipeline: *hash_pipeline.HashPipeline) u64 {
-    return pipeline.digest();
-}
-
-export fn plasma_hash_pipeline_destroy(pipeline: *hash_pipeline.HashPipeline) void {
-    pipeline.stop();
-    std.heap.c_allocator.destroy(pipeline);
 }
 
 test "a streamed hash equals the one-shot hash for any split" {
@@ -337,7 +305,6 @@ comptime {
         _ = connection_mod;
         _ = poller_mod;
         _ = allocator_mod;
-        _ = hash_pipeline;
         _ = @import("connection_fuzz.zig");
     }
 }
