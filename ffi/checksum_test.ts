@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { hash64, StreamingHash } from "./checksum.ts";
+import { hash64, RecordHashQueue, StreamingHash } from "./checksum.ts";
 
 Deno.test("a streamed hash equals hash64 of the whole, and a changed byte changes it", () => {
   const bytes = crypto.getRandomValues(new Uint8Array(50_000));
@@ -20,4 +20,33 @@ Deno.test("a streamed hash equals hash64 of the whole, and a changed byte change
     hash.close();
   }
   assert.throws(() => hash.digest(), /closed/);
+});
+
+Deno.test("queued record checksums equal the parts hashed in line and chained, in submission order", () => {
+  const data = new Uint8Array(300_000);
+  for (let start = 0; start < data.length; start += 65_536) {
+    crypto.getRandomValues(data.subarray(start, start + 65_536));
+  }
+  const chained = (parts: Uint8Array[]) => parts.reduce((seed, part) => hash64(part, seed), 0n);
+  const queue = new RecordHashQueue();
+  try {
+    const records = Array.from({ length: 150 }, (_, index) => [
+      new TextEncoder().encode(`header ${index}`),
+      new Uint8Array(0),
+      data.subarray(0, index % 7),
+      data.subarray(index, index + (index * 1_999) % 250_000),
+    ]);
+    const indexes = records.map(([header, owner, metadata, body]) => queue.submit(header, owner, metadata, body));
+    assert.deepEqual(indexes, records.map((_, index) => index));
+    assert.deepEqual(queue.wait(), records.map(chained));
+    assert.deepEqual(queue.wait(), [], "a new batch starts empty");
+    queue.submit(new Uint8Array(0), new Uint8Array(0), new Uint8Array(0), data);
+    const [only] = queue.wait();
+    assert.equal(only, hash64(data, hash64(new Uint8Array(0), hash64(new Uint8Array(0), hash64(new Uint8Array(0))))));
+    queue.submit(data, data, data, data); // left queued: close finishes it
+  } finally {
+    queue.close();
+  }
+  queue.close();
+  assert.throws(() => queue.wait(), /closed/);
 });

@@ -24,6 +24,18 @@ export const SYMBOLS = {
   plasma_hasher_digest: { parameters: ["pointer"], result: "u64" },
   // void plasma_hasher_destroy(XxHash3 *hasher)
   plasma_hasher_destroy: { parameters: ["pointer"], result: "void" },
+  // HashQueue *plasma_hash_queue_create(void)  (NULL when out of memory or threads)
+  plasma_hash_queue_create: { parameters: [], result: "pointer" },
+  // void plasma_hash_queue_submit(HashQueue *queue, header, header_len, owner, owner_len, metadata, metadata_len,
+  //   data, data_len, uint64_t *result)  (returns at once unless 64 jobs are queued)
+  plasma_hash_queue_submit: {
+    parameters: ["pointer", "buffer", "u64", "buffer", "u64", "buffer", "u64", "buffer", "u64", "buffer"],
+    result: "void",
+  },
+  // void plasma_hash_queue_wait(HashQueue *queue)  (every queued checksum written)
+  plasma_hash_queue_wait: { parameters: ["pointer"], result: "void" },
+  // void plasma_hash_queue_destroy(HashQueue *queue)  (finishes the queued jobs first)
+  plasma_hash_queue_destroy: { parameters: ["pointer"], result: "void" },
 
   // int plasma_chunk_create(uint32_t kind, const char *dir, uint64_t size, uint32_t flags, Mapping *out)
   plasma_chunk_create: { parameters: ["u32", "buffer", "u64", "u32", "buffer"], result: "i32" },

@@ -7,6 +7,7 @@ const socket = @import("socket.zig");
 const connection_mod = @import("connection.zig");
 const poller_mod = @import("poller.zig");
 const allocator_mod = @import("allocator.zig");
+const hash_queue = @import("hash_queue.zig");
 
 const Status = status_mod.Status;
 const Connection = connection_mod.Connection;
@@ -90,6 +91,55 @@ export fn plasma_hasher_digest(hasher: *std.hash.XxHash3) u64 {
 
 export fn plasma_hasher_destroy(hasher: *std.hash.XxHash3) void {
     std.heap.c_allocator.destroy(hasher);
+}
+
+/// Spill records' checksums on a helper thread, one queued job per record (hash_queue.zig): the
+/// spill I/O moves the next object while the helper hashes this one. NULL when out of memory or threads.
+export fn plasma_hash_queue_create() ?*hash_queue.HashQueue {
+    const queue = std.heap.c_allocator.create(hash_queue.HashQueue) catch return null;
+    queue.start() catch {
+        std.heap.c_allocator.destroy(queue);
+        return null;
+    };
+    return queue;
+}
+
+/// Queues the chained checksum of header, owner, metadata and data into `result`. The caller keeps
+/// every part and `result` alive and unchanged until plasma_hash_queue_wait returns.
+export fn plasma_hash_queue_submit(
+    queue: *hash_queue.HashQueue,
+    header: ?[*]const u8,
+    header_len: u64,
+    owner: ?[*]const u8,
+    owner_len: u64,
+    metadata: ?[*]const u8,
+    metadata_len: u64,
+    data: ?[*]const u8,
+    data_len: u64,
+    result: *u64,
+) void {
+    queue.submit(&.{
+        bytesOrEmpty(header, header_len),
+        bytesOrEmpty(owner, owner_len),
+        bytesOrEmpty(metadata, metadata_len),
+        bytesOrEmpty(data, data_len),
+    }, result);
+}
+
+/// Blocks until every queued checksum has been written.
+export fn plasma_hash_queue_wait(queue: *hash_queue.HashQueue) void {
+    queue.wait();
+}
+
+export fn plasma_hash_queue_destroy(queue: *hash_queue.HashQueue) void {
+    queue.stop();
+    std.heap.c_allocator.destroy(queue);
+}
+
+/// Deno passes a zero-length buffer as NULL.
+fn bytesOrEmpty(ptr: ?[*]const u8, len: u64) []const u8 {
+    const bytes = ptr orelse return "";
+    return bytes[0..@intCast(len)];
 }
 
 test "a streamed hash equals the one-shot hash for any split" {
@@ -305,6 +355,7 @@ comptime {
         _ = connection_mod;
         _ = poller_mod;
         _ = allocator_mod;
+        _ = hash_queue;
         _ = @import("connection_fuzz.zig");
     }
 }

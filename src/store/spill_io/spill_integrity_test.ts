@@ -15,24 +15,34 @@ interface Spilled {
   targets: { chunkId: number; offset: number; dataSize: number; metadataSize: number }[];
 }
 
-/** Spills three patterned objects (with metadata and an owner address) into `directory`. */
-async function withSpilled(directory: string, body: (spilled: Spilled) => Promise<void>): Promise<void> {
+/** Bytes between objects in the source and target areas: room for the large objects below. */
+const STRIDE_BYTES = 320 * 1024;
+
+/**
+ * Spills patterned objects (with metadata and an owner address) into `directory`: three small
+ * ones by default; `dataSize` of 256 KiB and more takes the hash queue's path in batches.
+ */
+async function withSpilled(
+  directory: string,
+  body: (spilled: Spilled) => Promise<void>,
+  { count = OBJECTS, dataSize = 5000 } = {},
+): Promise<void> {
   const chunk = SharedMemoryChunk.create(4 * MIB);
   const io = SpillIo.start([{ id: 1, fd: chunk.fd, sizeBytes: chunk.sizeBytes }]);
   try {
-    const objects = Array.from({ length: OBJECTS }, (_, index) => ({
+    const objects = Array.from({ length: count }, (_, index) => ({
       key: `k${index}`,
       chunkId: 1,
-      offset: index * 64 * 1024,
-      dataSize: 5000 + index,
+      offset: index * STRIDE_BYTES,
+      dataSize: dataSize + index,
       metadataSize: 3,
       ownerAddress: new Uint8Array([1, 2, 3, 4]),
     }));
-    chunk.bytes().subarray(0, MIB).forEach((_, index, bytes) => bytes[index] = (index * 13) & 0xff);
+    chunk.bytes().subarray(0, 2 * MIB).forEach((_, index, bytes) => bytes[index] = (index * 13) & 0xff);
     const { path, urls } = await io.spill(directory, objects);
     const targets = objects.map((object, index) => ({
       chunkId: 1,
-      offset: 2 * MIB + index * 64 * 1024,
+      offset: 2 * MIB + index * STRIDE_BYTES,
       dataSize: object.dataSize,
       metadataSize: object.metadataSize,
     }));
@@ -81,6 +91,34 @@ Deno.test("a changed byte anywhere in a spilled object's record fails its restor
       })
     );
   }
+});
+
+Deno.test("large objects spilled and restored in batches (checksums on the helper thread) keep their bytes; a damaged one fails alone", async () => {
+  const count = 4;
+  const dataSize = 300 * 1024;
+  const expectedAt = (object: number) =>
+    new Uint8Array(dataSize + object + 3).map((_, index) => ((object * STRIDE_BYTES + index) * 13) & 0xff);
+  const restoredAt = (chunk: SharedMemoryChunk, target: Spilled["targets"][number]) =>
+    chunk.bytes().subarray(target.offset, target.offset + target.dataSize + target.metadataSize);
+  await inTempDir((directory) =>
+    withSpilled(directory, async ({ io, chunk, path, urls, targets }) => {
+      // One at a time (hashed in line) and all in one request (queued but the last) read the same bytes.
+      await io.restore(urls[1], targets[1]);
+      assert.deepEqual(restoredAt(chunk, targets[1]), expectedAt(1));
+      chunk.bytes().fill(0, 2 * MIB);
+      await Promise.all(urls.map((url, object) => io.restore(url, targets[object])));
+      for (let object = 0; object < count; object++) {
+        assert.deepEqual(restoredAt(chunk, targets[object]), expectedAt(object));
+      }
+      flipByte(path, parseSpillUrl(urls[1]).offset + 100_000);
+      const outcomes = await Promise.allSettled(urls.map((url, object) => io.restore(url, targets[object])));
+      assert.deepEqual(outcomes.map((outcome) => outcome.status), ["fulfilled", "rejected", "fulfilled", "fulfilled"]);
+      assert.match(
+        String((outcomes[1] as PromiseRejectedResult).reason),
+        /SpillError: spilled object at .* is damaged/,
+      );
+    }, { count, dataSize })
+  );
 });
 
 Deno.test("a spill file cut short or removed fails the restore of the objects past the cut", async () => {

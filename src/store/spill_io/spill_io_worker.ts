@@ -8,7 +8,7 @@
  * @module
  */
 /// <reference lib="deno.worker" />
-import { StreamingHash } from "../../../ffi/checksum.ts";
+import { RecordHashQueue, StreamingHash } from "../../../ffi/checksum.ts";
 import { SharedMemoryChunk } from "../../../ffi/shared_memory.ts";
 import type { ChunkInfo } from "../local_object.ts";
 import { mib } from "../units.ts";
@@ -67,6 +67,26 @@ function hasher(seed: bigint): StreamingHash {
   return hashState;
 }
 
+/**
+ * Records at least this large, when more of the batch follows, have their checksum computed on a
+ * helper thread (RecordHashQueue) while the next record is written or read; smaller ones and a
+ * batch's last record are hashed in line, where a hand-off would cost more than the hash.
+ */
+const QUEUED_HASH_BYTES_MIN = 256 * 1024;
+
+/** The thread's record hash queue, made on first use (its helper thread sleeps when idle). */
+let recordHashes: RecordHashQueue | undefined;
+
+/** Whether the record at `position` of a batch of `count` has its checksum queued. */
+function hashQueued(recordBytes: number, position: number, count: number): boolean {
+  return recordBytes >= QUEUED_HASH_BYTES_MIN && position < count - 1;
+}
+
+/** The queued checksums of this batch, in submission order (empty when none were queued). */
+function queuedChecksums(): bigint[] {
+  return recordHashes?.wait() ?? [];
+}
+
 function writeAll(file: Deno.FsFile, bytes: Uint8Array): void {
   for (let done = 0; done < bytes.length;) done += file.writeSync(bytes.subarray(done));
 }
@@ -103,19 +123,13 @@ function spill(directory: string, objects: SpillSource[]): { path: string; urls:
   let file: Deno.FsFile | undefined;
   try {
     file = Deno.openSync(path, { write: true, createNew: true, mode: 0o600 });
+    const records = objects.map((object, position) => writeRecord(file!, object, position, objects.length));
+    const queued = queuedChecksums();
     let offset = 0;
-    for (const object of objects) {
-      const size = SPILL_HEADER_BYTES + object.ownerAddress.length + object.metadataSize + object.dataSize;
-      const header = encodeSpillHeader(object.ownerAddress.length, object.metadataSize, object.dataSize);
-      let checksum = writeSummed(file, header, 0n);
-      checksum = writeSummed(file, object.ownerAddress, checksum);
-      checksum = writeSummed(
-        file,
-        bytesOf(object.chunkId, object.offset + object.dataSize, object.metadataSize),
-        checksum,
+    for (const { size, checksum } of records) {
+      urls.push(
+        encodeSpillUrl({ path, offset, size, checksum: typeof checksum === "bigint" ? checksum : queued[checksum] }),
       );
-      checksum = writeSummed(file, bytesOf(object.chunkId, object.offset, object.dataSize), checksum);
-      urls.push(encodeSpillUrl({ path, offset, size, checksum }));
       offset += size;
     }
     file.close();
@@ -123,6 +137,7 @@ function spill(directory: string, objects: SpillSource[]): { path: string; urls:
     ownFiles.add(path);
     return { path, urls };
   } catch (error) {
+    queuedChecksums(); // the failed batch's jobs finish before their memory is reused
     file?.close();
     try {
       Deno.removeSync(path);
@@ -135,6 +150,31 @@ function spill(directory: string, objects: SpillSource[]): { path: string; urls:
 }
 
 /**
+ * Writes one object's record; returns its size and its checksum, or the checksum's index among
+ * the batch's queued ones.
+ */
+function writeRecord(
+  file: Deno.FsFile,
+  object: SpillSource,
+  position: number,
+  count: number,
+): { size: number; checksum: bigint | number } {
+  const owner = object.ownerAddress;
+  const size = SPILL_HEADER_BYTES + owner.length + object.metadataSize + object.dataSize;
+  const header = encodeSpillHeader(owner.length, object.metadataSize, object.dataSize);
+  const metadata = bytesOf(object.chunkId, object.offset + object.dataSize, object.metadataSize);
+  const data = bytesOf(object.chunkId, object.offset, object.dataSize);
+  if (hashQueued(size, position, count)) {
+    const checksum = (recordHashes ??= new RecordHashQueue()).submit(header, owner, metadata, data); // hashed while it is written
+    for (const part of [header, owner, metadata, data]) writeAll(file, part);
+    return { size, checksum };
+  }
+  let checksum = writeSummed(file, header, 0n);
+  for (const part of [owner, metadata, data]) checksum = writeSummed(file, part, checksum);
+  return { size, checksum };
+}
+
+/**
  * Restores every item, in file and offset order so each file is opened once and read forward;
  * one item's failure does not stop the others.
  */
@@ -142,17 +182,30 @@ function restoreAll(items: RestoreItem[]): { requestId: number; error?: string }
   const located = items.map((item) => ({ item, location: locate(item.url) }))
     .sort((a, b) => a.location.path.localeCompare(b.location.path) || a.location.offset - b.location.offset);
   const files = new Map<string, Deno.FsFile | Error>();
+  /** Items read whose checksum was queued: checked once the batch's checksums are in. */
+  const unchecked: { position: number; queuedIndex: number }[] = [];
   try {
-    return located.map(({ item, location }) => {
+    const results: { requestId: number; error?: string }[] = located.map(({ item, location }, position) => {
       try {
         if (location.error !== undefined) throw location.error;
-        restore(item.url, location, item.target, openOnce(files, location.path, item.url));
+        const file = openOnce(files, location.path, item.url);
+        const queued = hashQueued(location.size, position, located.length);
+        const queuedIndex = restore(item.url, location, item.target, file, queued);
+        if (queuedIndex !== null) unchecked.push({ position, queuedIndex });
         return { requestId: item.requestId };
       } catch (error) {
         return { requestId: item.requestId, error: (error as Error).message };
       }
     });
+    const checksums = queuedChecksums();
+    for (const { position, queuedIndex } of unchecked) {
+      const { item, location } = located[position];
+      const error = checksumError(item.url, location, checksums[queuedIndex]);
+      if (error !== null) results[position] = { requestId: item.requestId, error };
+    }
+    return results;
   } finally {
+    queuedChecksums(); // nothing queued outlives the request, even when it threw
     for (const file of files.values()) if (!(file instanceof Error)) file.close();
   }
 }
@@ -180,8 +233,18 @@ function openOnce(files: Map<string, Deno.FsFile | Error>, path: string, url: st
   return file;
 }
 
-/** Reads the object at `url` into `target`, checking its sizes and checksum; throws naming the damage. */
-function restore(url: string, location: SpillLocation, target: RestoreTarget, file: Deno.FsFile): void {
+/**
+ * Reads the object at `url` into `target`, checking its sizes, and its checksum unless `queued`:
+ * then the checksum is queued and its index returned, to be checked when the batch's are in.
+ * Throws naming the damage.
+ */
+function restore(
+  url: string,
+  location: SpillLocation,
+  target: RestoreTarget,
+  file: Deno.FsFile,
+  queued: boolean,
+): number | null {
   file.seekSync(location.offset, Deno.SeekMode.Start);
   const header = new Uint8Array(SPILL_HEADER_BYTES);
   readExactly(file, header, url);
@@ -189,15 +252,23 @@ function restore(url: string, location: SpillLocation, target: RestoreTarget, fi
   const owner = new Uint8Array(ownerBytes);
   const metadata = bytesOf(target.chunkId, target.offset + target.dataSize, metadataBytes);
   const data = bytesOf(target.chunkId, target.offset, dataBytes);
+  if (queued) {
+    for (const part of [owner, metadata, data]) readExactly(file, part, url);
+    return (recordHashes ??= new RecordHashQueue()).submit(header, owner, metadata, data); // hashed while the next is read
+  }
   const headerHash = hasher(0n);
   headerHash.update(header);
   let checksum = headerHash.digest();
   for (const part of [owner, metadata, data]) checksum = readSummed(file, part, checksum, url);
-  if (checksum !== location.checksum) {
-    throw new Error(
-      `spilled object at ${url} is damaged: checksum ${checksum.toString(16).padStart(16, "0")} does not match`,
-    );
-  }
+  const error = checksumError(url, location, checksum);
+  if (error !== null) throw new Error(error);
+  return null;
+}
+
+/** Why a record whose bytes hash to `checksum` is not the one spilled, or null when it is. */
+function checksumError(url: string, location: SpillLocation, checksum: bigint): string | null {
+  if (checksum === location.checksum) return null;
+  return `spilled object at ${url} is damaged: checksum ${checksum.toString(16).padStart(16, "0")} does not match`;
 }
 
 function readExactly(file: Deno.FsFile, into: Uint8Array, url: string): void {
@@ -226,6 +297,8 @@ function handle(message: Exclude<ToSpillWorker, { type: "port" }>): void {
   }
   if (message.type === "close") {
     removeFilesAtStop();
+    recordHashes?.close(); // before the chunks its jobs point into are unmapped
+    recordHashes = undefined;
     for (const chunk of chunks.values()) chunk.close();
     chunks.clear();
     hashState?.close();
