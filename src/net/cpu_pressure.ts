@@ -8,6 +8,10 @@
 
 const PRESSURE_PATH = "/proc/pressure/cpu";
 
+/** Pressure is sampled this often by default; stalls above this share of the window make it high. */
+export const PRESSURE_WINDOW_MS = 10;
+export const PRESSURE_STALL_FRACTION_MAX = 0.05;
+
 /** Samples the cumulative CPU stall time; {@linkcode CpuPressure.high} is the last window's verdict. */
 export class CpuPressure {
   readonly #windowMs: number;

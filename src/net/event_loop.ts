@@ -10,7 +10,7 @@
  * @module
  */
 import type { Poller } from "../../ffi/poller.ts";
-import { CpuPressure } from "./cpu_pressure.ts";
+import { CpuPressure, PRESSURE_STALL_FRACTION_MAX, PRESSURE_WINDOW_MS } from "./cpu_pressure.ts";
 
 /** How long the loop keeps polling after its last event before it sleeps (measured best on these machines). */
 const SPIN_MICROS_DEFAULT = 50;
@@ -64,9 +64,6 @@ export interface EventLoopCounters {
   events: number;
 }
 
-/** Pressure is sampled this often; stalls above this share of it stop the spinning. */
-const PRESSURE_WINDOW_MS = 10;
-const PRESSURE_STALL_FRACTION_MAX = 0.05;
 /** An event found this long after the previous one was caught by the spin (not already queued). */
 const SPIN_CATCH_MIN_MS = 0.001;
 

@@ -29,8 +29,14 @@ export interface RestoreItem {
   target: RestoreTarget;
 }
 
+/**
+ * Where large records' checksums are computed: on a helper thread while no task waits for a CPU
+ * (`auto`, the store's), always there, or always in line (the last two for tests and benchmarks).
+ */
+export type HelperHashPolicy = "auto" | "always" | "never";
+
 export type ToSpillWorker =
-  | { type: "init"; chunks: ChunkInfo[]; instance: string }
+  | { type: "init"; chunks: ChunkInfo[]; instance: string; helperHash?: HelperHashPolicy }
   /** From now on, requests come and replies go through this port (the store runs in another Worker). */
   | { type: "port"; port: MessagePort }
   | { type: "spill"; requestId: number; directory: string; objects: SpillSource[] }

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { SharedMemoryChunk } from "../../../ffi/shared_memory.ts";
 import { parseSpillUrl } from "./spill_format.ts";
 import { newSpillFilePath, processStartTicks, removeDeadSpillFiles } from "./spill_files.ts";
+import type { HelperHashPolicy } from "./messages.ts";
 import { SpillError, SpillIo } from "./spill_io.ts";
 
 const MIB = 1024 * 1024;
@@ -25,10 +26,10 @@ const STRIDE_BYTES = 320 * 1024;
 async function withSpilled(
   directory: string,
   body: (spilled: Spilled) => Promise<void>,
-  { count = OBJECTS, dataSize = 5000 } = {},
+  { count = OBJECTS, dataSize = 5000, helperHash = "auto" as HelperHashPolicy } = {},
 ): Promise<void> {
   const chunk = SharedMemoryChunk.create(4 * MIB);
-  const io = SpillIo.start([{ id: 1, fd: chunk.fd, sizeBytes: chunk.sizeBytes }]);
+  const io = SpillIo.start([{ id: 1, fd: chunk.fd, sizeBytes: chunk.sizeBytes }], helperHash);
   try {
     const objects = Array.from({ length: count }, (_, index) => ({
       key: `k${index}`,
@@ -93,33 +94,40 @@ Deno.test("a changed byte anywhere in a spilled object's record fails its restor
   }
 });
 
-Deno.test("large objects spilled and restored in batches (checksums on the helper thread) keep their bytes; a damaged one fails alone", async () => {
-  const count = 4;
-  const dataSize = 300 * 1024;
-  const expectedAt = (object: number) =>
-    new Uint8Array(dataSize + object + 3).map((_, index) => ((object * STRIDE_BYTES + index) * 13) & 0xff);
-  const restoredAt = (chunk: SharedMemoryChunk, target: Spilled["targets"][number]) =>
-    chunk.bytes().subarray(target.offset, target.offset + target.dataSize + target.metadataSize);
-  await inTempDir((directory) =>
-    withSpilled(directory, async ({ io, chunk, path, urls, targets }) => {
-      // One at a time (hashed in line) and all in one request (queued but the last) read the same bytes.
-      await io.restore(urls[1], targets[1]);
-      assert.deepEqual(restoredAt(chunk, targets[1]), expectedAt(1));
-      chunk.bytes().fill(0, 2 * MIB);
-      await Promise.all(urls.map((url, object) => io.restore(url, targets[object])));
-      for (let object = 0; object < count; object++) {
-        assert.deepEqual(restoredAt(chunk, targets[object]), expectedAt(object));
-      }
-      flipByte(path, parseSpillUrl(urls[1]).offset + 100_000);
-      const outcomes = await Promise.allSettled(urls.map((url, object) => io.restore(url, targets[object])));
-      assert.deepEqual(outcomes.map((outcome) => outcome.status), ["fulfilled", "rejected", "fulfilled", "fulfilled"]);
-      assert.match(
-        String((outcomes[1] as PromiseRejectedResult).reason),
-        /SpillError: spilled object at .* is damaged/,
-      );
-    }, { count, dataSize })
-  );
-});
+for (const helperHash of ["always", "never"] as const) {
+  Deno.test(`large objects spilled and restored in batches keep their bytes; a damaged one fails alone (checksums on the helper: ${helperHash})`, async () => {
+    const count = 4;
+    const dataSize = 300 * 1024;
+    const expectedAt = (object: number) =>
+      new Uint8Array(dataSize + object + 3).map((_, index) => ((object * STRIDE_BYTES + index) * 13) & 0xff);
+    const restoredAt = (chunk: SharedMemoryChunk, target: Spilled["targets"][number]) =>
+      chunk.bytes().subarray(target.offset, target.offset + target.dataSize + target.metadataSize);
+    await inTempDir((directory) =>
+      withSpilled(directory, async ({ io, chunk, path, urls, targets }) => {
+        // One at a time (hashed in line) and all in one request (queued but the last) read the same bytes.
+        await io.restore(urls[1], targets[1]);
+        assert.deepEqual(restoredAt(chunk, targets[1]), expectedAt(1));
+        chunk.bytes().fill(0, 2 * MIB);
+        await Promise.all(urls.map((url, object) => io.restore(url, targets[object])));
+        for (let object = 0; object < count; object++) {
+          assert.deepEqual(restoredAt(chunk, targets[object]), expectedAt(object));
+        }
+        flipByte(path, parseSpillUrl(urls[1]).offset + 100_000);
+        const outcomes = await Promise.allSettled(urls.map((url, object) => io.restore(url, targets[object])));
+        assert.deepEqual(outcomes.map((outcome) => outcome.status), [
+          "fulfilled",
+          "rejected",
+          "fulfilled",
+          "fulfilled",
+        ]);
+        assert.match(
+          String((outcomes[1] as PromiseRejectedResult).reason),
+          /SpillError: spilled object at .* is damaged/,
+        );
+      }, { count, dataSize, helperHash })
+    );
+  });
+}
 
 Deno.test("a spill file cut short or removed fails the restore of the objects past the cut", async () => {
   await inTempDir((directory) =>

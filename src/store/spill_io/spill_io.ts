@@ -5,7 +5,14 @@
  */
 import type { ChunkInfo } from "../local_object.ts";
 import { newSpillInstance } from "./spill_files.ts";
-import type { FromSpillWorker, RestoreItem, RestoreTarget, SpillSource, ToSpillWorker } from "./messages.ts";
+import type {
+  FromSpillWorker,
+  HelperHashPolicy,
+  RestoreItem,
+  RestoreTarget,
+  SpillSource,
+  ToSpillWorker,
+} from "./messages.ts";
 
 /** A spill, restore or delete that failed; the message names the directory and the cause. */
 export class SpillError extends Error {
@@ -56,9 +63,9 @@ export class SpillIo {
   }
 
   /** Starts the Worker with the chunks it may read and write. */
-  static start(chunks: ChunkInfo[]): SpillIo {
+  static start(chunks: ChunkInfo[], helperHash: HelperHashPolicy = "auto"): SpillIo {
     const worker = new Worker(new URL("./spill_io_worker.ts", import.meta.url), { type: "module" });
-    worker.postMessage({ type: "init", chunks, instance: newSpillInstance() } satisfies ToSpillWorker);
+    worker.postMessage({ type: "init", chunks, instance: newSpillInstance(), helperHash } satisfies ToSpillWorker);
     return new SpillIo(worker, () => worker.terminate());
   }
 
