@@ -4,10 +4,11 @@
  * stops every process (call it in `finally`).
  * @module
  */
-import type { ObjectId } from "../src/client/mod.ts";
+import assert from "node:assert/strict";
+import type { ObjectId, PlasmaClient } from "../src/client/mod.ts";
 import { RedisDirectory } from "../src/cluster/redis_directory.ts";
 import { freePort, RedisFixture } from "./_redis_fixture.ts";
-import { spawnStore, type StoreProcess } from "./_store_fixture.ts";
+import { eventually, spawnStore, type StoreProcess } from "./_store_fixture.ts";
 
 export interface ClusterNode extends StoreProcess {
   nodeId: string;
@@ -90,4 +91,17 @@ export async function holdersOf(redisUrl: string, id: ObjectId): Promise<string[
   } finally {
     await directory.abandon();
   }
+}
+
+/**
+ * After a pull that failed: the object is never sealed at `reader`'s node, and each failed attempt
+ * is aborted. A pull retries with back-off (each attempt creates the object, then aborts it), so an
+ * attempt may be mid-way at any moment; the listing must come back empty between attempts.
+ */
+export async function assertNothingHalfWritten(reader: PlasmaClient, id: ObjectId): Promise<void> {
+  await eventually(async () => {
+    const entries = (await reader.list()).filter((entry) => entry.id.equals(id));
+    assert.deepEqual(entries.filter((entry) => entry.state === "sealed"), [], "never sealed");
+    return entries.length === 0;
+  }, 10_000);
 }
