@@ -58,25 +58,27 @@ export class StreamingHash {
  * Checksums of whole spill records (the chained XXH3 of header, owner, metadata and data, as
  * {@linkcode hash64} chains them) computed on a native helper thread: `submit` returns at once, so
  * the caller moves the next record's bytes while the helper hashes this one, and `wait` collects
- * every checksum at the end of a batch. One job per record: the helper is woken at most once per
- * record, and the caller waits once per batch. The parts must stay unchanged until `wait`
- * returns; the queue holds references to them meanwhile.
+ * the batch's checksums at its end. One job per record: the helper is woken at most once per
+ * record, and the caller waits once per batch. The queue copies header and owner and keeps the
+ * results itself, so a thread that dies with jobs queued leaves the helper nothing freed to touch;
+ * metadata and data must stay mapped until `wait` returns (the spill I/O passes views of the
+ * store's mapped chunks).
  */
 export class RecordHashQueue {
   #queue: Deno.PointerValue;
-  /** Every part and result slot of the jobs not yet waited for, kept alive for the helper. */
-  #held: Uint8Array[] = [];
-  #results: BigUint64Array[] = [];
+  #submitted = 0;
 
   constructor() {
     this.#queue = native().plasma_hash_queue_create() as Deno.PointerValue;
     if (this.#queue === null) throw new Error("cannot start a hash helper thread (out of memory or threads)");
   }
 
-  /** Queues one record's checksum; returns its index in what the next `wait` returns. */
-  submit(header: Uint8Array, owner: Uint8Array, metadata: Uint8Array, data: Uint8Array): number {
-    const result = new BigUint64Array(1);
-    native().plasma_hash_queue_submit(
+  /**
+   * Queues one record's checksum; returns its index in what the next `wait` returns, or null when
+   * the queue refuses it (its batch is full, or header and owner are too large): hash it in line.
+   */
+  submit(header: Uint8Array, owner: Uint8Array, metadata: Uint8Array, data: Uint8Array): number | null {
+    const index = native().plasma_hash_queue_submit(
       this.#live(),
       header,
       BigInt(header.length),
@@ -86,28 +88,25 @@ export class RecordHashQueue {
       BigInt(metadata.length),
       data,
       BigInt(data.length),
-      result,
-    );
-    this.#held.push(header, owner, metadata, data);
-    this.#results.push(result);
-    return this.#results.length - 1;
+    ) as number;
+    if (index < 0) return null;
+    this.#submitted = index + 1;
+    return index;
   }
 
   /** Waits for every queued checksum; returns them in submission order and starts a new batch. */
   wait(): bigint[] {
-    native().plasma_hash_queue_wait(this.#live());
-    const checksums = this.#results.map((result) => result[0]);
-    this.#results = [];
-    this.#held = [];
-    return checksums;
+    const out = new BigUint64Array(this.#submitted);
+    const copied = Number(native().plasma_hash_queue_wait(this.#live(), out, BigInt(out.length)));
+    this.#submitted = 0;
+    return [...out.subarray(0, copied)];
   }
 
   /** Finishes the queued jobs and ends the helper thread. Safe twice. */
   close(): void {
     if (this.#queue !== null) native().plasma_hash_queue_destroy(this.#queue);
     this.#queue = null;
-    this.#results = [];
-    this.#held = [];
+    this.#submitted = 0;
   }
 
   #live(): Deno.PointerObject {

@@ -36,14 +36,21 @@ Deno.test("queued record checksums equal the parts hashed in line and chained, i
       data.subarray(0, index % 7),
       data.subarray(index, index + (index * 1_999) % 250_000),
     ]);
+    const expected = records.map(chained);
     const indexes = records.map(([header, owner, metadata, body]) => queue.submit(header, owner, metadata, body));
     assert.deepEqual(indexes, records.map((_, index) => index));
-    assert.deepEqual(queue.wait(), records.map(chained));
+    for (const [header] of records) header.fill(0); // copied at submit: changing them now changes nothing
+    assert.deepEqual(queue.wait(), expected);
     assert.deepEqual(queue.wait(), [], "a new batch starts empty");
+    assert.equal(
+      queue.submit(new Uint8Array(300), new Uint8Array(0), new Uint8Array(0), data),
+      null,
+      "too large to copy",
+    );
     queue.submit(new Uint8Array(0), new Uint8Array(0), new Uint8Array(0), data);
     const [only] = queue.wait();
     assert.equal(only, hash64(data, hash64(new Uint8Array(0), hash64(new Uint8Array(0), hash64(new Uint8Array(0))))));
-    queue.submit(data, data, data, data); // left queued: close finishes it
+    queue.submit(data.subarray(0, 10), data.subarray(0, 10), data, data); // left queued: close finishes it
   } finally {
     queue.close();
   }

@@ -26,14 +26,14 @@ export const SYMBOLS = {
   plasma_hasher_destroy: { parameters: ["pointer"], result: "void" },
   // HashQueue *plasma_hash_queue_create(void)  (NULL when out of memory or threads)
   plasma_hash_queue_create: { parameters: [], result: "pointer" },
-  // void plasma_hash_queue_submit(HashQueue *queue, header, header_len, owner, owner_len, metadata, metadata_len,
-  //   data, data_len, uint64_t *result)  (returns at once unless 64 jobs are queued)
+  // int32_t plasma_hash_queue_submit(HashQueue *queue, header, header_len, owner, owner_len, metadata, metadata_len,
+  //   data, data_len)  (the job's index in the batch, or -1: hash it in line; returns at once unless 64 are queued)
   plasma_hash_queue_submit: {
-    parameters: ["pointer", "buffer", "u64", "buffer", "u64", "buffer", "u64", "buffer", "u64", "buffer"],
-    result: "void",
+    parameters: ["pointer", "buffer", "u64", "buffer", "u64", "buffer", "u64", "buffer", "u64"],
+    result: "i32",
   },
-  // void plasma_hash_queue_wait(HashQueue *queue)  (every queued checksum written)
-  plasma_hash_queue_wait: { parameters: ["pointer"], result: "void" },
+  // uint64_t plasma_hash_queue_wait(HashQueue *queue, uint64_t *out, uint64_t out_len)  (the batch's checksums copied)
+  plasma_hash_queue_wait: { parameters: ["pointer", "buffer", "u64"], result: "u64" },
   // void plasma_hash_queue_destroy(HashQueue *queue)  (finishes the queued jobs first)
   plasma_hash_queue_destroy: { parameters: ["pointer"], result: "void" },
 

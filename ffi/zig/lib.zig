@@ -104,8 +104,9 @@ export fn plasma_hash_queue_create() ?*hash_queue.HashQueue {
     return queue;
 }
 
-/// Queues the chained checksum of header, owner, metadata and data into `result`. The caller keeps
-/// every part and `result` alive and unchanged until plasma_hash_queue_wait returns.
+/// Queues the chained checksum of header, owner, metadata and data; returns its index in this
+/// batch, or -1 when refused (batch full, or header and owner too large: hash it in line). The
+/// queue copies header and owner; metadata and data must stay mapped until plasma_hash_queue_wait.
 export fn plasma_hash_queue_submit(
     queue: *hash_queue.HashQueue,
     header: ?[*]const u8,
@@ -116,19 +117,21 @@ export fn plasma_hash_queue_submit(
     metadata_len: u64,
     data: ?[*]const u8,
     data_len: u64,
-    result: *u64,
-) void {
-    queue.submit(&.{
+) i32 {
+    const index = queue.submit(
         bytesOrEmpty(header, header_len),
         bytesOrEmpty(owner, owner_len),
         bytesOrEmpty(metadata, metadata_len),
         bytesOrEmpty(data, data_len),
-    }, result);
+    ) orelse return -1;
+    return @intCast(index);
 }
 
-/// Blocks until every queued checksum has been written.
-export fn plasma_hash_queue_wait(queue: *hash_queue.HashQueue) void {
-    queue.wait();
+/// Blocks until every queued checksum is done; copies this batch's into `out` (at most `out_len`),
+/// starts a new batch and returns how many it copied.
+export fn plasma_hash_queue_wait(queue: *hash_queue.HashQueue, out: ?[*]u64, out_len: u64) u64 {
+    const results: []u64 = if (out) |ptr| ptr[0..@intCast(out_len)] else &.{};
+    return queue.wait(results);
 }
 
 export fn plasma_hash_queue_destroy(queue: *hash_queue.HashQueue) void {

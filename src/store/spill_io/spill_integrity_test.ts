@@ -26,7 +26,7 @@ const STRIDE_BYTES = 320 * 1024;
 async function withSpilled(
   directory: string,
   body: (spilled: Spilled) => Promise<void>,
-  { count = OBJECTS, dataSize = 5000, helperHash = "auto" as HelperHashPolicy } = {},
+  { count = OBJECTS, dataSize = 5000, helperHash = "auto" as HelperHashPolicy, ownerBytes = 4 } = {},
 ): Promise<void> {
   const chunk = SharedMemoryChunk.create(4 * MIB);
   const io = SpillIo.start([{ id: 1, fd: chunk.fd, sizeBytes: chunk.sizeBytes }], helperHash);
@@ -37,7 +37,7 @@ async function withSpilled(
       offset: index * STRIDE_BYTES,
       dataSize: dataSize + index,
       metadataSize: 3,
-      ownerAddress: new Uint8Array([1, 2, 3, 4]),
+      ownerAddress: new Uint8Array(ownerBytes).map((_, index) => index + 1),
     }));
     chunk.bytes().subarray(0, 2 * MIB).forEach((_, index, bytes) => bytes[index] = (index * 13) & 0xff);
     const { path, urls } = await io.spill(directory, objects);
@@ -94,8 +94,11 @@ Deno.test("a changed byte anywhere in a spilled object's record fails its restor
   }
 });
 
-for (const helperHash of ["always", "never"] as const) {
-  Deno.test(`large objects spilled and restored in batches keep their bytes; a damaged one fails alone (checksums on the helper: ${helperHash})`, async () => {
+// An owner address too long for the queue to copy makes it refuse the record: the in-line fallback.
+for (
+  const [helperHash, ownerBytes] of [["always", 4], ["never", 4], ["always", 300]] as [HelperHashPolicy, number][]
+) {
+  Deno.test(`large objects spilled and restored in batches keep their bytes; a damaged one fails alone (checksums on the helper: ${helperHash}, owner ${ownerBytes} bytes)`, async () => {
     const count = 4;
     const dataSize = 300 * 1024;
     const expectedAt = (object: number) =>
@@ -124,7 +127,7 @@ for (const helperHash of ["always", "never"] as const) {
           String((outcomes[1] as PromiseRejectedResult).reason),
           /SpillError: spilled object at .* is damaged/,
         );
-      }, { count, dataSize, helperHash })
+      }, { count, dataSize, helperHash, ownerBytes })
     );
   });
 }

@@ -85,6 +85,10 @@ const QUEUED_HASH_BYTES_MIN = 256 * 1024;
 /** The thread's record hash queue, made on first use (its helper thread sleeps when idle). */
 let recordHashes: RecordHashQueue | undefined;
 
+function hashQueue(): RecordHashQueue {
+  return recordHashes ??= new RecordHashQueue();
+}
+
 /**
  * The helper hashes on a second core only while no task waits for a CPU: when every core is
  * wanted (clients copying objects, other processes), a second spill thread would take a core from
@@ -182,10 +186,11 @@ function writeRecord(
   const header = encodeSpillHeader(owner.length, object.metadataSize, object.dataSize);
   const metadata = bytesOf(object.chunkId, object.offset + object.dataSize, object.metadataSize);
   const data = bytesOf(object.chunkId, object.offset, object.dataSize);
-  if (hashQueued(size, position, count)) {
-    const checksum = (recordHashes ??= new RecordHashQueue()).submit(header, owner, metadata, data); // hashed while it is written
+  // Hashed on the helper while it is written, unless the queue refuses it.
+  const queued = hashQueued(size, position, count) ? hashQueue().submit(header, owner, metadata, data) : null;
+  if (queued !== null) {
     for (const part of [header, owner, metadata, data]) writeAll(file, part);
-    return { size, checksum };
+    return { size, checksum: queued };
   }
   let checksum = writeSummed(file, header, 0n);
   for (const part of [owner, metadata, data]) checksum = writeSummed(file, part, checksum);
@@ -272,12 +277,26 @@ function restore(
   const data = bytesOf(target.chunkId, target.offset, dataBytes);
   if (queued) {
     for (const part of [owner, metadata, data]) readExactly(file, part, url);
-    return (recordHashes ??= new RecordHashQueue()).submit(header, owner, metadata, data); // hashed while the next is read
+    const index = hashQueue().submit(header, owner, metadata, data); // hashed while the next is read
+    if (index !== null) return index;
+    return verifyInLine(url, location, [header, owner, metadata, data]);
   }
   const headerHash = hasher(0n);
   headerHash.update(header);
   let checksum = headerHash.digest();
   for (const part of [owner, metadata, data]) checksum = readSummed(file, part, checksum, url);
+  const error = checksumError(url, location, checksum);
+  if (error !== null) throw new Error(error);
+  return null;
+}
+
+/** Checks a record already read against its checksum, hashing it here (the queue refused it). */
+function verifyInLine(url: string, location: SpillLocation, parts: Uint8Array[]): null {
+  const checksum = parts.reduce((seed, part) => {
+    const hash = hasher(seed);
+    hash.update(part);
+    return hash.digest();
+  }, 0n);
   const error = checksumError(url, location, checksum);
   if (error !== null) throw new Error(error);
   return null;
