@@ -8,8 +8,9 @@
 
 const PRESSURE_PATH = "/proc/pressure/cpu";
 
-/** Pressure is sampled this often by default; stalls above this share of the window make it high. */
+/** How often pressure is sampled by default (the loop's spinning and the spill helper's use of a core). */
 export const PRESSURE_WINDOW_MS = 10;
+/** Pressure is high when tasks waited for a CPU more than this share of the window. */
 export const PRESSURE_STALL_FRACTION_MAX = 0.05;
 
 /** Samples the cumulative CPU stall time; {@linkcode CpuPressure.high} is the last window's verdict. */

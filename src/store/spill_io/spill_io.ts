@@ -62,7 +62,10 @@ export class SpillIo {
     endpoint.onmessage = (event: MessageEvent<FromSpillWorker>) => this.#receive(event.data);
   }
 
-  /** Starts the Worker with the chunks it may read and write. */
+  /**
+   * Starts the Worker with the chunks it may read and write.
+   * @param helperHash where large records' checksums are computed (the store's is `auto`)
+   */
   static start(chunks: ChunkInfo[], helperHash: HelperHashPolicy = "auto"): SpillIo {
     const worker = new Worker(new URL("./spill_io_worker.ts", import.meta.url), { type: "module" });
     worker.postMessage({ type: "init", chunks, instance: newSpillInstance(), helperHash } satisfies ToSpillWorker);

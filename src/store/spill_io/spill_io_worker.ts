@@ -159,7 +159,7 @@ function spill(directory: string, objects: SpillSource[]): { path: string; urls:
     ownFiles.add(path);
     return { path, urls };
   } catch (error) {
-    queuedChecksums(); // the failed batch's jobs finish before their memory is reused
+    queuedChecksums(); // the failed batch's jobs finish: the next batch starts empty
     file?.close();
     try {
       Deno.removeSync(path);
