@@ -8,7 +8,7 @@
  * @module
  */
 /// <reference lib="deno.worker" />
-import { RecordHashQueue, StreamingHash } from "../../../ffi/checksum.ts";
+import { hash64, RecordHashQueue, StreamingHash } from "../../../ffi/checksum.ts";
 import { SharedMemoryChunk } from "../../../ffi/shared_memory.ts";
 import { CpuPressure, PRESSURE_STALL_FRACTION_MAX, PRESSURE_WINDOW_MS } from "../../net/cpu_pressure.ts";
 import type { ChunkInfo } from "../local_object.ts";
@@ -226,9 +226,8 @@ function restoreAll(items: RestoreItem[]): { requestId: number; error?: string }
       const error = checksumError(item.url, location, checksums[queuedIndex]);
       if (error !== null) results[position] = { requestId: item.requestId, error };
     }
-    return results;
+    return results; // each item's failure is caught above, so every batch reaches queuedChecksums
   } finally {
-    queuedChecksums(); // nothing queued outlives the request, even when it threw
     for (const file of files.values()) if (!(file instanceof Error)) file.close();
   }
 }
@@ -281,9 +280,7 @@ function restore(
     if (index !== null) return index;
     return verifyInLine(url, location, [header, owner, metadata, data]);
   }
-  const headerHash = hasher(0n);
-  headerHash.update(header);
-  let checksum = headerHash.digest();
+  let checksum = hash64(header);
   for (const part of [owner, metadata, data]) checksum = readSummed(file, part, checksum, url);
   const error = checksumError(url, location, checksum);
   if (error !== null) throw new Error(error);
@@ -292,11 +289,7 @@ function restore(
 
 /** Checks a record already read against its checksum, hashing it here (the queue refused it). */
 function verifyInLine(url: string, location: SpillLocation, parts: Uint8Array[]): null {
-  const checksum = parts.reduce((seed, part) => {
-    const hash = hasher(seed);
-    hash.update(part);
-    return hash.digest();
-  }, 0n);
+  const checksum = parts.reduce((seed, part) => hash64(part, seed), 0n);
   const error = checksumError(url, location, checksum);
   if (error !== null) throw new Error(error);
   return null;
