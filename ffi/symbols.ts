@@ -11,6 +11,8 @@ export const SYMBOLS = {
   plasma_status_count: { parameters: [], result: "i32" },
   // uint32_t plasma_noop(uint32_t value)
   plasma_noop: { parameters: ["u32"], result: "u32" },
+  // int plasma_heap_trim(void)
+  plasma_heap_trim: { parameters: [], result: "i32" },
 
   // uint64_t plasma_hash64(uint64_t seed, const uint8_t *bytes, uint64_t len)
   plasma_hash64: { parameters: ["u64", "buffer", "u64"], result: "u64" },

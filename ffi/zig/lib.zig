@@ -8,6 +8,7 @@ const connection_mod = @import("connection.zig");
 const poller_mod = @import("poller.zig");
 const allocator_mod = @import("allocator.zig");
 const hash_queue = @import("hash_queue.zig");
+const heap = @import("heap.zig");
 
 const Status = status_mod.Status;
 const Connection = connection_mod.Connection;
@@ -27,6 +28,11 @@ export fn plasma_status_count() c_int {
 /// Does nothing: the FFI call-overhead benchmark measures its round trip.
 export fn plasma_noop(value: u32) u32 {
     return value +% 1;
+}
+
+/// Returns the C heap's free pages to the kernel (every thread's arena); 1 when any were released.
+export fn plasma_heap_trim() c_int {
+    return @intFromBool(heap.trim());
 }
 
 // ---------------------------------------------------------------- shared memory
@@ -359,6 +365,7 @@ comptime {
         _ = poller_mod;
         _ = allocator_mod;
         _ = hash_queue;
+        _ = heap;
         _ = @import("connection_fuzz.zig");
     }
 }

@@ -52,6 +52,8 @@ export interface EventLoopOptions {
    * waits awaited, or each answer would wait up to `blockMs` (~5x slower restores, measured).
    */
   awaiting?: () => boolean;
+  /** Called each time the loop goes to sleep (its awaited wait), just before it waits. */
+  idle?: () => void;
 }
 
 /** Counters for benchmarks and tests: how the loop spent its wake-ups. */
@@ -81,6 +83,7 @@ export class EventLoop {
     if (ready > 0) this.#dispatch(this.#poller.events, ready);
   };
   readonly #awaiting: () => boolean;
+  readonly #idle: () => void;
   readonly #pressure = new CpuPressure(PRESSURE_WINDOW_MS, PRESSURE_STALL_FRACTION_MAX);
   #adaptiveSpinMs: number;
   #running = false;
@@ -97,6 +100,7 @@ export class EventLoop {
     this.#yieldEveryMs = options.yieldEveryMs ?? YIELD_EVERY_MS_DEFAULT;
     this.#backlog = options.backlog ?? (() => false);
     this.#awaiting = options.awaiting ?? (() => false);
+    this.#idle = options.idle ?? (() => {});
     if (!WAIT_STRATEGIES.includes(this.#strategy)) throw new RangeError(`Unknown wait strategy "${this.#strategy}"`);
     if (!(this.#spinMs >= 0) || !(this.#blockMs >= 0)) throw new RangeError("spinMicros and blockMs must be >= 0");
   }
@@ -173,6 +177,7 @@ export class EventLoop {
   /** Idle: an awaited wait on the native thread, so timers and messages run meanwhile. */
   async #sleep(): Promise<void> {
     this.counters.blockingWaits++;
+    this.#idle();
     this.#dispatch(this.#poller.asyncEvents, await this.#poller.waitAsync(-1));
   }
 

@@ -153,6 +153,43 @@ Deno.test("a loop awaiting another thread's answer never blocks its own thread, 
   }
 });
 
+/** Resolves once `condition` holds (checked every 5 ms); fails after HANG_GUARD_MS. */
+async function until(condition: () => boolean): Promise<void> {
+  const deadline = performance.now() + HANG_GUARD_MS;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error("condition never held");
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+Deno.test("the idle hook runs each time the loop goes to sleep, before it waits", async () => {
+  const poller = new Poller();
+  let idleCalls = 0;
+  let waitsAtIdle = -1;
+  const loop = new EventLoop(poller, () => {}, {
+    strategy: "block",
+    blockMs: 1,
+    idle: () => {
+      idleCalls++;
+      waitsAtIdle = loop.counters.blockingWaits;
+    },
+  });
+  const running = loop.start();
+  try {
+    await until(() => idleCalls >= 1);
+    assert.equal(idleCalls, 1, "one sleep so far");
+    assert.equal(waitsAtIdle, loop.counters.blockingWaits, "called as the wait began");
+    poller.wake(); // an event: the loop serves it, then sleeps again
+    await until(() => idleCalls >= 2);
+    assert.equal(idleCalls, 2);
+    assert.equal(idleCalls, loop.counters.blockingWaits, "once per sleep");
+  } finally {
+    await loop.stop();
+    await running;
+    await poller.close();
+  }
+});
+
 Deno.test("an unknown strategy or a negative spin is refused with RangeError", () => {
   const poller = new Poller();
   try {

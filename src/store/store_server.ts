@@ -7,6 +7,7 @@
  * @module
  */
 import { FrameConnection, RECEIVE_BUFFER_BYTES_INITIAL } from "../../ffi/frame_connection.ts";
+import { trimNativeHeap } from "../../ffi/heap.ts";
 import { EVENT_WRITABLE, Poller } from "../../ffi/poller.ts";
 import { closeFd } from "../../ffi/shared_memory.ts";
 import { NativeError, Status, statusName } from "../../ffi/status.ts";
@@ -24,6 +25,7 @@ import { ClientSession, DirtySessions } from "./client_session.ts";
 import { budgetRefusalMessage } from "./client_memory_budget.ts";
 import { CONNECTIONS_MAX, LOOP_BLOCK_MS_DEFAULT, LOOP_WAIT_STRATEGY_DEFAULT } from "./constants.ts";
 import type { Dialect } from "./dialect.ts";
+import { IdleHeapTrim } from "./idle_heap_trim.ts";
 import { PlasmaStore, type PlasmaStoreOptions } from "./plasma_store.ts";
 import { RAY_DIALECT } from "./ray_dialect.ts";
 import type { StoreClient } from "./store_client.ts";
@@ -98,6 +100,8 @@ export class StoreServer {
   readonly #readsPaused = new Set<ClientSession<Dialect>>();
   /** Connections whose receive buffer grew past its initial size: charged to the client memory budget. */
   readonly #charged = new Set<ClientSession<Dialect>>();
+  /** Gives the C heap's free pages back once the loop has slept a while (after a burst). */
+  readonly #heapTrim = new IdleHeapTrim({ trim: trimNativeHeap, activity: () => this.#loop.counters.events });
   #nextToken = 1;
   #running: Promise<void> | undefined;
   #stopped = false;
@@ -119,6 +123,7 @@ export class StoreServer {
       spinMicros: options.spinMicros,
       backlog: (pollNow) => this.#serveBacklog(pollNow),
       awaiting: () => this.store.awaitingSpillIo,
+      idle: () => this.#heapTrim.loopIdle(),
       blockMs: LOOP_BLOCK_MS_DEFAULT,
       ...loopWaitFromEnvironment(),
     });
@@ -128,6 +133,11 @@ export class StoreServer {
   start(): Promise<void> {
     this.#running ??= this.#loop.start();
     return this.#running;
+  }
+
+  /** Times the C heap was trimmed after the loop went quiet (see {@linkcode IdleHeapTrim}). */
+  get heapTrims(): number {
+    return this.#heapTrim.trims;
   }
 
   /** Number of connected clients. */
@@ -140,6 +150,7 @@ export class StoreServer {
     if (this.#stopped) return;
     this.#stopped = true;
     await this.#loop.stop();
+    this.#heapTrim.close();
     for (const session of [...this.#sessions.values()]) this.#close(session);
     closeFd(this.#listenFd);
     await Deno.remove(this.socketPath).catch(() => {});

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { ObjectId } from "../client/mod.ts";
 import type { StoreEvent } from "./store_events.ts";
+import { HEAP_TRIM_INTERVAL_MS, HEAP_TRIM_QUIET_MS } from "./idle_heap_trim.ts";
 import { StoreServer } from "./store_server.ts";
 
 const MIB = 1024 * 1024;
@@ -55,6 +56,35 @@ Deno.test("store server: a handler that throws closes only that client, logged w
     assert.match(logged[0], /subscriber bug planted by the test\n\s+at /, "the line carries the stack");
   } finally {
     console.error = consoleError;
+    await server.stop();
+    await running;
+    await Deno.remove(directory, { recursive: true });
+  }
+});
+
+Deno.test("store server: once quiet after serving clients, it gives the C heap's free pages back, then stays put", async () => {
+  const directory = await Deno.makeTempDir({ prefix: "plasma-heap-trim-" });
+  const server = new StoreServer({
+    socketPath: `${directory}/store.sock`,
+    capacityBytes: 8 * MIB,
+    directory: "/dev/shm",
+    populate: false,
+    hugepages: false,
+    fullDelayMs: 10,
+    oomGraceMs: 0,
+  });
+  const running = server.start();
+  try {
+    assert.equal(server.heapTrims, 0, "nothing served yet");
+    await runClient(server.socketPath);
+    const deadline = performance.now() + 10_000;
+    while (server.heapTrims === 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const trims = server.heapTrims;
+    assert.ok(trims >= 1, "trimmed after the client went away");
+    // Past the interval with nothing served: nothing new to give back.
+    await new Promise((resolve) => setTimeout(resolve, HEAP_TRIM_INTERVAL_MS + 3 * HEAP_TRIM_QUIET_MS));
+    assert.equal(server.heapTrims, trims);
+  } finally {
     await server.stop();
     await running;
     await Deno.remove(directory, { recursive: true });
