@@ -44,9 +44,9 @@ exec_store() {
   # No update check: it would look up Deno's download host (DNS) at every start.
   export DENO_NO_UPDATE_CHECK=1
   # A 1 MiB young generation (V8's default grows to 16 MiB per semi-space) keeps the store's RSS
-  # per object near its live heap; --optimize-for-size makes V8 grow its heap less eagerly (~12 MB
-  # less after 100,000 creates). Both measured in bench/README.md (arrow_side_by_side).
-  exec "$deno_bin" run -A --v8-flags=--max-semi-space-size=1,--optimize-for-size --config "$root/deno.json" "$main" "$@"
+  # per object near its live heap; `gc` lets the store collect its garbage once it is quiet
+  # (src/store/idle_heap_trim.ts). Both measured in bench/README.md (arrow_side_by_side).
+  exec "$deno_bin" run -A --v8-flags=--max-semi-space-size=1,--expose-gc --config "$root/deno.json" "$main" "$@"
 }
 
 # The store's entry points, bundled together (`deno bundle --code-splitting`): the main thread,

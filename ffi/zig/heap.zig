@@ -1,7 +1,7 @@
 //! The process's C heap (glibc malloc, which V8's array buffers, Deno and this library use).
 //! Freed blocks in the middle of an arena stay resident until `malloc_trim` hands their pages
-//! back: after a burst of requests a store kept ~9 MB of such pages (bench/README.md, "Returning
-//! the C heap's free pages when idle").
+//! back: after a burst of requests a store kept ~9 MB of such pages (bench/README.md, "Giving
+//! memory back when quiet").
 const std = @import("std");
 
 extern "c" fn malloc_trim(pad: usize) c_int;

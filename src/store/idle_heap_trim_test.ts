@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { IdleHeapTrim } from "./idle_heap_trim.ts";
+import { GARBAGE_BYTES_MIN, IdleHeapTrim, MemoryRelease } from "./idle_heap_trim.ts";
 
 const QUIET_MS = 100;
 const INTERVAL_MS = 1000;
@@ -111,4 +111,36 @@ Deno.test("idle heap trim: close cancels the pending trim", () => {
   assert.equal(h.pendingTimers, 0);
   h.burstThenSleep(10);
   assert.equal(h.pendingTimers, 0, "a closed schedule sets no timer");
+});
+
+Deno.test("memory release: a last-resort GC only once enough garbage has piled up, and always a C-heap trim", () => {
+  const collections: unknown[] = [];
+  let heapUsed = 10 * 1024 * 1024;
+  let trims = 0;
+  const release = new MemoryRelease(
+    (options) => {
+      collections.push(options);
+      heapUsed = 3 * 1024 * 1024; // what survived
+    },
+    () => heapUsed,
+    () => void trims++,
+  );
+  release.release();
+  assert.deepEqual(collections, [{ type: "major", flavor: "last-resort" }], "10 MiB above nothing: collected");
+  assert.equal(trims, 1);
+  heapUsed += GARBAGE_BYTES_MIN - 1;
+  release.release();
+  assert.equal(collections.length, 1, "less than GARBAGE_BYTES_MIN above what survived: not worth a pause");
+  assert.equal(trims, 2, "the C heap is trimmed all the same");
+  heapUsed += 1;
+  release.release();
+  assert.equal(collections.length, 2);
+});
+
+Deno.test("memory release: without an exposed gc it only trims the C heap", () => {
+  let trims = 0;
+  const release = new MemoryRelease(undefined, () => 1 << 30, () => void trims++);
+  release.release();
+  assert.equal(trims, 1);
+  new MemoryRelease().release(); // the real thing in a test process (no gc exposed): no throw
 });

@@ -7,7 +7,6 @@
  * @module
  */
 import { FrameConnection, RECEIVE_BUFFER_BYTES_INITIAL } from "../../ffi/frame_connection.ts";
-import { trimNativeHeap } from "../../ffi/heap.ts";
 import { EVENT_WRITABLE, Poller } from "../../ffi/poller.ts";
 import { closeFd } from "../../ffi/shared_memory.ts";
 import { NativeError, Status, statusName } from "../../ffi/status.ts";
@@ -25,7 +24,7 @@ import { ClientSession, DirtySessions } from "./client_session.ts";
 import { budgetRefusalMessage } from "./client_memory_budget.ts";
 import { CONNECTIONS_MAX, LOOP_BLOCK_MS_DEFAULT, LOOP_WAIT_STRATEGY_DEFAULT } from "./constants.ts";
 import type { Dialect } from "./dialect.ts";
-import { IdleHeapTrim } from "./idle_heap_trim.ts";
+import { IdleHeapTrim, MemoryRelease } from "./idle_heap_trim.ts";
 import { PlasmaStore, type PlasmaStoreOptions } from "./plasma_store.ts";
 import { RAY_DIALECT } from "./ray_dialect.ts";
 import type { StoreClient } from "./store_client.ts";
@@ -100,8 +99,12 @@ export class StoreServer {
   readonly #readsPaused = new Set<ClientSession<Dialect>>();
   /** Connections whose receive buffer grew past its initial size: charged to the client memory budget. */
   readonly #charged = new Set<ClientSession<Dialect>>();
-  /** Gives the C heap's free pages back once the loop has slept a while (after a burst). */
-  readonly #heapTrim = new IdleHeapTrim({ trim: trimNativeHeap, activity: () => this.#loop.counters.events });
+  /** Gives garbage and free heap pages back once the loop has slept a while (after a burst). */
+  readonly #memoryRelease = new MemoryRelease();
+  readonly #heapTrim = new IdleHeapTrim({
+    trim: () => this.#memoryRelease.release(),
+    activity: () => this.#loop.counters.events,
+  });
   #nextToken = 1;
   #running: Promise<void> | undefined;
   #stopped = false;
@@ -135,7 +138,7 @@ export class StoreServer {
     return this.#running;
   }
 
-  /** Times the C heap was trimmed after the loop went quiet (see {@linkcode IdleHeapTrim}). */
+  /** Times memory was released after the loop went quiet (see {@linkcode IdleHeapTrim}). */
   get heapTrims(): number {
     return this.#heapTrim.trims;
   }

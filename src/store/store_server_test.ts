@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { ObjectId } from "../client/mod.ts";
 import type { StoreEvent } from "./store_events.ts";
-import { HEAP_TRIM_INTERVAL_MS, HEAP_TRIM_QUIET_MS } from "./idle_heap_trim.ts";
+import { HEAP_TRIM_QUIET_MS } from "./idle_heap_trim.ts";
 import { StoreServer } from "./store_server.ts";
 
 const MIB = 1024 * 1024;
@@ -62,7 +62,7 @@ Deno.test("store server: a handler that throws closes only that client, logged w
   }
 });
 
-Deno.test("store server: once quiet after serving clients, it gives the C heap's free pages back, then stays put", async () => {
+Deno.test("store server: once quiet after serving a client, it releases memory", async () => {
   const directory = await Deno.makeTempDir({ prefix: "plasma-heap-trim-" });
   const server = new StoreServer({
     socketPath: `${directory}/store.sock`,
@@ -77,13 +77,9 @@ Deno.test("store server: once quiet after serving clients, it gives the C heap's
   try {
     assert.equal(server.heapTrims, 0, "nothing served yet");
     await runClient(server.socketPath);
-    const deadline = performance.now() + 10_000;
+    const deadline = performance.now() + 10 * HEAP_TRIM_QUIET_MS;
     while (server.heapTrims === 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    const trims = server.heapTrims;
-    assert.ok(trims >= 1, "trimmed after the client went away");
-    // Past the interval with nothing served: nothing new to give back.
-    await new Promise((resolve) => setTimeout(resolve, HEAP_TRIM_INTERVAL_MS + 3 * HEAP_TRIM_QUIET_MS));
-    assert.equal(server.heapTrims, trims);
+    assert.ok(server.heapTrims >= 1, "released after the client went away");
   } finally {
     await server.stop();
     await running;
