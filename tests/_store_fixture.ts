@@ -112,9 +112,21 @@ export async function outputOf(child: Deno.ChildProcess): Promise<string[]> {
 /** Polls `condition` until it holds (or fails after `timeoutMs`). */
 export async function eventually(condition: () => Promise<boolean> | boolean, timeoutMs = 5_000): Promise<void> {
   const deadline = performance.now() + timeoutMs;
-  while (!(await condition())) {
+  // A check that never settles (a command on a wedged connection) fails at the deadline, not never.
+  while (!(await beforeDeadline(condition(), deadline))) {
     if (performance.now() > deadline) throw new Error("condition did not hold in time");
     await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** `value`, or false once `deadline` (a performance.now() time) has passed without it. */
+async function beforeDeadline(value: Promise<boolean> | boolean, deadline: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), deadline - performance.now()));
+  try {
+    return await Promise.race([value, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

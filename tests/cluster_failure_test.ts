@@ -5,10 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { PlasmaClient } from "../src/client/mod.ts";
-import { NODE_TTL_MS } from "../src/cluster/constants.ts";
+import { DIRECTORY_REPLY_DEADLINE_MS, NODE_TTL_MS } from "../src/cluster/constants.ts";
 import { PeerConnection } from "../src/object_manager/peer_connection.ts";
 import { assertNothingHalfWritten, digest, holdersOf, randomBytes, startCluster } from "./_cluster_fixture.ts";
-import { eventually } from "./_store_fixture.ts";
+import { freePort, RedisFixture } from "./_redis_fixture.ts";
+import { SilenceableProxy } from "./_silent_proxy.ts";
+import { eventually, spawnStore, type StoreProcess } from "./_store_fixture.ts";
 
 const MIB = 1024 * 1024;
 
@@ -110,6 +112,43 @@ Deno.test("Redis restarted under running nodes: they republish, and new objects 
     assert.deepEqual(got, [[1, 1, 1], [2, 2]], logs.map(({ output }) => output).join("\n---\n"));
   } finally {
     await cluster.stop();
+  }
+});
+
+Deno.test("directory connections that go silent when Redis restarts are replaced: the node republishes, and stops on SIGTERM", async () => {
+  const redis = await RedisFixture.start();
+  const proxy = SilenceableProxy.start(redis.port);
+  let node: StoreProcess | undefined;
+  try {
+    node = await spawnStore([
+      ...["--memory", "64MiB", "--cluster", `redis://127.0.0.1:${proxy.port}`],
+      ...["--node-address", `127.0.0.1:${freePort()}`, "--node-id", "node1"],
+    ]);
+    await using writer = await PlasmaClient.connect(node.socketPath);
+    const id = await writer.put(new Uint8Array([7, 7]));
+    await eventually(async () => (await holdersOf(redis.url, id)).join() === "node1", 5_000);
+    // The node's connections stay open but nothing comes back, and Redis comes back empty.
+    proxy.silenceCurrent();
+    await redis.kill();
+    await redis.restart();
+    await eventually(async () => {
+      try {
+        return (await holdersOf(redis.url, id)).join() === "node1";
+      } catch {
+        return false;
+      }
+    }, 4 * NODE_TTL_MS + 4 * DIRECTORY_REPLY_DEADLINE_MS);
+    const stopped = await Promise.race([
+      node.stop(),
+      new Promise<null>((resolve) => setTimeout(() => resolve(null), 4 * DIRECTORY_REPLY_DEADLINE_MS)),
+    ]);
+    assert.ok(stopped, "SIGTERM stopped the node");
+    assert.equal(stopped.code, 0, stopped.output);
+    assert.match(stopped.output, /not answered in \d+ ms; reconnecting/, "the replacement is logged");
+  } finally {
+    await node?.stop("SIGKILL").catch(() => {});
+    await proxy.close();
+    await redis.stop();
   }
 });
 

@@ -14,6 +14,12 @@ export const NODE_TTL_MS = 2_000;
 export const EVENTS_STREAM_LENGTH_MAX = 100_000;
 /** How long one blocking read of the location stream waits before it loops. */
 export const EVENTS_BLOCK_MS = 1_000;
+/**
+ * A directory command not answered in this long (beyond a stream read's own block) means its
+ * connection is wedged: the socket looks open but nothing comes back (seen once Redis restarted
+ * under a node: its client never saw the old connection close). The connection is replaced.
+ */
+export const DIRECTORY_REPLY_DEADLINE_MS = 2_000;
 /** Location changes wait this long to be published together (fewer round trips under load). */
 export const PUBLISH_DELAY_MS = 20;
 /** Location changes published in one Redis round trip. */
@@ -67,6 +73,9 @@ export const PULL_RETRY_DELAY_MS = 50;
 export const IDS_PER_REQUEST_MAX = 100_000;
 
 if (NODE_TTL_MS < 3 * HEARTBEAT_INTERVAL_MS) throw new Error("NODE_TTL_MS must cover three missed heartbeats");
+if (DIRECTORY_REPLY_DEADLINE_MS > NODE_TTL_MS) {
+  throw new Error("a wedged directory connection must be cut before the node expires");
+}
 if (CHUNK_BYTES > PEER_BYTES_IN_FLIGHT_MAX) throw new Error("a chunk must fit in the per-peer window");
 if (SMALL_PULLS_ACTIVE_MAX < PULLS_ACTIVE_MAX) throw new Error("small pulls may not be capped below large ones");
 if (SMALL_PULL_BYTES_MAX > RECEIVED_BATCH_BYTES_MAX) throw new Error("one small pulled object must fit a batch");

@@ -11,6 +11,7 @@
  */
 import { createClient } from "redis";
 import {
+  DIRECTORY_REPLY_DEADLINE_MS,
   EVENTS_BLOCK_MS,
   EVENTS_STREAM_LENGTH_MAX,
   HEARTBEAT_INTERVAL_MS,
@@ -69,9 +70,14 @@ export interface RedisDirectoryOptions {
   log?: (message: string) => void;
 }
 
+/** A command that got no answer in time (its connection is then replaced). */
+class DeadlineError extends Error {}
+
 export class RedisDirectory implements ClusterDirectory {
-  readonly #client: RedisClient;
-  readonly #follower: RedisClient;
+  #client: RedisClient;
+  #follower: RedisClient;
+  /** A connection that reconnects forever: what replaces a wedged one. */
+  readonly #makeClient: () => RedisClient;
   readonly #log: (message: string) => void;
   readonly #eventListeners: ((event: DirectoryEvent) => void)[] = [];
   readonly #reconnectListeners: (() => void)[] = [];
@@ -80,10 +86,17 @@ export class RedisDirectory implements ClusterDirectory {
   #closed = false;
   #following: Promise<void> | undefined;
   #heartbeatFailing = false;
+  #beating = false;
 
-  private constructor(client: RedisClient, follower: RedisClient, log: (message: string) => void) {
+  private constructor(
+    client: RedisClient,
+    follower: RedisClient,
+    makeClient: () => RedisClient,
+    log: (message: string) => void,
+  ) {
     this.#client = client;
     this.#follower = follower;
+    this.#makeClient = makeClient;
     this.#log = log;
   }
 
@@ -98,8 +111,8 @@ export class RedisDirectory implements ClusterDirectory {
     // republished after a reconnect, so nothing is lost and nothing piles up.
     // At start-up a few quick attempts, then an error (the node refuses to start without its
     // directory); once connected, reconnect forever with back-off.
-    const make = () => {
-      let connected = false;
+    const make = (connectedBefore: boolean) => {
+      let connected = connectedBefore;
       const client = createClient({
         url,
         disableOfflineQueue: true,
@@ -110,12 +123,11 @@ export class RedisDirectory implements ClusterDirectory {
         },
       });
       client.on("ready", () => (connected = true));
+      client.on("error", () => {}); // Reconnects are reported by the heartbeat, once per outage.
       return client;
     };
-    const client = make();
-    const follower = make();
-    client.on("error", () => {}); // Reconnects are reported by the heartbeat, once per outage.
-    follower.on("error", () => {});
+    const client = make(false);
+    const follower = make(false);
     try {
       await client.connect();
       await follower.connect();
@@ -124,7 +136,7 @@ export class RedisDirectory implements ClusterDirectory {
       destroyQuietly(follower);
       throw new Error(`Cannot reach the cluster directory at ${url}: ${(error as Error).message}`);
     }
-    return new RedisDirectory(client, follower, log);
+    return new RedisDirectory(client, follower, () => make(true), log);
   }
 
   async join(node: NodeInfo): Promise<void> {
@@ -142,7 +154,10 @@ export class RedisDirectory implements ClusterDirectory {
       const batch = objects.slice(start, start + PUBLISH_BATCH_MAX);
       const args = [KEY_PREFIX, nodeId, String(EVENTS_STREAM_LENGTH_MAX)];
       for (const object of batch) args.push(object.objectIdHex, `${object.dataSize}:${object.metadataSize}`);
-      await this.#client.eval(PUBLISH_SCRIPT, { keys: [EVENTS, holdsKey(nodeId)], arguments: args });
+      await this.#ask(
+        "publish",
+        (client) => client.eval(PUBLISH_SCRIPT, { keys: [EVENTS, holdsKey(nodeId)], arguments: args }),
+      );
     }
   }
 
@@ -150,19 +165,23 @@ export class RedisDirectory implements ClusterDirectory {
     const nodeId = this.#nodeId();
     for (let start = 0; start < objectIdsHex.length; start += PUBLISH_BATCH_MAX) {
       const batch = objectIdsHex.slice(start, start + PUBLISH_BATCH_MAX);
-      const multi = this.#client.multi();
-      for (const id of batch) multi.hDel(locationKey(id), nodeId);
-      multi.sRem(holdsKey(nodeId), batch);
-      multi.xAdd(EVENTS, "*", { op: "removed", node: nodeId, ids: batch.join(",") }, TRIM);
-      await multi.exec();
+      await this.#ask("withdraw", (client) => {
+        const multi = client.multi();
+        for (const id of batch) multi.hDel(locationKey(id), nodeId);
+        multi.sRem(holdsKey(nodeId), batch);
+        multi.xAdd(EVENTS, "*", { op: "removed", node: nodeId, ids: batch.join(",") }, TRIM);
+        return multi.exec();
+      });
     }
   }
 
   async locate(objectIdsHex: string[]): Promise<Map<string, ObjectLocation[]>> {
-    const multi = this.#client.multi();
-    multi.hGetAll(NODES);
-    for (const id of objectIdsHex) multi.hGetAll(locationKey(id));
-    const [nodes, ...holders] = (await multi.execAsPipeline()) as unknown as Record<string, string>[];
+    const [nodes, ...holders] = await this.#ask("locate", (client) => {
+      const multi = client.multi();
+      multi.hGetAll(NODES);
+      for (const id of objectIdsHex) multi.hGetAll(locationKey(id));
+      return multi.execAsPipeline() as unknown as Promise<Record<string, string>[]>;
+    });
     const located = new Map<string, ObjectLocation[]>();
     objectIdsHex.forEach((id, index) => {
       const locations: ObjectLocation[] = [];
@@ -177,14 +196,15 @@ export class RedisDirectory implements ClusterDirectory {
   }
 
   async nodes(): Promise<NodeInfo[]> {
-    const nodes = await this.#client.hGetAll(NODES);
+    const nodes = await this.#ask("nodes", (client) => client.hGetAll(NODES));
     return Object.entries(nodes).map(([nodeId, address]) => ({ nodeId, address }));
   }
 
   async purge(objectIdsHex: string[]): Promise<void> {
     for (let start = 0; start < objectIdsHex.length; start += PUBLISH_BATCH_MAX) {
       const batch = objectIdsHex.slice(start, start + PUBLISH_BATCH_MAX);
-      await this.#client.xAdd(EVENTS, "*", { op: "purge", node: this.#nodeId(), ids: batch.join(",") }, TRIM);
+      const event = { op: "purge", node: this.#nodeId(), ids: batch.join(",") };
+      await this.#ask("purge", (client) => client.xAdd(EVENTS, "*", event, TRIM));
     }
   }
 
@@ -203,17 +223,19 @@ export class RedisDirectory implements ClusterDirectory {
     const nodeId = this.#node?.nodeId;
     try {
       if (nodeId !== undefined && this.#client.isReady) {
-        const held = await this.#client.sMembers(holdsKey(nodeId));
+        const held = await this.#ask("leave", (client) => client.sMembers(holdsKey(nodeId)));
         if (held.length > 0) await this.withdraw(held);
-        await this.#client.multi().del(nodeKey(nodeId)).del(holdsKey(nodeId)).hDel(NODES, nodeId)
-          .xAdd(EVENTS, "*", { op: "nodeGone", node: nodeId, ids: "" }, TRIM).exec();
+        await this.#ask(
+          "leave",
+          (client) =>
+            client.multi().del(nodeKey(nodeId)).del(holdsKey(nodeId)).hDel(NODES, nodeId)
+              .xAdd(EVENTS, "*", { op: "nodeGone", node: nodeId, ids: "" }, TRIM).exec(),
+        );
       }
     } catch (error) {
       this.#log(`cluster directory: leaving failed (${(error as Error).message}); heartbeats expire instead`);
     } finally {
-      destroyQuietly(this.#client);
-      destroyQuietly(this.#follower);
-      await this.#following?.catch(() => {});
+      await this.#closeConnections();
     }
   }
 
@@ -223,20 +245,54 @@ export class RedisDirectory implements ClusterDirectory {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#heartbeat);
+    await this.#closeConnections();
+  }
+
+  /** Closes both connections and waits for the stream reader to stop (bounded: it may be wedged). */
+  async #closeConnections(): Promise<void> {
     destroyQuietly(this.#client);
     destroyQuietly(this.#follower);
-    await this.#following?.catch(() => {});
+    const following = this.#following ?? Promise.resolve();
+    await withDeadline(following, DIRECTORY_REPLY_DEADLINE_MS, "the location stream reader's stop").catch(() => {});
+  }
+
+  /**
+   * Runs one command on the command connection, with a deadline: a connection that does not
+   * answer in time is replaced (its socket may look open while nothing comes back), and the
+   * command fails with an error that says so.
+   */
+  async #ask<T>(what: string, command: (client: RedisClient) => Promise<T>): Promise<T> {
+    const client = this.#client;
+    try {
+      return await withDeadline(command(client), DIRECTORY_REPLY_DEADLINE_MS, what);
+    } catch (error) {
+      if (error instanceof DeadlineError && client === this.#client && !this.#closed) {
+        this.#log(`cluster directory: ${error.message}; reconnecting`);
+        this.#client = this.#replacement(client);
+      }
+      throw error;
+    }
+  }
+
+  /** Closes a wedged connection and starts a fresh one (commands fail at once until it is ready). */
+  #replacement(wedged: RedisClient): RedisClient {
+    destroyQuietly(wedged);
+    const fresh = this.#makeClient();
+    fresh.connect().catch(() => {}); // retries forever; a close ends it
+    return fresh;
   }
 
   /** Renews liveness and reaps dead nodes. A missing liveness key means this node was forgotten
    * (Redis restarted, or this node was paused past its TTL and reaped): republish everything. */
   async #beat(): Promise<void> {
     const node = this.#node!;
-    const multi = this.#client.multi();
-    multi.set(nodeKey(node.nodeId), node.address, { expiration: { type: "PX", value: NODE_TTL_MS }, GET: true });
-    multi.hSet(NODES, node.nodeId, node.address);
-    multi.eval(REAP_SCRIPT, { keys: [NODES, EVENTS], arguments: [KEY_PREFIX, String(EVENTS_STREAM_LENGTH_MAX)] });
-    const [previous] = await multi.exec();
+    const [previous] = await this.#ask("heartbeat", (client) => {
+      const multi = client.multi();
+      multi.set(nodeKey(node.nodeId), node.address, { expiration: { type: "PX", value: NODE_TTL_MS }, GET: true });
+      multi.hSet(NODES, node.nodeId, node.address);
+      multi.eval(REAP_SCRIPT, { keys: [NODES, EVENTS], arguments: [KEY_PREFIX, String(EVENTS_STREAM_LENGTH_MAX)] });
+      return multi.exec();
+    });
     if (previous === null && this.#heartbeat !== undefined) {
       this.#log("cluster directory: this node was forgotten (Redis restarted or heartbeats stalled); republishing");
       for (const listener of this.#reconnectListeners) listener();
@@ -245,6 +301,9 @@ export class RedisDirectory implements ClusterDirectory {
   }
 
   async #beatSafely(): Promise<void> {
+    // One at a time: a beat that hangs is cut off by its deadline, not joined by more.
+    if (this.#beating) return;
+    this.#beating = true;
     try {
       await this.#beat();
       if (this.#heartbeatFailing) this.#log("cluster directory: reachable again");
@@ -254,6 +313,8 @@ export class RedisDirectory implements ClusterDirectory {
         this.#log(`cluster directory: heartbeat failed (${(error as Error).message}); retrying`);
       }
       this.#heartbeatFailing = true;
+    } finally {
+      this.#beating = false;
     }
   }
 
@@ -266,7 +327,9 @@ export class RedisDirectory implements ClusterDirectory {
     } catch { /* Redis went away already: the loop below recovers and resyncs */ }
     while (!this.#closed) {
       try {
-        const reply = await this.#follower.xRead({ key: EVENTS, id: lastId }, { COUNT: 1_000, BLOCK: EVENTS_BLOCK_MS });
+        const reply = await this.#read((follower) =>
+          follower.xRead({ key: EVENTS, id: lastId }, { COUNT: 1_000, BLOCK: EVENTS_BLOCK_MS })
+        );
         for (const stream of (reply ?? []) as { messages: { id: string; message: Record<string, string> }[] }[]) {
           for (const { id, message } of stream.messages) {
             lastId = id;
@@ -285,8 +348,22 @@ export class RedisDirectory implements ClusterDirectory {
   }
 
   async #streamEnd(): Promise<string> {
-    const [last] = await this.#follower.xRevRange(EVENTS, "+", "-", { COUNT: 1 });
+    const [last] = await this.#read((follower) => follower.xRevRange(EVENTS, "+", "-", { COUNT: 1 }));
     return last?.id ?? "0-0";
+  }
+
+  /** One read of the location stream, with a deadline past its block; a wedged connection is replaced. */
+  async #read<T>(command: (follower: RedisClient) => Promise<T>): Promise<T> {
+    const follower = this.#follower;
+    try {
+      return await withDeadline(command(follower), EVENTS_BLOCK_MS + DIRECTORY_REPLY_DEADLINE_MS, "a stream read");
+    } catch (error) {
+      if (error instanceof DeadlineError && follower === this.#follower && !this.#closed) {
+        this.#log(`cluster directory: ${error.message}; reconnecting its connection`);
+        this.#follower = this.#replacement(follower);
+      }
+      throw error;
+    }
   }
 
   #emit(event: DirectoryEvent | undefined): void {
@@ -314,6 +391,16 @@ function parseEvent(message: Record<string, string>): DirectoryEvent | undefined
     default:
       return undefined; // Written by a newer version: ignore rather than fail.
   }
+}
+
+/** `promise`, or a DeadlineError once `ms` passed without it settling (its late outcome is ignored). */
+function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  promise.catch(() => {}); // settled or not, nobody waits for it past the deadline
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DeadlineError(`${what} not answered in ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
 /** Closes a connection whatever state it is in (node-redis throws for one already closed). */
