@@ -25,6 +25,19 @@ async function runClient(socketPath: string, idHex = ""): Promise<Record<string,
   return JSON.parse(new TextDecoder().decode(stdout));
 }
 
+/** An 8 MiB store serving a socket in `directory`, on this thread. */
+function smallServer(directory: string, events: ((event: StoreEvent) => void) | null = null): StoreServer {
+  return new StoreServer({
+    socketPath: `${directory}/store.sock`,
+    capacityBytes: 8 * MIB,
+    directory: "/dev/shm",
+    populate: false,
+    hugepages: false,
+    fullDelayMs: 10,
+    oomGraceMs: 0,
+  }, events);
+}
+
 Deno.test("store server: a handler that throws closes only that client, logged with its stack and counted", async () => {
   const directory = await Deno.makeTempDir({ prefix: "plasma-contain-" });
   const poisoned = ObjectId.random();
@@ -33,15 +46,7 @@ Deno.test("store server: a handler that throws closes only that client, logged w
       throw new Error("subscriber bug planted by the test");
     }
   };
-  const server = new StoreServer({
-    socketPath: `${directory}/store.sock`,
-    capacityBytes: 8 * MIB,
-    directory: "/dev/shm",
-    populate: false,
-    hugepages: false,
-    fullDelayMs: 10,
-    oomGraceMs: 0,
-  }, throwOnSealOf);
+  const server = smallServer(directory, throwOnSealOf);
   const lines: string[] = [];
   const consoleError = console.error;
   console.error = (...parts: unknown[]) => lines.push(parts.join(" "));
@@ -64,15 +69,7 @@ Deno.test("store server: a handler that throws closes only that client, logged w
 
 Deno.test("store server: once quiet after serving a client, it releases memory", async () => {
   const directory = await Deno.makeTempDir({ prefix: "plasma-heap-trim-" });
-  const server = new StoreServer({
-    socketPath: `${directory}/store.sock`,
-    capacityBytes: 8 * MIB,
-    directory: "/dev/shm",
-    populate: false,
-    hugepages: false,
-    fullDelayMs: 10,
-    oomGraceMs: 0,
-  });
+  const server = smallServer(directory);
   const running = server.start();
   try {
     assert.equal(server.heapTrims, 0, "nothing served yet");
