@@ -51,7 +51,7 @@ export class MemoryRelease {
 
 /** What the schedule works with; timers and clock are injectable for tests. */
 export interface IdleHeapTrimOptions {
-  /** Releases memory ({@linkcode releaseFreeMemory} in the store). */
+  /** Releases memory ({@linkcode MemoryRelease.release} in the store). */
   trim: () => void;
   /** A count that grows with every event the loop serves (the loop's event counter). */
   activity: () => number;
@@ -125,6 +125,11 @@ export class IdleHeapTrim {
     this.#trimmedAt = now;
     this.#trimmedActivity = activity;
     this.#trims++;
-    this.#trim();
+    try {
+      this.#trim();
+    } catch (error) {
+      // Best effort, from a timer: a failure here must not stop the store.
+      console.error(`plasma store: giving memory back failed: ${(error as Error).message}`);
+    }
   }
 }

@@ -144,3 +144,29 @@ Deno.test("memory release: without an exposed gc it only trims the C heap", () =
   assert.equal(trims, 1);
   new MemoryRelease().release(); // the real thing in a test process (no gc exposed): no throw
 });
+
+Deno.test("idle heap trim: a release that throws is logged, not thrown out of the timer", () => {
+  let now = 0;
+  let due: (() => void) | undefined;
+  const trim = new IdleHeapTrim({
+    trim: () => {
+      throw new Error("planted");
+    },
+    activity: () => 1,
+    now: () => now,
+    setTimer: (callback) => (due = callback, 1),
+    clearTimer: () => {},
+  });
+  const consoleError = console.error;
+  const lines: string[] = [];
+  console.error = (line: string) => void lines.push(line);
+  try {
+    trim.loopIdle();
+    now = 10_000;
+    due!();
+  } finally {
+    console.error = consoleError;
+  }
+  assert.equal(trim.trims, 1);
+  assert.match(lines.join("\n"), /giving memory back failed: planted/);
+});
