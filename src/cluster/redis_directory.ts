@@ -22,6 +22,7 @@ import {
 import type { ClusterDirectory, DirectoryEvent, NodeInfo, ObjectLocation, PublishedObject } from "./directory.ts";
 
 type RedisClient = ReturnType<typeof createClient>;
+type Connection = "command" | "stream";
 
 const NODES = `${KEY_PREFIX}nodes`;
 const EVENTS = `${KEY_PREFIX}events`;
@@ -74,8 +75,8 @@ export interface RedisDirectoryOptions {
 class DeadlineError extends Error {}
 
 export class RedisDirectory implements ClusterDirectory {
-  #client: RedisClient;
-  #follower: RedisClient;
+  /** The command connection, and the one that follows the event stream (its reads block). */
+  readonly #connections: Record<Connection, RedisClient>;
   /** A connection that reconnects forever: what replaces a wedged one. */
   readonly #makeClient: () => RedisClient;
   readonly #log: (message: string) => void;
@@ -94,8 +95,7 @@ export class RedisDirectory implements ClusterDirectory {
     makeClient: () => RedisClient,
     log: (message: string) => void,
   ) {
-    this.#client = client;
-    this.#follower = follower;
+    this.#connections = { command: client, stream: follower };
     this.#makeClient = makeClient;
     this.#log = log;
   }
@@ -222,7 +222,7 @@ export class RedisDirectory implements ClusterDirectory {
     clearInterval(this.#heartbeat);
     const nodeId = this.#node?.nodeId;
     try {
-      if (nodeId !== undefined && this.#client.isReady) {
+      if (nodeId !== undefined && this.#connections.command.isReady) {
         const held = await this.#ask("leave", (client) => client.sMembers(holdsKey(nodeId)));
         if (held.length > 0) await this.withdraw(held);
         await this.#ask(
@@ -250,25 +250,40 @@ export class RedisDirectory implements ClusterDirectory {
 
   /** Closes both connections and waits for the stream reader to stop (bounded: it may be wedged). */
   async #closeConnections(): Promise<void> {
-    destroyQuietly(this.#client);
-    destroyQuietly(this.#follower);
+    destroyQuietly(this.#connections.command);
+    destroyQuietly(this.#connections.stream);
     const following = this.#following ?? Promise.resolve();
     await withDeadline(following, DIRECTORY_REPLY_DEADLINE_MS, "the location stream reader's stop").catch(() => {});
   }
 
+  /** One command on the command connection, with a deadline (see {@linkcode #on}). */
+  #ask<T>(what: string, command: (client: RedisClient) => Promise<T>): Promise<T> {
+    return this.#on("command", what, DIRECTORY_REPLY_DEADLINE_MS, command);
+  }
+
+  /** One read of the location stream, with a deadline past its block (see {@linkcode #on}). */
+  #read<T>(command: (follower: RedisClient) => Promise<T>): Promise<T> {
+    return this.#on("stream", "a stream read", EVENTS_BLOCK_MS + DIRECTORY_REPLY_DEADLINE_MS, command);
+  }
+
   /**
-   * Runs one command on the command connection, with a deadline: a connection that does not
-   * answer in time is replaced (its socket may look open while nothing comes back), and the
-   * command fails with an error that says so.
+   * Runs `command` on one connection, with a deadline: a connection that does not answer in time
+   * is replaced (its socket may look open while nothing comes back), and the command fails with an
+   * error that says so.
    */
-  async #ask<T>(what: string, command: (client: RedisClient) => Promise<T>): Promise<T> {
-    const client = this.#client;
+  async #on<T>(
+    connection: Connection,
+    what: string,
+    deadlineMs: number,
+    command: (client: RedisClient) => Promise<T>,
+  ): Promise<T> {
+    const client = this.#connections[connection];
     try {
-      return await withDeadline(command(client), DIRECTORY_REPLY_DEADLINE_MS, what);
+      return await withDeadline(command(client), deadlineMs, what);
     } catch (error) {
-      if (error instanceof DeadlineError && client === this.#client && !this.#closed) {
+      if (error instanceof DeadlineError && client === this.#connections[connection] && !this.#closed) {
         this.#log(`cluster directory: ${error.message}; reconnecting`);
-        this.#client = this.#replacement(client);
+        this.#connections[connection] = this.#replacement(client);
       }
       throw error;
     }
@@ -350,20 +365,6 @@ export class RedisDirectory implements ClusterDirectory {
   async #streamEnd(): Promise<string> {
     const [last] = await this.#read((follower) => follower.xRevRange(EVENTS, "+", "-", { COUNT: 1 }));
     return last?.id ?? "0-0";
-  }
-
-  /** One read of the location stream, with a deadline past its block; a wedged connection is replaced. */
-  async #read<T>(command: (follower: RedisClient) => Promise<T>): Promise<T> {
-    const follower = this.#follower;
-    try {
-      return await withDeadline(command(follower), EVENTS_BLOCK_MS + DIRECTORY_REPLY_DEADLINE_MS, "a stream read");
-    } catch (error) {
-      if (error instanceof DeadlineError && follower === this.#follower && !this.#closed) {
-        this.#log(`cluster directory: ${error.message}; reconnecting its connection`);
-        this.#follower = this.#replacement(follower);
-      }
-      throw error;
-    }
   }
 
   #emit(event: DirectoryEvent | undefined): void {
